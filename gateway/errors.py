@@ -1,0 +1,206 @@
+"""The one error tree of the gateway: SPEC codes, HTTP statuses, SOAP fault sides.
+
+Every error a partner can see is a ``GatewayError``; it carries a stable ``code`` (SPEC section 5),
+the HTTP status, the SOAP fault side and keyword-only context. Routes never build error responses:
+``gateway.api.problems`` renders problem+json and ``gateway.soap.faults`` renders SOAP Faults.
+
+    GatewayError
+    ├── XmlMalformed            XML_MALFORMED          400  Client
+    ├── XmlForbiddenConstruct   XML_FORBIDDEN_CONSTRUCT 400 Client
+    ├── XmlTooLarge             XML_TOO_LARGE          413  Client
+    ├── SignatureMissing        SIGNATURE_MISSING      400  Client
+    ├── SignatureInvalid        SIGNATURE_INVALID      422  Client
+    ├── CertificateError
+    │   ├── CertUntrusted       CERT_UNTRUSTED         422  Client
+    │   ├── CertExpired         CERT_EXPIRED           422  Client
+    │   └── CertRevoked         CERT_REVOKED           422  Client
+    ├── SchemaInvalid           SCHEMA_INVALID         422  Client
+    ├── RuleViolation           RULE_VIOLATION         422  Client
+    ├── Unauthorized            UNAUTHORIZED           401  Client
+    ├── Forbidden               FORBIDDEN              403  Client
+    ├── NotFound                NOT_FOUND              404  Client
+    ├── Conflict                CONFLICT               409  Client
+    ├── RateLimited             RATE_LIMITED           429  Client
+    └── Unavailable             UNAVAILABLE            503  Server
+
+Library exceptions are translated in one table (``translate``), most specific first, and always
+re-raised ``from`` the original. Configuration mistakes are ``ConfigError``, which is *not* a
+``GatewayError``: it stops startup with a message and never reaches a partner.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import redis.exceptions
+
+
+class ConfigError(Exception):
+    """The gateway's own configuration is wrong: startup stops with this message."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One finding inside an error: what is wrong and where (table, XPath-like path, line)."""
+
+    message: str
+    path: str | None = None
+    line: int | None = None
+    table: str | None = None
+    rule: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+class GatewayError(Exception):
+    """Root of every error a partner can be shown."""
+
+    code: ClassVar[str] = "INTERNAL"
+    status: ClassVar[int] = 500
+    fault_side: ClassVar[Literal["Client", "Server"]] = "Client"
+    retry_after: int | None = None
+
+    def __init__(self, detail: str, *, issues: list[Issue] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.issues = list(issues or [])
+
+
+class XmlMalformed(GatewayError):
+    """Not well-formed XML, a wrong content type or an encoding other than UTF-8."""
+
+    code, status = "XML_MALFORMED", 400
+
+
+class XmlForbiddenConstruct(GatewayError):
+    """A DTD, entity declaration, external reference or processing instruction."""
+
+    code, status = "XML_FORBIDDEN_CONSTRUCT", 400
+
+
+class XmlTooLarge(GatewayError):
+    """Body, depth, element count, attribute or embedded payload over the configured limits."""
+
+    code, status = "XML_TOO_LARGE", 413
+
+
+class SignatureMissing(GatewayError):
+    """The document carries no XML signature where its profile requires one."""
+
+    code, status = "SIGNATURE_MISSING", 400
+
+
+class SignatureInvalid(GatewayError):
+    """Digest or signature mismatch, a weak or unsupported algorithm, or wrapped content."""
+
+    code, status = "SIGNATURE_INVALID", 422
+
+
+class CertificateError(GatewayError):
+    """The signer's certificate cannot be trusted at reception time."""
+
+    status = 422
+
+
+class CertUntrusted(CertificateError):
+    """No chain to a pinned trust anchor (self-signed, unknown issuer, key only in KeyValue)."""
+
+    code = "CERT_UNTRUSTED"
+
+
+class CertExpired(CertificateError):
+    """A certificate of the chain is outside its validity period at reception time."""
+
+    code = "CERT_EXPIRED"
+
+
+class CertRevoked(CertificateError):
+    """A certificate of the chain is listed in its issuer's CRL."""
+
+    code = "CERT_REVOKED"
+
+
+class SchemaInvalid(GatewayError):
+    """The document or one of its tables fails its XSD."""
+
+    code, status = "SCHEMA_INVALID", 422
+
+
+class RuleViolation(GatewayError):
+    """A business rule of the document's format is broken (issues carry the rule ids)."""
+
+    code, status = "RULE_VIOLATION", 422
+
+
+class Unauthorized(GatewayError):
+    """No credential, or one that matches no partner."""
+
+    code, status = "UNAUTHORIZED", 401
+
+
+class Forbidden(GatewayError):
+    """The partner may not call this service, sign with this certificate or act for this code."""
+
+    code, status = "FORBIDDEN", 403
+
+
+class NotFound(GatewayError):
+    """No such id, or not one this partner may see."""
+
+    code, status = "NOT_FOUND", 404
+
+
+class Conflict(GatewayError):
+    """The request conflicts with the resource's state (an illegal transition)."""
+
+    code, status = "CONFLICT", 409
+
+
+class RateLimited(GatewayError):
+    """A per-partner or per-citizen limit is reached; retry after ``retry_after`` seconds."""
+
+    code, status = "RATE_LIMITED", 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Unavailable(GatewayError):
+    """A dependency is down; nothing was stored; retry after ``retry_after`` seconds."""
+
+    code, status, fault_side = "UNAVAILABLE", 503, "Server"
+
+    def __init__(self, detail: str, *, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+# The library-exception table: (exception type, how to turn it into a GatewayError), most
+# specific first. Only dependency failures belong here; parsing errors are translated by the
+# hardened parser itself because their meaning depends on the libxml2 message.
+_TABLE: tuple[tuple[type[BaseException], type[Unavailable]], ...] = (
+    (redis.exceptions.ConnectionError, Unavailable),
+    (redis.exceptions.TimeoutError, Unavailable),
+    (redis.exceptions.BusyLoadingError, Unavailable),
+    (sqlite3.OperationalError, Unavailable),
+)
+
+
+@contextmanager
+def translate(what: str) -> Iterator[None]:
+    """Turn a dependency's exception into the SPEC error (``what`` names the dependency)."""
+    try:
+        yield
+    except GatewayError:
+        raise
+    except Exception as exc:
+        for exc_type, target in _TABLE:
+            if isinstance(exc, exc_type):
+                raise target(f"{what} is unavailable") from exc
+        raise

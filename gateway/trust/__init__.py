@@ -1,0 +1,1 @@
+"""Trust: XML signatures, certificate chains and revocation against pinned anchors."""

@@ -1,0 +1,180 @@
+"""The trust store: pinned CA certificates and CRLs, and certificate-chain validation against them.
+
+Invariant: ``TrustAnchors.validate`` returns only when the leaf chains, certificate by certificate,
+to a certificate of the trust store, every certificate of the chain is valid at the given time,
+every issuer is a CA, and no certificate is revoked by a current CRL of its issuer.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtensionOID
+
+from gateway.errors import CertExpired, CertRevoked, CertUntrusted, ConfigError, Unavailable
+from gateway.trust.policy import SignaturePolicy
+
+_MAX_CHAIN = 8
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """SHA-256 of the DER certificate, lowercase hex: how partners register certificates."""
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+class TrustAnchors:
+    """CA certificates (anchors) and the CRLs their issuers signed, loaded from one folder."""
+
+    def __init__(
+        self, anchors: list[x509.Certificate], crls: list[x509.CertificateRevocationList]
+    ) -> None:
+        self._anchors = {fingerprint(c): c for c in anchors}
+        self._by_subject: dict[x509.Name, list[x509.Certificate]] = {}
+        for cert in anchors:
+            self._by_subject.setdefault(cert.subject, []).append(cert)
+        self._crls: dict[x509.Name, list[x509.CertificateRevocationList]] = {}
+        for crl in crls:
+            self._crls.setdefault(crl.issuer, []).append(crl)
+        # CRLs whose signature was checked against a given issuer: (issuer fingerprint) -> CRLs.
+        self._verified_crls: dict[str, list[x509.CertificateRevocationList]] = {}
+        self._chains: dict[tuple[str, ...], list[x509.Certificate]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_directory(cls, folder: Path) -> TrustAnchors:
+        """Load every PEM certificate and CRL in ``folder`` (files ending .pem, .crt, .crl)."""
+        if not folder.is_dir():
+            raise ConfigError(f"trust store {folder} is not a directory")
+        anchors: list[x509.Certificate] = []
+        crls: list[x509.CertificateRevocationList] = []
+        for path in sorted(folder.iterdir()):
+            if path.suffix not in (".pem", ".crt", ".crl"):
+                continue
+            data = path.read_bytes()
+            if b"BEGIN X509 CRL" in data:
+                crls.append(x509.load_pem_x509_crl(data))
+            elif b"BEGIN CERTIFICATE" in data:
+                anchors.extend(x509.load_pem_x509_certificates(data))
+        if not anchors:
+            raise ConfigError(f"trust store {folder} holds no CA certificate")
+        return cls(anchors, crls)
+
+    def validate(
+        self,
+        leaf: x509.Certificate,
+        *,
+        extra: list[x509.Certificate],
+        at: datetime,
+        policy: SignaturePolicy,
+    ) -> list[x509.Certificate]:
+        """The chain from ``leaf`` to a pinned certificate, or the SPEC error saying why not."""
+        chain = self._chain(leaf, extra)
+        for cert in chain:
+            if at + policy.clock_skew < cert.not_valid_before_utc:
+                raise CertExpired(f"certificate {cert.subject.rfc4514_string()} is not yet valid")
+            if at - policy.clock_skew > cert.not_valid_after_utc:
+                raise CertExpired(f"certificate {cert.subject.rfc4514_string()} has expired")
+        for cert, issuer in zip(chain, chain[1:], strict=False):
+            self._check_revocation(cert, issuer, at=at, policy=policy)
+        return chain
+
+    def _chain(self, leaf: x509.Certificate, extra: list[x509.Certificate]) -> list[x509.Certificate]:
+        key = (fingerprint(leaf), *(fingerprint(c) for c in extra))
+        with self._lock:
+            cached = self._chains.get(key)
+        if cached is not None:
+            return cached
+        chain = self._build(leaf, extra)
+        with self._lock:
+            self._chains[key] = chain
+        return chain
+
+    def _build(self, leaf: x509.Certificate, extra: list[x509.Certificate]) -> list[x509.Certificate]:
+        if fingerprint(leaf) in self._anchors:
+            return [leaf]
+        chain = [leaf]
+        current = leaf
+        for _ in range(_MAX_CHAIN):
+            issuer = self._issuer_of(current, extra)
+            if issuer is None:
+                raise CertUntrusted(
+                    f"certificate {current.subject.rfc4514_string()} does not chain to a trust "
+                    "anchor of the gateway"
+                )
+            _require_ca(issuer)
+            chain.append(issuer)
+            if fingerprint(issuer) in self._anchors:
+                return chain
+            current = issuer
+        raise CertUntrusted("the certificate chain is too long")
+
+    def _issuer_of(
+        self, cert: x509.Certificate, extra: list[x509.Certificate]
+    ) -> x509.Certificate | None:
+        candidates = self._by_subject.get(cert.issuer, []) + [
+            c for c in extra if c.subject == cert.issuer and c is not cert
+        ]
+        for candidate in candidates:
+            try:
+                cert.verify_directly_issued_by(candidate)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return candidate
+        return None
+
+    def _crls_of(self, issuer: x509.Certificate) -> list[x509.CertificateRevocationList]:
+        key = fingerprint(issuer)
+        with self._lock:
+            verified = self._verified_crls.get(key)
+        if verified is None:
+            public_key = issuer.public_key()
+            verified = [
+                crl
+                for crl in self._crls.get(issuer.subject, [])
+                if crl.is_signature_valid(public_key)  # type: ignore[arg-type]
+            ]
+            with self._lock:
+                self._verified_crls[key] = verified
+        return verified
+
+    def _check_revocation(
+        self,
+        cert: x509.Certificate,
+        issuer: x509.Certificate,
+        *,
+        at: datetime,
+        policy: SignaturePolicy,
+    ) -> None:
+        current = [
+            crl
+            for crl in self._crls_of(issuer)
+            if crl.next_update_utc is None or crl.next_update_utc + policy.clock_skew >= at
+        ]
+        if not current:
+            if policy.require_crl:
+                raise Unavailable(
+                    f"no current CRL of {issuer.subject.rfc4514_string()} is loaded; "
+                    "revocation cannot be checked",
+                    retry_after=300,
+                )
+            return
+        for crl in current:
+            if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+                raise CertRevoked(
+                    f"certificate {cert.subject.rfc4514_string()} (serial "
+                    f"{cert.serial_number:x}) is revoked"
+                )
+
+
+def _require_ca(cert: x509.Certificate) -> None:
+    try:
+        constraints = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    if not isinstance(constraints, x509.BasicConstraints) or not constraints.ca:
+        raise CertUntrusted(f"issuer {cert.subject.rfc4514_string()} is not a CA")

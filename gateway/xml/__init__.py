@@ -1,0 +1,1 @@
+"""XML intake: the hardened parser, namespaces and the compiled contract registry."""

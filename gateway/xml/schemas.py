@@ -1,0 +1,44 @@
+"""The XSD registry: every schema in ``xsd/`` compiled once at startup, validated by name."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.errors import ConfigError, Issue, SchemaInvalid
+from gateway.xml.parser import load_contract
+
+
+class SchemaRegistry:
+    """Compiled XSDs keyed by their path under the contracts folder, without ``.xsd``."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder.resolve()
+        # An XMLSchema keeps the last error log on itself, so each schema validates one
+        # document at a time.
+        self._schemas: dict[str, tuple[etree.XMLSchema, threading.Lock]] = {}
+        for path in sorted(self._folder.rglob("*.xsd")):
+            name = path.relative_to(self._folder).with_suffix("").as_posix()
+            try:
+                doc = load_contract(str(path), folder=str(self._folder))
+                self._schemas[name] = (etree.XMLSchema(doc), threading.Lock())
+            except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
+                raise ConfigError(f"schema {path} does not compile: {exc}") from exc
+
+    def names(self) -> list[str]:
+        return sorted(self._schemas)
+
+    def validate(self, name: str, root: etree._Element, *, table: str | None = None) -> None:
+        """Validate ``root`` against schema ``name``; raise ``SchemaInvalid`` with every issue."""
+        schema, lock = self._schemas[name]
+        with lock:
+            if schema.validate(root):
+                return
+            issues = [
+                Issue(message=err.message, path=err.path, line=err.line, table=table)
+                for err in schema.error_log
+            ]
+        where = f" in {table}" if table else ""
+        raise SchemaInvalid(f"the document fails schema {name}{where}", issues=issues)

@@ -69,6 +69,8 @@ class GatewayError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.issues = list(issues or [])
+        # Set by the pipeline once the rejection's receipt is stored.
+        self.receipt_id: str | None = None
 
 
 class XmlMalformed(GatewayError):

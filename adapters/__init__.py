@@ -1,0 +1,1 @@
+"""Adapters: what is specific to one partner system (formats, clients, simulators)."""

@@ -1,0 +1,1 @@
+"""The hospital adapter: QĐ 130 claim batches (decoding, normalization, synthetic data)."""

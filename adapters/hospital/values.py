@@ -1,0 +1,73 @@
+"""Value conversions of QĐ 130 fields: date-times in Vietnam time, partial dates, decimals, lists.
+
+Formats from QĐ 130/QĐ-BYT as amended by QĐ 4750 (QD130.md section B and C3): date-times are
+``yyyyMMddHHmm`` in Vietnam time, dates ``yyyyMMdd``, ``NGAY_SINH`` may write ``0000`` for an
+unknown part, money has at most 2 decimals, quantities and unit prices 3, lists use ``;``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+
+
+class ValueProblem(ValueError):
+    """A field's text does not hold a value of its kind."""
+
+
+def date_time(text: str) -> str:
+    """``yyyyMMddHHmm`` → ISO 8601 with the +07:00 offset."""
+    try:
+        moment = datetime.strptime(text, "%Y%m%d%H%M").replace(tzinfo=VIETNAM)
+    except ValueError as exc:
+        raise ValueProblem(f"{text!r} is not a date-time yyyyMMddHHmm") from exc
+    return moment.isoformat()
+
+
+def date(text: str) -> str:
+    """``yyyyMMdd`` → ISO 8601 date."""
+    try:
+        return datetime.strptime(text, "%Y%m%d").date().isoformat()
+    except ValueError as exc:
+        raise ValueProblem(f"{text!r} is not a date yyyyMMdd") from exc
+
+
+def partial_date(text: str) -> str:
+    """``yyyyMMdd[HHmm]`` where ``00`` marks an unknown month or day → ``yyyy``, ``yyyy-MM`` or a
+    full date; an unknown part is left out, never invented."""
+    digits = text[:8]
+    if len(digits) != 8 or not digits.isdigit():
+        raise ValueProblem(f"{text!r} is not a date yyyyMMdd")
+    year, month, day = digits[:4], digits[4:6], digits[6:8]
+    if month == "00":
+        return year
+    if day == "00":
+        if not 1 <= int(month) <= 12:
+            raise ValueProblem(f"{text!r} has no month {month}")
+        return f"{year}-{month}"
+    return date(digits)
+
+
+def decimal(text: str) -> str:
+    """A decimal number as a plain string (no exponent), exactly as many decimals as sent."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueProblem(f"{text!r} is not a number") from exc
+    if not value.is_finite():
+        raise ValueProblem(f"{text!r} is not a finite number")
+    return format(value, "f")
+
+
+def integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise ValueProblem(f"{text!r} is not an integer") from exc
+
+
+def split_list(text: str) -> list[str]:
+    """A ``;``-separated list, keeping empty positions (cards align by position)."""
+    return [part.strip() for part in text.split(";")]

@@ -1,0 +1,1 @@
+"""VSS interoperability gateway: signed documents in, common records and receipts out."""

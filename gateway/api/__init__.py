@@ -1,0 +1,1 @@
+"""The REST entrypoint (FastAPI): thin routes over the pipeline, problem+json errors."""

@@ -1,0 +1,112 @@
+"""REST routes for hospital claims and receipts: POST a batch, read records and receipts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from gateway.api.auth import authenticate, granted
+from gateway.bootstrap import Gateway
+from gateway.errors import NotFound, XmlMalformed, XmlTooLarge
+from gateway.partners import Partner
+from gateway.pipeline.batches import Outcome, submit_batch
+
+router = APIRouter(prefix="/api/v1", tags=["claims"])
+
+XML_TYPES = ("application/xml", "text/xml")
+JSON = "application/json"
+
+
+async def read_xml_body(request: Request, limit: int) -> bytes:
+    """The request body, refused early when it is not XML or is over ``limit`` bytes."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in XML_TYPES:
+        raise XmlMalformed(f"content type {media_type or 'none'!r}: send application/xml")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise XmlTooLarge(f"the body has {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise XmlTooLarge(f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def receipt_answer(outcome: Outcome) -> dict[str, Any]:
+    body = outcome.receipt.model_dump(mode="json")
+    body["duplicate"] = outcome.duplicate
+    body["links"] = {"receipt": f"/api/v1/receipts/{outcome.receipt.id}"}
+    return body
+
+
+@router.post(
+    "/claims",
+    summary="Submit a signed QĐ 130 claim batch (GIAMDINHHS)",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}
+    },
+)
+async def post_claims(
+    request: Request, partner: Annotated[Partner, Depends(granted("claims.submit"))]
+) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    body = await read_xml_body(request, gateway.pipeline.limits.max_bytes)
+    outcome = await run_in_threadpool(
+        submit_batch,
+        body,
+        partner=partner,
+        channel="rest",
+        fmt=gateway.claims,
+        deps=gateway.pipeline,
+    )
+    return Response(
+        orjson.dumps(receipt_answer(outcome)),
+        media_type=JSON,
+        headers={"Location": f"/api/v1/receipts/{outcome.receipt.id}"},
+    )
+
+
+@router.get("/claims/{record_id}", summary="The common record of one claim")
+def get_claim(
+    record_id: str, request: Request, partner: Annotated[Partner, Depends(granted("claims.read"))]
+) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    record = gateway.pipeline.store.get_record(record_id)
+    if record is None or record.partner_id != partner.id:
+        raise NotFound(f"no claim record {record_id}")
+    return Response(record.json, media_type=JSON)
+
+
+@router.get("/claims/{record_id}/original", summary="The original signed batch, byte for byte")
+def get_claim_original(
+    record_id: str, request: Request, partner: Annotated[Partner, Depends(granted("claims.read"))]
+) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    store = gateway.pipeline.store
+    record = store.get_record(record_id)
+    if record is None or record.partner_id != partner.id:
+        raise NotFound(f"no claim record {record_id}")
+    sha256 = orjson.loads(record.json)["original"]["sha256"]
+    original = store.get_original(sha256)
+    if original is None:
+        raise NotFound(f"no original for claim record {record_id}")
+    return Response(original, media_type="application/xml")
+
+
+@router.get("/receipts/{receipt_id}", summary="A receipt; Accept: application/xml for the signed XML")
+def get_receipt(
+    receipt_id: str, request: Request, partner: Annotated[Partner, Depends(authenticate)]
+) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    receipt = gateway.pipeline.store.get_receipt(receipt_id)
+    if receipt is None or receipt.partner_id != partner.id:
+        raise NotFound(f"no receipt {receipt_id}")
+    if "xml" in request.headers.get("accept", ""):
+        return Response(receipt.xml, media_type="application/xml")
+    return Response(receipt.json, media_type=JSON)

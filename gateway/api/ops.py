@@ -1,0 +1,38 @@
+"""Operations routes: liveness, readiness, Prometheus metrics and published schemas."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
+
+from gateway.bootstrap import Gateway
+from gateway.records.model import CommonRecord
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: the store answers")
+async def readyz(request: Request) -> dict[str, str]:
+    gateway: Gateway = request.app.state.gateway
+    await run_in_threadpool(gateway.pipeline.store.ping)  # raises Unavailable → 503
+    return {"status": "ready"}
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+def metrics(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    return Response(gateway.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/api/v1/schemas/record", summary="JSON Schema of the common record")
+def record_schema() -> Response:
+    return Response(
+        orjson.dumps(CommonRecord.model_json_schema()), media_type="application/schema+json"
+    )

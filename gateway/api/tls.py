@@ -1,0 +1,70 @@
+"""Client certificates for mutual TLS: from the ASGI TLS extension or a trusted proxy's header.
+
+uvicorn does not fill the ASGI TLS extension (``scope["extensions"]["tls"]``), so
+``ClientCertH11Protocol`` adds it when the gateway terminates TLS itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from typing import Any
+from urllib.parse import unquote
+
+from cryptography import x509
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from gateway.errors import Unauthorized
+
+# nginx's $ssl_client_escaped_cert: the URL-escaped PEM of the verified client certificate.
+FORWARDED_CERT_HEADER = "x-ssl-client-cert"
+
+
+class ClientCertH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, adding the peer certificate to every request scope."""
+
+    _peer_pem: str | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+        self._peer_pem = ssl.DER_cert_to_PEM_cert(der) if der else None
+
+    @property  # type: ignore[override]
+    def scope(self) -> Any:
+        return self.__dict__.get("_scope")
+
+    @scope.setter
+    def scope(self, value: Any) -> None:
+        if value is not None and self._peer_pem:
+            value.setdefault("extensions", {})["tls"] = {"client_cert_chain": [self._peer_pem]}
+        self.__dict__["_scope"] = value
+
+
+def client_certificate(
+    scope: dict[str, Any], headers: dict[str, str], trusted_proxies: list[str]
+) -> x509.Certificate | None:
+    """The request's client certificate, if the connection or a trusted proxy presents one."""
+    chain = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
+    pem = chain[0] if chain else None
+    forwarded = headers.get(FORWARDED_CERT_HEADER)
+    if pem is None and forwarded:
+        client = scope.get("client")
+        if not client or not _is_trusted(client[0], trusted_proxies):
+            raise Unauthorized("a forwarded client certificate is only accepted from a trusted proxy")
+        pem = unquote(forwarded)
+    if pem is None:
+        return None
+    try:
+        return x509.load_pem_x509_certificate(pem.encode())
+    except ValueError as exc:
+        raise Unauthorized("the client certificate cannot be read") from exc
+
+
+def _is_trusted(address: str, trusted_proxies: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in trusted_proxies)

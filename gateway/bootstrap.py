@@ -1,0 +1,86 @@
+"""The composition root: settings → partners, trust, schemas, store, formats. The only module
+that chooses concrete implementations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.hospital.qd130 import Qd130Format
+from gateway.clock import Clock, SystemClock
+from gateway.config import Settings
+from gateway.errors import ConfigError
+from gateway.metrics import Metrics
+from gateway.partners import PartnerRegistry
+from gateway.pipeline.batches import PipelineDeps
+from gateway.pipeline.ports import BatchFormat
+from gateway.store.ports import Store
+from gateway.trust.anchors import TrustAnchors
+from gateway.trust.policy import SignaturePolicy
+from gateway.trust.sign import SigningIdentity
+from gateway.xml.schemas import SchemaRegistry
+
+_DEV_PKI_ORGANIZATION = "VSS Gateway development PKI"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """Everything a running gateway holds; entrypoints (REST, SOAP, CLI) receive this."""
+
+    settings: Settings
+    partners: PartnerRegistry
+    pipeline: PipelineDeps
+    claims: BatchFormat
+    metrics: Metrics
+
+    def close(self) -> None:
+        self.pipeline.store.close()
+
+
+def open_store(settings: Settings) -> Store:
+    """The store named by ``GATEWAY_STORE_URL``: ``sqlite:///path`` or ``redis://host:port/db``."""
+    url = settings.store_url
+    if url.startswith("sqlite:///"):
+        from gateway.store.sqlite import SqliteStore
+
+        return SqliteStore(Path(url.removeprefix("sqlite:///")))
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from gateway.store.redis import RedisStore
+
+        return RedisStore(url, require_durable=settings.redis_require_durable)
+    raise ConfigError(f"GATEWAY_STORE_URL {url!r}: use sqlite:///path or redis://host:port/db")
+
+
+def signing_identity(settings: Settings) -> SigningIdentity:
+    if settings.signing_key is None or settings.signing_cert is None:
+        raise ConfigError("GATEWAY_SIGNING_KEY and GATEWAY_SIGNING_CERT are required (receipts)")
+    identity = SigningIdentity.from_files(settings.signing_key, settings.signing_cert)
+    organization = identity.certificate.subject.rfc4514_string()
+    if settings.environment != "development" and _DEV_PKI_ORGANIZATION in organization:
+        raise ConfigError(
+            "the signing certificate comes from the development PKI; it is refused outside "
+            "GATEWAY_ENVIRONMENT=development"
+        )
+    return identity
+
+
+def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
+    """Build a gateway from settings; a mistake stops here with a ``ConfigError``."""
+    metrics = Metrics()
+    pipeline = PipelineDeps(
+        store=open_store(settings),
+        anchors=TrustAnchors.from_directory(settings.trust_store),
+        policy=SignaturePolicy(),
+        schemas=SchemaRegistry(settings.contracts / "xsd"),
+        limits=settings.xml_limits(),
+        identity=signing_identity(settings),
+        clock=clock or SystemClock(),
+        metrics=metrics,
+    )
+    return Gateway(
+        settings=settings,
+        partners=PartnerRegistry.from_file(settings.partners),
+        pipeline=pipeline,
+        claims=Qd130Format(),
+        metrics=metrics,
+    )

@@ -1,0 +1,186 @@
+"""The ``gateway`` command: serve, demo, dev-pki, sign, verify and submit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+from lxml import etree
+
+from gateway import logs
+from gateway.config import Settings
+from gateway.errors import ConfigError, GatewayError
+from gateway.trust.anchors import TrustAnchors
+from gateway.trust.policy import SignaturePolicy
+from gateway.trust.sign import SigningIdentity, sign_enveloped
+from gateway.trust.verify import verify_enveloped
+from gateway.xml.ns import RECEIPT, q
+from gateway.xml.parser import XmlLimits, parse
+
+# Where each signed document type carries its signature (tags from the root to the parent).
+SIGNATURE_LOCATIONS = {
+    "GIAMDINHHS": ("GIAMDINHHS", "CHUKYDONVI"),
+    q(RECEIPT, "Receipt"): (q(RECEIPT, "Receipt"),),
+}
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory: a gateway configured from the environment (used with --workers)."""
+    from gateway.api.app import create_app
+    from gateway.bootstrap import build
+
+    return create_app(build(Settings()))
+
+
+def serve(args: argparse.Namespace) -> None:
+    import ssl
+
+    import uvicorn
+
+    from gateway.api.tls import ClientCertH11Protocol
+
+    tls: dict[str, object] = {}
+    if args.tls_cert:
+        tls = {
+            "ssl_certfile": args.tls_cert,
+            "ssl_keyfile": args.tls_key,
+            "ssl_ca_certs": args.tls_client_ca,
+            "ssl_cert_reqs": ssl.CERT_OPTIONAL if args.tls_client_ca else ssl.CERT_NONE,
+        }
+    uvicorn.run(
+        "gateway.cli:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        http=ClientCertH11Protocol,
+        log_config=None,
+        **tls,  # type: ignore[arg-type]
+    )
+
+
+def dev_pki(args: argparse.Namespace) -> None:
+    from gateway.trust.devpki import write_dev_pki
+
+    pki = write_dev_pki(Path(args.out), ["gateway", *args.partner])
+    print(f"trust store: {pki.trust_store}")
+    for name, (key, cert) in pki.identities.items():
+        print(f"{name}: key {key}, certificate {cert}")
+
+
+def sign(args: argparse.Namespace) -> None:
+    identity = SigningIdentity.from_files(Path(args.key), Path(args.cert))
+    root = parse(Path(args.input).read_bytes(), XmlLimits())
+    container = root.find("CHUKYDONVI") if root.tag == "GIAMDINHHS" else root
+    if container is None:
+        container = etree.SubElement(root, "CHUKYDONVI")
+    sign_enveloped(root, identity, container=container)
+    Path(args.output).write_bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
+    print(f"signed {args.input} -> {args.output}")
+
+
+def verify(args: argparse.Namespace) -> int:
+    root = parse(Path(args.input).read_bytes(), XmlLimits())
+    location = SIGNATURE_LOCATIONS.get(root.tag)
+    if location is None:
+        print(f"unknown document type {root.tag}", file=sys.stderr)
+        return 2
+    anchors = TrustAnchors.from_directory(Path(args.trust))
+    policy = SignaturePolicy(require_crl=not args.no_crl)
+    at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+    try:
+        verified = verify_enveloped(root, location=location, anchors=anchors, policy=policy, at=at)
+    except GatewayError as exc:
+        print(f"INVALID {exc.code}: {exc.detail}")
+        return 1
+    print(f"VALID signed by {verified.signer.subject} (issuer {verified.signer.issuer})")
+    print(f"certificate sha256 {verified.signer.fingerprint}")
+    return 0
+
+
+def submit(args: argparse.Namespace) -> int:
+    import httpx
+
+    body = Path(args.input).read_bytes()
+    response = httpx.post(
+        f"{args.url.rstrip('/')}/api/v1/claims",
+        content=body,
+        headers={"Content-Type": "application/xml", "Authorization": f"Bearer {args.token}"},
+        timeout=60,
+    )
+    print(response.text)
+    return 0 if response.is_success else 1
+
+
+def demo(args: argparse.Namespace) -> None:
+    from gateway.demo import run_demo
+
+    run_demo(Path(args.dir), host=args.host, port=args.port)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="run the gateway (configured by GATEWAY_* variables)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="the private key of --tls-cert")
+    p.add_argument("--tls-client-ca", help="CA bundle for client certificates (mutual TLS)")
+    p.set_defaults(run=serve)
+
+    p = commands.add_parser("demo", help="development PKI, partners, sample batch; then serve")
+    p.add_argument("--dir", default=".demo")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(run=demo)
+
+    p = commands.add_parser("dev-pki", help="write a development CA, certificates and CRLs")
+    p.add_argument("--out", required=True)
+    p.add_argument("--partner", action="append", default=[], help="a certificate for this name")
+    p.set_defaults(run=dev_pki)
+
+    p = commands.add_parser("sign", help="sign an XML document (enveloped, .NET SignedXml layout)")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--key", required=True)
+    p.add_argument("--cert", required=True)
+    p.set_defaults(run=sign)
+
+    p = commands.add_parser("verify", help="verify a signed batch or receipt offline")
+    p.add_argument("input")
+    p.add_argument("--trust", required=True, help="trust store folder (CA certificates, CRLs)")
+    p.add_argument("--at", help="verification time, ISO 8601 (default: now)")
+    p.add_argument("--no-crl", action="store_true", help="accept issuers without a loaded CRL")
+    p.set_defaults(run=verify)
+
+    p = commands.add_parser("submit", help="send one signed claim batch to a gateway")
+    p.add_argument("input")
+    p.add_argument("--url", default="http://127.0.0.1:8080")
+    p.add_argument("--token", required=True)
+    p.set_defaults(run=submit)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logs.configure()
+    try:
+        result = args.run(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except GatewayError as exc:
+        print(f"{exc.code}: {exc.detail}", file=sys.stderr)
+        return 1
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Settings of one gateway process (pydantic-settings), built once and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.xml.parser import XmlLimits
+
+# The repository root, where the contracts (xsd/, wsdl/) live next to the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Environment variables ``GATEWAY_*`` (SPEC section 6) and an optional ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+
+    environment: Literal["production", "development"] = "production"
+    store_url: str = "sqlite:///gateway.sqlite3"
+    partners: Path = Path("partners.toml")
+    trust_store: Path = PROJECT_ROOT / "certs"
+    routing: Path | None = None
+    population_url: str | None = None
+    vneid_jwks: Path | None = None
+    signing_key: Path | None = None
+    signing_cert: Path | None = None
+    contracts: Path = PROJECT_ROOT
+    # Addresses of reverse proxies allowed to forward a verified client certificate.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Redis must persist every write before the receipt is sent (appendonly yes,
+    # appendfsync always); turn this off only for throwaway test databases.
+    redis_require_durable: bool = True
+    max_body_bytes: int = XmlLimits.max_bytes
+    max_depth: int = XmlLimits.max_depth
+    max_elements: int = XmlLimits.max_elements
+    max_attribute_length: int = XmlLimits.max_attribute_length
+    max_base64_bytes: int = XmlLimits.max_base64_bytes
+
+    def xml_limits(self) -> XmlLimits:
+        return XmlLimits(
+            max_bytes=self.max_body_bytes,
+            max_depth=self.max_depth,
+            max_elements=self.max_elements,
+            max_attribute_length=self.max_attribute_length,
+            max_base64_bytes=self.max_base64_bytes,
+        )

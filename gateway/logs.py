@@ -1,0 +1,40 @@
+"""Logging setup: one format, and personal identifiers masked before any record is written."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# Citizen IDs (12 digits), HI card numbers (2 letters + 13 digits), SI numbers and old ID numbers
+# (9-10 digits) standing alone: everything but the last 3 characters is masked.
+_IDENTIFIERS = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{2}\d{13}|\d{12}|\d{9,10})(?![A-Za-z0-9])")
+
+
+def mask(text: str) -> str:
+    """``text`` with every personal identifier masked (``*********567``)."""
+    return _IDENTIFIERS.sub(lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], text)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks identifiers in the fully formatted message, arguments included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def configure(level: str = "INFO") -> None:
+    """Send every log record (uvicorn's included) through one masked handler."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True

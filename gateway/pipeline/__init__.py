@@ -1,0 +1,1 @@
+"""The document pipeline: intake → trust → validate → normalize → store → receipt."""

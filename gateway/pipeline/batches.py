@@ -1,0 +1,239 @@
+"""Signed batch submission: intake → trust → validate → normalize → store → receipt, one step each.
+
+Invariant: a receipt of status ``accepted`` or ``partially_accepted`` is returned only after the
+store durably holds the receipt, every accepted item's record and the original bytes; a batch
+refused as a whole stores its rejection receipt and nothing else. Resubmitting the exact bytes
+returns the original receipt, marked duplicate, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from ulid import ULID
+
+from gateway.clock import Clock
+from gateway.errors import Forbidden, GatewayError, Unavailable
+from gateway.metrics import Metrics
+from gateway.partners import Partner
+from gateway.pipeline.ports import BatchFormat, NormalizedItem, RejectedItem, ValidatedDocument
+from gateway.receipts import ErrorInfo, ItemResult, Receipt, signed_xml
+from gateway.records.model import Channel, CommonRecord, Original, SignatureBlock, Source
+from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
+from gateway.trust.anchors import TrustAnchors
+from gateway.trust.policy import SignaturePolicy
+from gateway.trust.sign import SigningIdentity
+from gateway.trust.verify import VerifiedDocument, verify_enveloped
+from gateway.xml.parser import XmlLimits, parse
+from gateway.xml.schemas import SchemaRegistry
+
+
+@dataclass(frozen=True)
+class PipelineDeps:
+    """The ports and policies a submission needs; built once by the composition root."""
+
+    store: Store
+    anchors: TrustAnchors
+    policy: SignaturePolicy
+    schemas: SchemaRegistry
+    limits: XmlLimits
+    identity: SigningIdentity
+    clock: Clock
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a submission answers: the (original, if duplicate) receipt."""
+
+    receipt: Receipt
+    stored: StoredReceipt
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class _Intake:
+    body: bytes
+    sha256: str
+    partner: Partner
+    channel: Channel
+    received_at: datetime
+    receipt_id: str
+
+
+def submit_batch(
+    body: bytes, *, partner: Partner, channel: Channel, fmt: BatchFormat, deps: PipelineDeps
+) -> Outcome:
+    """Run a signed batch through the pipeline and return its receipt."""
+    sha256 = hashlib.sha256(body).hexdigest()
+    existing = deps.store.find_accepted(partner.id, sha256)
+    if existing is not None:
+        deps.metrics.result("DUPLICATE")
+        return Outcome(Receipt.model_validate_json(existing.json), existing, duplicate=True)
+    intake = _Intake(body, sha256, partner, channel, deps.clock.now(), str(ULID()))
+    try:
+        document = _trusted_document(intake, fmt, deps)
+        with deps.metrics.step("normalize"):
+            items = fmt.items(document, schemas=deps.schemas, limits=deps.limits)
+    except Unavailable:
+        raise
+    except GatewayError as error:
+        _reject(intake, fmt, error, deps)
+        raise
+    return _store_accepted(intake, fmt, document.verified, items, deps)
+
+
+def _trusted_document(intake: _Intake, fmt: BatchFormat, deps: PipelineDeps) -> ValidatedDocument:
+    with deps.metrics.step("parse"):
+        root = parse(intake.body, deps.limits)
+    with deps.metrics.step("verify"):
+        verified = verify_enveloped(
+            root,
+            location=fmt.signature_location,
+            anchors=deps.anchors,
+            policy=deps.policy,
+            at=intake.received_at,
+        )
+    if verified.signer.fingerprint not in intake.partner.certificates:
+        raise Forbidden(
+            f"the document is signed by a certificate not registered to {intake.partner.id}"
+        )
+    with deps.metrics.step("validate"):
+        deps.schemas.validate(fmt.envelope_schema, verified.root)
+    document = ValidatedDocument(verified=verified, schema=fmt.envelope_schema)
+    foreign = fmt.facility_codes(document) - intake.partner.facility_codes
+    if foreign:
+        raise Forbidden(f"{intake.partner.id} may not submit for facility {sorted(foreign)}")
+    return document
+
+
+def _reject(intake: _Intake, fmt: BatchFormat, error: GatewayError, deps: PipelineDeps) -> None:
+    receipt = _receipt(intake, fmt, status="rejected", results=[], error=ErrorInfo.of(error))
+    deps.store.save_rejection(_stored(receipt, accepted=False, deps=deps))
+    error.receipt_id = receipt.id
+    deps.metrics.result(error.code)
+
+
+def _store_accepted(
+    intake: _Intake,
+    fmt: BatchFormat,
+    verified: VerifiedDocument,
+    items: list[NormalizedItem | RejectedItem],
+    deps: PipelineDeps,
+) -> Outcome:
+    results: list[ItemResult] = []
+    records: list[StoredRecord] = []
+    for index, item in enumerate(items, 1):
+        if isinstance(item, RejectedItem):
+            results.append(
+                ItemResult(
+                    index=index, key=item.key, status="rejected", errors=[ErrorInfo.of(item.error)]
+                )
+            )
+            continue
+        record = _record(intake, fmt, verified, item)
+        records.append(
+            StoredRecord(
+                record.id, intake.receipt_id, intake.partner.id, orjson.dumps(record.model_dump(mode="json"))
+            )
+        )
+        results.append(
+            ItemResult(
+                index=index,
+                key=item.key,
+                status="accepted",
+                record_id=record.id,
+                signals=list(item.signals),
+            )
+        )
+    status = "accepted" if len(records) == len(items) else "partially_accepted"
+    if not records:
+        status = "rejected"
+    receipt = _receipt(intake, fmt, status=status, results=results)
+    stored = _stored(receipt, accepted=bool(records), deps=deps)
+    with deps.metrics.step("store"):
+        if records:
+            winner = deps.store.save_accepted(
+                Submission(receipt=stored, records=tuple(records), original=intake.body)
+            )
+        else:
+            deps.store.save_rejection(stored)
+            winner = stored
+    if winner.id != stored.id:  # the same bytes were accepted meanwhile by a concurrent call
+        return Outcome(Receipt.model_validate_json(winner.json), winner, duplicate=True)
+    for result in results:
+        deps.metrics.result("ACCEPTED" if result.status == "accepted" else result.errors[0].code)
+    return Outcome(receipt, stored, duplicate=False)
+
+
+def _record(
+    intake: _Intake, fmt: BatchFormat, verified: VerifiedDocument, item: NormalizedItem
+) -> CommonRecord:
+    signer = verified.signer
+    return CommonRecord(
+        id=str(ULID()),
+        kind="hi_claim" if fmt.record_kind == "hi_claim" else "dossier",
+        source=Source(
+            partner_id=intake.partner.id, channel=intake.channel, facility_code=item.facility_code
+        ),
+        received_at=intake.received_at,
+        signature=SignatureBlock(
+            subject=signer.subject,
+            issuer=signer.issuer,
+            serial=signer.serial,
+            algorithm=signer.algorithm,
+            fingerprint=signer.fingerprint,
+        ),
+        original=Original(
+            format=fmt.name,
+            version=fmt.version,
+            sha256=intake.sha256,
+            size=len(intake.body),
+            receipt_id=intake.receipt_id,
+            item=item.key,
+        ),
+        subject=item.subject,
+        payload=item.payload,
+        signals=list(item.signals),
+    )
+
+
+def _receipt(
+    intake: _Intake,
+    fmt: BatchFormat,
+    *,
+    status: str,
+    results: list[ItemResult],
+    error: ErrorInfo | None = None,
+) -> Receipt:
+    return Receipt.model_validate(
+        {
+            "id": intake.receipt_id,
+            "partner_id": intake.partner.id,
+            "channel": intake.channel,
+            "received_at": intake.received_at,
+            "sha256": intake.sha256,
+            "size": len(intake.body),
+            "format": f"{fmt.name}/{fmt.version}",
+            "status": status,
+            "error": error,
+            "results": results,
+        }
+    )
+
+
+def _stored(receipt: Receipt, *, accepted: bool, deps: PipelineDeps) -> StoredReceipt:
+    with deps.metrics.step("receipt"):
+        xml = signed_xml(receipt, deps.identity)
+    return StoredReceipt(
+        id=receipt.id,
+        partner_id=receipt.partner_id,
+        sha256=receipt.sha256,
+        accepted=accepted,
+        json=receipt.to_json(),
+        xml=xml,
+    )
+

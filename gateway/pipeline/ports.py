@@ -1,0 +1,57 @@
+"""What the pipeline needs from a document format adapter (QĐ 130 batches, e-dossiers, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gateway.errors import GatewayError
+from gateway.records.model import Signal, Subject
+from gateway.trust.verify import VerifiedDocument
+from gateway.xml.parser import XmlLimits
+from gateway.xml.schemas import SchemaRegistry
+
+
+@dataclass(frozen=True)
+class ValidatedDocument:
+    """A verified document whose envelope passed its XSD; formats read items only from this."""
+
+    verified: VerifiedDocument
+    schema: str
+
+
+@dataclass(frozen=True)
+class NormalizedItem:
+    """One item that becomes a common record."""
+
+    key: str
+    subject: Subject
+    payload: dict[str, Any]
+    facility_code: str | None = None
+    signals: tuple[Signal, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class RejectedItem:
+    """One item that is refused, with its own error; the others are judged on their own."""
+
+    key: str | None
+    error: GatewayError
+
+
+class BatchFormat(Protocol):
+    """A signed batch format: where its signature is, its envelope schema, how to split it."""
+
+    name: str
+    version: str
+    record_kind: str
+    signature_location: tuple[str, ...]
+    envelope_schema: str
+
+    def facility_codes(self, document: ValidatedDocument) -> set[str]:
+        """Every facility code the batch speaks for (checked against the partner)."""
+
+    def items(
+        self, document: ValidatedDocument, *, schemas: SchemaRegistry, limits: XmlLimits
+    ) -> list[NormalizedItem | RejectedItem]:
+        """Decode, validate and normalize every item; raise for a batch-fatal problem."""

@@ -1,0 +1,104 @@
+"""Receipts: what the gateway answers for every submission, signed with its own key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from lxml import etree
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.errors import GatewayError
+from gateway.records.model import Signal
+from gateway.trust.sign import SigningIdentity, sign_enveloped
+from gateway.xml.ns import RECEIPT, q
+
+
+class ErrorInfo(BaseModel):
+    """A SPEC error code with its detail and findings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    detail: str
+    issues: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, error: GatewayError) -> ErrorInfo:
+        return cls(code=error.code, detail=error.detail, issues=[i.as_dict() for i in error.issues])
+
+
+class ItemResult(BaseModel):
+    """The result of one item (a HOSO of a claim batch)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    key: str | None = Field(default=None, description="the item's own key (MA_LK)")
+    status: Literal["accepted", "rejected"]
+    record_id: str | None = None
+    signals: list[Signal] = Field(default_factory=list)
+    errors: list[ErrorInfo] = Field(default_factory=list)
+
+
+class Receipt(BaseModel):
+    """Proof of reception: partner, time, digest of the exact bytes, result per item."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    partner_id: str
+    channel: str
+    received_at: datetime
+    sha256: str
+    size: int
+    format: str
+    status: Literal["accepted", "partially_accepted", "rejected"]
+    error: ErrorInfo | None = None
+    results: list[ItemResult] = Field(default_factory=list)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+
+def _text(parent: etree._Element, local: str, value: object) -> etree._Element:
+    element = etree.SubElement(parent, q(RECEIPT, local))
+    if value is not None:
+        element.text = str(value)
+    return element
+
+
+def _error_xml(parent: etree._Element, error: ErrorInfo) -> None:
+    element = etree.SubElement(parent, q(RECEIPT, "Error"), code=error.code)
+    _text(element, "Detail", error.detail)
+    for issue in error.issues:
+        etree.SubElement(element, q(RECEIPT, "Issue"), {k: str(v) for k, v in issue.items()})
+
+
+def signed_xml(receipt: Receipt, identity: SigningIdentity) -> bytes:
+    """The receipt as XML (namespace ``urn:vss:gateway:receipt:1``), signed by the gateway."""
+    root = etree.Element(q(RECEIPT, "Receipt"), nsmap={None: RECEIPT}, Id=receipt.id)
+    _text(root, "PartnerId", receipt.partner_id)
+    _text(root, "Channel", receipt.channel)
+    _text(root, "ReceivedAt", receipt.received_at.isoformat())
+    _text(root, "Sha256", receipt.sha256)
+    _text(root, "Size", receipt.size)
+    _text(root, "Format", receipt.format)
+    _text(root, "Status", receipt.status)
+    if receipt.error is not None:
+        _error_xml(root, receipt.error)
+    results = etree.SubElement(root, q(RECEIPT, "Results"))
+    for item in receipt.results:
+        attrs = {"index": str(item.index), "status": item.status}
+        if item.key is not None:
+            attrs["key"] = item.key
+        if item.record_id is not None:
+            attrs["recordId"] = item.record_id
+        result = etree.SubElement(results, q(RECEIPT, "Result"), attrs)
+        for signal in item.signals:
+            _text(result, "Signal", signal.reason).set("code", signal.code)
+        for error in item.errors:
+            _error_xml(result, error)
+    sign_enveloped(root, identity, container=root)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")

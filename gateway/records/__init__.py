@@ -1,0 +1,1 @@
+"""The common record format every accepted document becomes (SPEC section 3)."""

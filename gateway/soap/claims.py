@@ -1,0 +1,112 @@
+"""The claims SOAP service (``wsdl/claims.wsdl``): operations over the same pipeline as REST."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+import orjson
+from lxml import etree
+
+from gateway.bootstrap import Gateway
+from gateway.errors import NotFound, XmlMalformed
+from gateway.partners import Partner, require_service
+from gateway.pipeline.batches import submit_batch
+from gateway.receipts import ErrorInfo, Receipt
+from gateway.records.xml import record_xml
+from gateway.store.ports import StoredReceipt
+from gateway.xml.ns import CLAIMS_SERVICE as NS
+from gateway.xml.ns import q
+from gateway.xml.parser import decode_base64
+
+Handler = Callable[[Gateway, Partner, etree._Element], etree._Element]
+
+
+def _sub(parent: etree._Element, local: str, text: object = None) -> etree._Element:
+    element = etree.SubElement(parent, q(NS, local))
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def _error(parent: etree._Element, error: ErrorInfo) -> None:
+    element = _sub(parent, "Error")
+    _sub(element, "Code", error.code)
+    _sub(element, "Detail", error.detail)
+    for issue in error.issues:
+        _sub(element, "Issue", "; ".join(f"{k}={v}" for k, v in issue.items()))
+
+
+def _receipt(parent: etree._Element, stored: StoredReceipt, *, duplicate: bool) -> None:
+    receipt = Receipt.model_validate_json(stored.json)
+    element = _sub(parent, "Receipt")
+    _sub(element, "ReceiptId", receipt.id)
+    _sub(element, "PartnerId", receipt.partner_id)
+    _sub(element, "ReceivedAt", receipt.received_at.isoformat())
+    _sub(element, "Sha256", receipt.sha256)
+    _sub(element, "Status", receipt.status)
+    _sub(element, "Duplicate", "true" if duplicate else "false")
+    if receipt.error is not None:
+        _error(element, receipt.error)
+    for item in receipt.results:
+        result = _sub(element, "Result")
+        _sub(result, "Index", item.index)
+        if item.key is not None:
+            _sub(result, "Key", item.key)
+        _sub(result, "Status", item.status)
+        if item.record_id is not None:
+            _sub(result, "RecordId", item.record_id)
+        for signal in item.signals:
+            node = _sub(result, "Signal")
+            _sub(node, "Code", signal.code)
+            _sub(node, "Reason", signal.reason)
+        for error in item.errors:
+            _error(result, error)
+    _sub(element, "SignedReceipt", base64.b64encode(stored.xml).decode())
+
+
+def _field(operation: etree._Element, local: str) -> str:
+    value = operation.findtext(q(NS, local))
+    if not value:
+        raise XmlMalformed(f"{etree.QName(operation).localname} needs {local}")
+    return value.strip()
+
+
+def submit_claim_batch(gateway: Gateway, partner: Partner, operation: etree._Element) -> etree._Element:
+    require_service(partner, "claims.submit")
+    limits = gateway.pipeline.limits
+    body = decode_base64(operation.findtext(q(NS, "Batch")), limits, what="Batch")
+    outcome = submit_batch(
+        body, partner=partner, channel="soap", fmt=gateway.claims, deps=gateway.pipeline
+    )
+    answer = etree.Element(q(NS, "SubmitClaimBatchResponse"), nsmap={None: NS})
+    _receipt(answer, outcome.stored, duplicate=outcome.duplicate)
+    return answer
+
+
+def get_receipt(gateway: Gateway, partner: Partner, operation: etree._Element) -> etree._Element:
+    receipt_id = _field(operation, "ReceiptId")
+    stored = gateway.pipeline.store.get_receipt(receipt_id)
+    if stored is None or stored.partner_id != partner.id:
+        raise NotFound(f"no receipt {receipt_id}")
+    answer = etree.Element(q(NS, "GetReceiptResponse"), nsmap={None: NS})
+    _receipt(answer, stored, duplicate=False)
+    return answer
+
+
+def get_claim_record(gateway: Gateway, partner: Partner, operation: etree._Element) -> etree._Element:
+    require_service(partner, "claims.read")
+    record_id = _field(operation, "RecordId")
+    record = gateway.pipeline.store.get_record(record_id)
+    if record is None or record.partner_id != partner.id:
+        raise NotFound(f"no claim record {record_id}")
+    answer = etree.Element(q(NS, "GetClaimRecordResponse"), nsmap={None: NS})
+    answer.append(record_xml(orjson.loads(record.json)))
+    return answer
+
+
+OPERATIONS: dict[str, Handler] = {
+    q(NS, "SubmitClaimBatch"): submit_claim_batch,
+    q(NS, "GetReceipt"): get_receipt,
+    q(NS, "GetClaimRecord"): get_claim_record,
+}

@@ -1,0 +1,64 @@
+"""HTTP routes of the SOAP services: ``?wsdl`` and ``?xsd=`` serving, POST dispatch to operations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from gateway.api.auth import authenticate
+from gateway.api.claims import read_xml_body
+from gateway.bootstrap import Gateway
+from gateway.errors import GatewayError, NotFound, XmlMalformed
+from gateway.soap import claims, envelope
+from gateway.xml.ns import CLAIMS_SERVICE
+
+router = APIRouter(tags=["soap"])
+
+SOAP_XML = "text/xml; charset=utf-8"
+# The WSDL's placeholder address, replaced by the address the client used.
+_PLACEHOLDER = b"http://localhost:8080/soap/claims"
+_SCHEMAS = {"record.xsd": "xsd/record.xsd"}
+
+
+def _contract(gateway: Gateway, relative: str) -> bytes:
+    return Path(gateway.settings.contracts, relative).read_bytes()
+
+
+@router.get("/soap/claims", summary="WSDL (?wsdl) and its schemas (?xsd=record.xsd)")
+def claims_contract(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    xsd = request.query_params.get("xsd")
+    if xsd is not None:
+        if xsd not in _SCHEMAS:
+            raise NotFound(f"no schema {xsd}")
+        return Response(_contract(gateway, _SCHEMAS[xsd]), media_type="text/xml")
+    if "wsdl" not in request.query_params:
+        raise NotFound("GET /soap/claims?wsdl for the service description")
+    address = str(request.url.replace(query="")).encode()
+    wsdl = _contract(gateway, "wsdl/claims.wsdl").replace(_PLACEHOLDER, address)
+    return Response(wsdl, media_type="text/xml")
+
+
+@router.post("/soap/claims", summary="SOAP 1.1 claims service")
+async def claims_service(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    try:
+        partner = authenticate(request)
+        body = await read_xml_body(request, gateway.pipeline.limits.max_bytes)
+        operation = envelope.read_request(body, gateway.pipeline.limits)
+        handler = claims.OPERATIONS.get(operation.tag)
+        if handler is None:
+            raise XmlMalformed(f"unknown operation {operation.tag}")
+        answer = await run_in_threadpool(handler, gateway, partner, operation)
+    except GatewayError as error:
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
+        # WS-I Basic Profile R1126: a SOAP Fault travels with HTTP 500.
+        return Response(
+            envelope.fault(error, service_ns=CLAIMS_SERVICE),
+            status_code=500,
+            media_type=SOAP_XML,
+            headers=headers,
+        )
+    return Response(envelope.response(answer), media_type=SOAP_XML)

@@ -1,0 +1,1 @@
+"""Durable storage of receipts, common records and archived originals."""

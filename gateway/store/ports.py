@@ -1,0 +1,62 @@
+"""The store port: what the pipeline and the API need from durable storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StoredReceipt:
+    """A receipt as stored: its JSON form and the gateway-signed XML form."""
+
+    id: str
+    partner_id: str
+    sha256: str
+    accepted: bool
+    json: bytes
+    xml: bytes
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A common record as stored (its JSON), with its owner for access checks."""
+
+    id: str
+    receipt_id: str
+    partner_id: str
+    json: bytes
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Everything one accepted submission writes, in one atomic, durable step."""
+
+    receipt: StoredReceipt
+    records: tuple[StoredRecord, ...]
+    original: bytes
+
+
+class Store(Protocol):
+    """Durable storage. Every ``save_*`` returns only once its data is durable."""
+
+    def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
+        """The receipt of an accepted submission of exactly these bytes by this partner."""
+
+    def save_accepted(self, submission: Submission) -> StoredReceipt:
+        """Store all of it or nothing; if the same bytes were accepted meanwhile, return that
+        receipt instead and store nothing."""
+
+    def save_rejection(self, receipt: StoredReceipt) -> None:
+        """Store the receipt of a rejected submission (no record, no original)."""
+
+    def get_receipt(self, receipt_id: str) -> StoredReceipt | None: ...
+
+    def get_record(self, record_id: str) -> StoredRecord | None: ...
+
+    def get_original(self, sha256: str) -> bytes | None: ...
+
+    def ping(self) -> None:
+        """Raise ``Unavailable`` unless the store answers."""
+
+    def close(self) -> None: ...

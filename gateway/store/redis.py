@@ -1,0 +1,247 @@
+"""The Redis store: receipts, records and originals in a Redis that fsyncs every write (AOF).
+
+Key layout (every key under the ``gw:`` prefix; values are raw bytes, never re-encoded):
+
+    gw:receipt:{receipt_id}              hash  partner_id, sha256, accepted ("1"/"0"), json, xml
+    gw:record:{record_id}                hash  receipt_id, partner_id, json
+    gw:original:{sha256}                 string  the submitted bytes (written once, never replaced)
+    gw:accepted:{partner_id}:{sha256}    string  id of the receipt that accepted these bytes
+
+The dedup key is the uniqueness constraint that ``SqliteStore`` gets from its partial unique index;
+``sha256`` is 64 hex digits at the end of the key, so a ``:`` inside a partner id stays
+unambiguous. Receipts and records are never overwritten or deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+import redis
+import redis.exceptions
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from gateway.errors import ConfigError, translate
+from gateway.store.ports import StoredReceipt, StoredRecord, Submission
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "gw:"
+
+# All of an accepted submission, or nothing. Redis runs a script alone and, since 7.0, writes its
+# effects to the AOF as one MULTI/EXEC, so a crash cannot leave half of it. A script error does
+# not roll back earlier writes, hence every check comes before the first write.
+#   KEYS: dedup, receipt, original, record...
+#   ARGV: receipt id, partner id, sha256, accepted, json, xml, original body,
+#         then (receipt id, partner id, json) per record, in KEYS order.
+# Returns the id of the receipt that already accepted these bytes, or nil when this one won.
+_SAVE_ACCEPTED = """
+local winner = redis.call('GET', KEYS[1])
+if winner then
+  return winner
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return redis.error_reply('ERR gw: receipt ' .. ARGV[1] .. ' is already stored')
+end
+local seen = {}
+for i = 4, #KEYS do
+  if seen[KEYS[i]] or redis.call('EXISTS', KEYS[i]) == 1 then
+    return redis.error_reply('ERR gw: ' .. KEYS[i] .. ' is already stored')
+  end
+  seen[KEYS[i]] = true
+end
+redis.call('HSET', KEYS[2], 'partner_id', ARGV[2], 'sha256', ARGV[3], 'accepted', ARGV[4],
+           'json', ARGV[5], 'xml', ARGV[6])
+for i = 4, #KEYS do
+  local a = 8 + (i - 4) * 3
+  redis.call('HSET', KEYS[i], 'receipt_id', ARGV[a], 'partner_id', ARGV[a + 1],
+             'json', ARGV[a + 2])
+end
+redis.call('SET', KEYS[3], ARGV[7], 'NX')
+redis.call('SET', KEYS[1], ARGV[1])
+return false
+"""
+
+# A rejection receipt, never overwriting one already stored under the same id.
+_SAVE_REJECTION = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.error_reply('ERR gw: receipt ' .. ARGV[1] .. ' is already stored')
+end
+redis.call('HSET', KEYS[1], 'partner_id', ARGV[2], 'sha256', ARGV[3], 'accepted', ARGV[4],
+           'json', ARGV[5], 'xml', ARGV[6])
+return false
+"""
+
+_HOW_TO = (
+    "configure Redis to persist every write before it replies: `appendonly yes` and "
+    "`appendfsync always` in redis.conf (or CONFIG SET appendonly yes; CONFIG SET appendfsync "
+    "always; CONFIG REWRITE), or use the SQLite store"
+)
+
+
+def _receipt_key(receipt_id: str) -> str:
+    return f"{_PREFIX}receipt:{receipt_id}"
+
+
+def _record_key(record_id: str) -> str:
+    return f"{_PREFIX}record:{record_id}"
+
+
+def _original_key(sha256: str) -> str:
+    return f"{_PREFIX}original:{sha256}"
+
+
+def _accepted_key(partner_id: str, sha256: str) -> str:
+    return f"{_PREFIX}accepted:{partner_id}:{sha256}"
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _receipt_args(receipt: StoredReceipt) -> list[str | bytes]:
+    return [
+        receipt.id,
+        receipt.partner_id,
+        receipt.sha256,
+        "1" if receipt.accepted else "0",
+        receipt.json,
+        receipt.xml,
+    ]
+
+
+class RedisStore:
+    """A ``Store`` on a Redis server; refuses, unless told otherwise, one that may lose writes."""
+
+    def __init__(self, url: str, *, require_durable: bool = True) -> None:
+        # Fail fast, no retries: a Redis outage is a 503 the partner retries, not a stalled
+        # request. Options in the URL's query string override these defaults.
+        self._redis = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._save_accepted = self._redis.register_script(_SAVE_ACCEPTED)
+        self._save_rejection = self._redis.register_script(_SAVE_REJECTION)
+        if require_durable:
+            with translate("the store"):
+                self._check_durable()
+
+    def _where(self) -> str:
+        kw = self._redis.connection_pool.connection_kwargs
+        if "path" in kw:
+            return f"Redis at {kw['path']} (db {kw.get('db', 0)})"
+        return f"Redis at {kw.get('host')}:{kw.get('port')} (db {kw.get('db', 0)})"
+
+    def _check_durable(self) -> None:
+        """Refuse a server that may reply before a write is on disk (Redis 7.0 has no WAITAOF,
+        so ``appendfsync always`` is the only way a reply implies an fsynced write)."""
+        try:
+            config = self._redis.config_get("appendonly", "appendfsync")
+        except redis.exceptions.ResponseError:
+            # Managed Redis often disables CONFIG; INFO still says whether AOF is on.
+            self._check_aof_from_info()
+            return
+        appendonly = _text(config.get("appendonly"))
+        appendfsync = _text(config.get("appendfsync"))
+        if appendonly != "yes" or appendfsync != "always":
+            raise ConfigError(
+                f"{self._where()} may lose acknowledged writes (appendonly {appendonly}, "
+                f"appendfsync {appendfsync}); " + _HOW_TO
+            )
+
+    def _check_aof_from_info(self) -> None:
+        try:
+            info = self._redis.info("persistence")
+        except redis.exceptions.ResponseError as exc:
+            raise ConfigError(
+                f"{self._where()}: cannot check persistence (CONFIG and INFO refused); " + _HOW_TO
+            ) from exc
+        if _text(info.get("aof_enabled")) != "1":
+            raise ConfigError(f"{self._where()} runs without AOF (aof_enabled:0); " + _HOW_TO)
+        log.warning(
+            "%s has AOF enabled but CONFIG is disabled, so `appendfsync always` could not "
+            "be checked; make sure the provider fsyncs every write",
+            self._where(),
+        )
+
+    # decode_responses is off, so replies are bytes; redis-py types them as bytes | str.
+    def _get(self, key: str) -> bytes | None:
+        return cast("bytes | None", self._redis.get(key))
+
+    def _hash(self, key: str) -> dict[bytes, bytes]:
+        return cast("dict[bytes, bytes]", self._redis.hgetall(key))
+
+    def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
+        with translate("the store"):
+            receipt_id = self._get(_accepted_key(partner_id, sha256))
+            if receipt_id is None:
+                return None
+            return self._load_receipt(receipt_id.decode())
+
+    def save_accepted(self, submission: Submission) -> StoredReceipt:
+        receipt = submission.receipt
+        keys = [
+            _accepted_key(receipt.partner_id, receipt.sha256),
+            _receipt_key(receipt.id),
+            _original_key(receipt.sha256),
+            *(_record_key(r.id) for r in submission.records),
+        ]
+        args: list[str | bytes] = [*_receipt_args(receipt), submission.original]
+        for record in submission.records:
+            args += [record.receipt_id, record.partner_id, record.json]
+        with translate("the store"):
+            winner: bytes | None = self._save_accepted(keys=keys, args=args)
+            if winner is None:
+                return receipt
+            stored = self._load_receipt(winner.decode())
+        # Receipts are never deleted, so the winner's receipt is there.
+        assert stored is not None
+        return stored
+
+    def save_rejection(self, receipt: StoredReceipt) -> None:
+        with translate("the store"):
+            self._save_rejection(keys=[_receipt_key(receipt.id)], args=_receipt_args(receipt))
+
+    def _load_receipt(self, receipt_id: str) -> StoredReceipt | None:
+        fields = self._hash(_receipt_key(receipt_id))
+        if not fields:
+            return None
+        return StoredReceipt(
+            id=receipt_id,
+            partner_id=fields[b"partner_id"].decode(),
+            sha256=fields[b"sha256"].decode(),
+            accepted=fields[b"accepted"] == b"1",
+            json=fields[b"json"],
+            xml=fields[b"xml"],
+        )
+
+    def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
+        with translate("the store"):
+            return self._load_receipt(receipt_id)
+
+    def get_record(self, record_id: str) -> StoredRecord | None:
+        with translate("the store"):
+            fields = self._hash(_record_key(record_id))
+        if not fields:
+            return None
+        return StoredRecord(
+            id=record_id,
+            receipt_id=fields[b"receipt_id"].decode(),
+            partner_id=fields[b"partner_id"].decode(),
+            json=fields[b"json"],
+        )
+
+    def get_original(self, sha256: str) -> bytes | None:
+        with translate("the store"):
+            return self._get(_original_key(sha256))
+
+    def ping(self) -> None:
+        with translate("the store"):
+            self._redis.ping()
+
+    def close(self) -> None:
+        # from_url gives the client its own pool, which close() disconnects.
+        self._redis.close()

@@ -1,0 +1,143 @@
+"""The embedded default store: SQLite in WAL mode with full fsync on every commit."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from gateway.errors import translate
+from gateway.store.ports import StoredReceipt, StoredRecord, Submission
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS receipts (
+    id TEXT PRIMARY KEY,
+    partner_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    accepted INTEGER NOT NULL,
+    json BLOB NOT NULL,
+    xml BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS receipts_accepted_digest
+    ON receipts (partner_id, sha256) WHERE accepted = 1;
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    receipt_id TEXT NOT NULL REFERENCES receipts (id),
+    partner_id TEXT NOT NULL,
+    json BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS originals (
+    sha256 TEXT PRIMARY KEY,
+    body BLOB NOT NULL
+);
+"""
+
+_RECEIPT_COLUMNS = "id, partner_id, sha256, accepted, json, xml"
+
+
+def _receipt(row: tuple[str, str, str, int, bytes, bytes] | None) -> StoredReceipt | None:
+    if row is None:
+        return None
+    return StoredReceipt(row[0], row[1], row[2], bool(row[3]), bytes(row[4]), bytes(row[5]))
+
+
+class SqliteStore:
+    """One connection, serialized by a lock; ``synchronous=FULL`` makes each commit durable."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: the WAL is fsynced at every commit, so a receipt follows a durable write.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+
+    def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
+        with translate("the store"), self._lock:
+            row = self._db.execute(
+                f"SELECT {_RECEIPT_COLUMNS} FROM receipts "  # noqa: S608 - constant columns
+                "WHERE partner_id = ? AND sha256 = ? AND accepted = 1",
+                (partner_id, sha256),
+            ).fetchone()
+        return _receipt(row)
+
+    def save_accepted(self, submission: Submission) -> StoredReceipt:
+        receipt = submission.receipt
+        with translate("the store"), self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                existing = self._db.execute(
+                    f"SELECT {_RECEIPT_COLUMNS} FROM receipts "  # noqa: S608
+                    "WHERE partner_id = ? AND sha256 = ? AND accepted = 1",
+                    (receipt.partner_id, receipt.sha256),
+                ).fetchone()
+                if existing is not None:
+                    self._db.execute("ROLLBACK")
+                    stored = _receipt(existing)
+                    assert stored is not None
+                    return stored
+                self._insert_receipt(receipt)
+                self._db.executemany(
+                    "INSERT INTO records (id, receipt_id, partner_id, json) VALUES (?, ?, ?, ?)",
+                    [(r.id, r.receipt_id, r.partner_id, r.json) for r in submission.records],
+                )
+                self._db.execute(
+                    "INSERT OR IGNORE INTO originals (sha256, body) VALUES (?, ?)",
+                    (receipt.sha256, submission.original),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return receipt
+
+    def _insert_receipt(self, receipt: StoredReceipt) -> None:
+        self._db.execute(
+            f"INSERT INTO receipts ({_RECEIPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+            (
+                receipt.id,
+                receipt.partner_id,
+                receipt.sha256,
+                int(receipt.accepted),
+                receipt.json,
+                receipt.xml,
+            ),
+        )
+
+    def save_rejection(self, receipt: StoredReceipt) -> None:
+        with translate("the store"), self._lock:
+            self._insert_receipt(receipt)
+
+    def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
+        with translate("the store"), self._lock:
+            row = self._db.execute(
+                f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE id = ?",  # noqa: S608
+                (receipt_id,),
+            ).fetchone()
+        return _receipt(row)
+
+    def get_record(self, record_id: str) -> StoredRecord | None:
+        with translate("the store"), self._lock:
+            row = self._db.execute(
+                "SELECT id, receipt_id, partner_id, json FROM records WHERE id = ?", (record_id,)
+            ).fetchone()
+        return None if row is None else StoredRecord(row[0], row[1], row[2], bytes(row[3]))
+
+    def get_original(self, sha256: str) -> bytes | None:
+        with translate("the store"), self._lock:
+            row = self._db.execute(
+                "SELECT body FROM originals WHERE sha256 = ?", (sha256,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def ping(self) -> None:
+        with translate("the store"), self._lock:
+            self._db.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,250 @@
+"""Shared fixtures: a throwaway PKI, partner files, gateways on real SQLite, served over HTTP."""
+
+from __future__ import annotations
+
+import random
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from adapters.hospital.synth import make_batch
+from gateway.api.app import create_app
+from gateway.api.tls import ClientCertH11Protocol
+from gateway.bootstrap import Gateway, build
+from gateway.config import Settings
+from gateway.partners import token_hash
+from gateway.trust.anchors import fingerprint
+from gateway.trust.devpki import DevCA, new_key, pem, write_identity
+from gateway.trust.sign import SigningIdentity
+
+HOSPITAL = "hospital-01929"
+OTHER_HOSPITAL = "hospital-79001"
+TOKENS = {
+    HOSPITAL: "tok-hospital-01929-" + "a" * 20,
+    OTHER_HOSPITAL: "tok-hospital-79001-" + "b" * 20,
+    "reader": "tok-reader-" + "c" * 20,
+    "elsewhere": "tok-elsewhere-" + "d" * 20,
+}
+
+
+def _with_chain(identity: SigningIdentity, ca: DevCA) -> SigningIdentity:
+    return SigningIdentity(identity.key, identity.certificate, (ca.certificate,))
+
+
+@dataclass
+class Pki:
+    """Root → issuing CA → partner certificates, with every faulty variant the tests need."""
+
+    root: DevCA
+    issuing: DevCA
+    hospital: SigningIdentity
+    other_hospital: SigningIdentity
+    gateway: SigningIdentity
+    bad: dict[str, SigningIdentity] = field(default_factory=dict)
+    folder: Path = Path()
+
+    @property
+    def trust_store(self) -> Path:
+        return self.folder / "trust"
+
+    def key_files(self, name: str) -> tuple[Path, Path]:
+        return self.folder / f"{name}.key.pem", self.folder / f"{name}.cert.pem"
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    folder = tmp_path_factory.mktemp("pki")
+    now = datetime.now(UTC)
+    root = DevCA.root("Test Root CA")
+    issuing = root.intermediate("Test Issuing CA")
+    other_root = DevCA.root("Someone Else's Root CA")
+    bad = {
+        "expired": issuing.issue(
+            "expired", not_before=now - timedelta(days=400), not_after=now - timedelta(days=1)
+        ),
+        "not_yet_valid": issuing.issue(
+            "future", not_before=now + timedelta(days=2), not_after=now + timedelta(days=400)
+        ),
+        "revoked": issuing.issue("revoked"),
+        "weak_rsa": issuing.issue("weak", key=new_key(rsa_bits=1024)),
+        "ec_p256": issuing.issue("ec", key=new_key(curve=ec.SECP256R1())),
+        "untrusted": other_root.intermediate("Other Issuing CA").issue("untrusted"),
+    }
+    issuing.revoke(bad["revoked"].certificate)
+    self_signed = DevCA.root("self-signed hospital")
+    bad["self_signed"] = SigningIdentity(self_signed.key, self_signed.certificate)
+    result = Pki(
+        root=root,
+        issuing=issuing,
+        hospital=_with_chain(issuing.issue(HOSPITAL), issuing),
+        other_hospital=_with_chain(issuing.issue(OTHER_HOSPITAL), issuing),
+        gateway=_with_chain(issuing.issue("gateway"), issuing),
+        bad=bad,
+        folder=folder,
+    )
+    trust = folder / "trust"
+    trust.mkdir()
+    (trust / "root.pem").write_bytes(pem(root.certificate))
+    (trust / "issuing.pem").write_bytes(pem(issuing.certificate))
+    for name, ca in (("root", root), ("issuing", issuing)):
+        (trust / f"{name}.crl").write_bytes(ca.crl().public_bytes(serialization.Encoding.PEM))
+    write_identity(result.gateway, *result.key_files("gateway"))
+    return result
+
+
+def partner_file(pki: Pki, path: Path) -> Path:
+    """Two hospitals (the first also registers every faulty certificate, so that trust failures
+    are reached), a read-only partner, and one restricted to a source network."""
+    hospital_certs = [pki.hospital.certificate] + [i.certificate for i in pki.bad.values()]
+    fps = ", ".join(f'"{fingerprint(c)}"' for c in hospital_certs)
+    path.write_text(
+        f"""
+[[partners]]
+id = "{HOSPITAL}"
+kind = "hospital"
+name = "Test General Hospital"
+services = ["claims.submit", "claims.read"]
+facility_codes = ["01929"]
+certificates = [{fps}]
+tokens = ["{token_hash(TOKENS[HOSPITAL])}"]
+
+[[partners]]
+id = "{OTHER_HOSPITAL}"
+kind = "hospital"
+name = "Other Hospital"
+services = ["claims.submit", "claims.read"]
+facility_codes = ["79001"]
+certificates = ["{fingerprint(pki.other_hospital.certificate)}"]
+tokens = ["{token_hash(TOKENS[OTHER_HOSPITAL])}"]
+
+[[partners]]
+id = "reader"
+kind = "department"
+name = "Read-only department"
+services = ["claims.read"]
+tokens = ["{token_hash(TOKENS["reader"])}"]
+
+[[partners]]
+id = "elsewhere"
+kind = "hospital"
+name = "Hospital behind a registered network"
+services = ["claims.submit", "claims.read"]
+facility_codes = ["01001"]
+tokens = ["{token_hash(TOKENS["elsewhere"])}"]
+source_networks = ["203.0.113.0/24"]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def settings(pki: Pki, tmp_path: Path) -> Settings:
+    key, cert = pki.key_files("gateway")
+    return Settings(
+        environment="development",
+        store_url=f"sqlite:///{tmp_path / 'gateway.sqlite3'}",
+        partners=partner_file(pki, tmp_path / "partners.toml"),
+        trust_store=pki.trust_store,
+        signing_key=key,
+        signing_cert=cert,
+    )
+
+
+@pytest.fixture
+def gateway(settings: Settings) -> Iterator[Gateway]:
+    built = build(settings)
+    yield built
+    built.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Served:
+    """A gateway served by uvicorn in a thread on a free loopback port."""
+
+    def __init__(self, gateway: Gateway, **config: Any) -> None:
+        self.gateway = gateway
+        self.port = free_port()
+        scheme = "https" if "ssl_certfile" in config else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(gateway),
+                host="127.0.0.1",
+                port=self.port,
+                http=ClientCertH11Protocol,
+                log_config=None,
+                **config,
+            )
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> Served:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def client(self, partner: str | None = HOSPITAL, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {TOKENS[partner]}"} if partner else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+
+@pytest.fixture
+def served(gateway: Gateway) -> Iterator[Served]:
+    with Served(gateway) as server:
+        yield server
+
+
+def counts(gateway: Gateway) -> dict[str, int]:
+    """Rows in each table of the gateway's SQLite store, read through a second connection."""
+    path = gateway.settings.store_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        return {
+            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("receipts", "records", "originals")
+        }
+
+
+@pytest.fixture
+def batch(pki: Pki) -> Callable[..., bytes]:
+    """A signed synthetic batch: ``batch(count=2, identity=..., facility="01929", seed=1)``."""
+
+    def make(
+        count: int = 2,
+        *,
+        identity: SigningIdentity | None = None,
+        facility: str = "01929",
+        seed: int = 1,
+    ) -> bytes:
+        data, _ = make_batch(
+            random.Random(seed), identity or pki.hospital, facility, count, created=date.today()
+        )
+        return data
+
+    return make

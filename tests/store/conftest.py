@@ -1,0 +1,213 @@
+"""Store fixtures: real SQLite in tmp_path, the machine's Redis on db 15, a private AOF Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from ulid import ULID
+
+from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
+from gateway.store.redis import RedisStore
+from gateway.store.sqlite import SqliteStore
+
+MACHINE_REDIS_URL = "redis://127.0.0.1:6379/15"  # db 15 is reserved for tests
+HOSPITAL = "hospital-79001"
+ClaimXml = Callable[..., bytes]
+MakeSubmission = Callable[..., Submission]
+_HOW_TO_GET_REDIS = (
+    "the store tests need a Redis at 127.0.0.1:6379 (db 15 is flushed by the tests): "
+    "install it (apt-get install redis-server) and start it (redis-server --port 6379)"
+)
+
+
+def _claim_xml(patient: str = "Nguyễn Văn An") -> bytes:
+    """A distinct, UTF-8, non-ASCII claim document (each call gets its own MA_LK)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<GIAMDINHHS><THONGTINHOSO><MA_LK>{ULID()}</MA_LK>"
+        f"<HO_TEN>{patient}</HO_TEN></THONGTINHOSO></GIAMDINHHS>"
+    ).encode()
+
+
+def _make_submission(
+    original: bytes, *, partner_id: str = HOSPITAL, records: int = 2, accepted: bool = True
+) -> Submission:
+    receipt_id = str(ULID())
+    digest = hashlib.sha256(original).hexdigest()
+    receipt = StoredReceipt(
+        id=receipt_id,
+        partner_id=partner_id,
+        sha256=digest,
+        accepted=accepted,
+        json=json.dumps(
+            {"id": receipt_id, "sha256": digest, "status": "accepted" if accepted else "rejected"}
+        ).encode(),
+        xml=f'<Receipt xmlns="urn:vss:gateway" Id="{receipt_id}"><Ok/></Receipt>'.encode(),
+    )
+    stored_records = tuple(
+        StoredRecord(
+            id=(record_id := str(ULID())),
+            receipt_id=receipt_id,
+            partner_id=partner_id,
+            json=json.dumps(
+                {"id": record_id, "ho_ten": "Trần Thị Bình", "line": n}, ensure_ascii=False
+            ).encode(),
+        )
+        for n in range(records)
+    )
+    return Submission(receipt=receipt, records=stored_records, original=original)
+
+
+@pytest.fixture
+def claim_xml() -> ClaimXml:
+    """Builds a distinct claim document per call."""
+    return _claim_xml
+
+
+@pytest.fixture
+def make_submission() -> MakeSubmission:
+    """Builds a submission (receipt, records, original) for the given bytes."""
+    return _make_submission
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "gateway.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    client = redis.Redis.from_url(MACHINE_REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        client.close()
+        pytest.fail(f"{_HOW_TO_GET_REDIS} ({exc})")
+    client.flushdb()
+    try:
+        yield MACHINE_REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def redis_store(redis_url: str) -> Iterator[RedisStore]:
+    # The machine's Redis is a throwaway without AOF; durability is tested separately against a
+    # private redis-server (test_redis_durability.py).
+    store = RedisStore(redis_url, require_durable=False)
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request: pytest.FixtureRequest) -> Store:
+    fixture: Store = request.getfixturevalue(f"{request.param}_store")
+    return fixture
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A private redis-server on a loopback port, with its data dir; can be killed and restarted."""
+
+    def __init__(self, data_dir: Path, *config: str) -> None:
+        if shutil.which("redis-server") is None:
+            pytest.fail(f"redis-server is not on PATH; {_HOW_TO_GET_REDIS}")
+        self.dir = data_dir
+        self.port = _free_port()
+        self.config = config
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--dir", str(self.dir), "--daemonize", "no", *self.config]
+        with (self.dir / "redis.log").open("ab") as log:
+            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        try:
+            while True:
+                try:
+                    if client.ping():  # also waits out loading the AOF (BusyLoadingError)
+                        return
+                except redis.exceptions.ConnectionError:
+                    if self._proc.poll() is not None or time.monotonic() > deadline:
+                        log_text = (self.dir / "redis.log").read_text(errors="replace")
+                        pytest.fail(f"redis-server on port {self.port} did not start:\n{log_text}")
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown, no final fsync, no chance to write anything more."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+            self._proc = None
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def ensure_running(self) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = None
+            self.start()
+
+
+AOF_CONFIG = ("--appendonly", "yes", "--appendfsync", "always", "--save", "")
+NO_AOF_CONFIG = ("--appendonly", "no", "--save", "")
+StartRedis = Callable[..., RedisServer]
+
+
+@pytest.fixture(scope="session")
+def aof_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server that fsyncs every write to its AOF, and takes no RDB snapshots."""
+    server = RedisServer(tmp_path_factory.mktemp("aof-redis"), *AOF_CONFIG)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def running_aof_redis(aof_redis: RedisServer) -> RedisServer:
+    """The session's AOF redis-server, started again if an earlier test left it down."""
+    aof_redis.ensure_running()
+    return aof_redis
+
+
+@pytest.fixture
+def start_redis(tmp_path: Path) -> Iterator[StartRedis]:
+    """Starts a private redis-server for one test: ``start_redis(aof=False, *extra_config)``;
+    every server it started is killed at teardown."""
+    servers: list[RedisServer] = []
+
+    def start(*extra: str, aof: bool) -> RedisServer:
+        data_dir = tmp_path / f"redis-{len(servers)}"
+        server = RedisServer(data_dir, *(AOF_CONFIG if aof else NO_AOF_CONFIG), *extra)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()

@@ -1,0 +1,166 @@
+"""The Store contract, run against SqliteStore and RedisStore alike."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import pytest
+import redis.exceptions
+from ulid import ULID
+
+from gateway.store.ports import Store, StoredReceipt, Submission
+
+if TYPE_CHECKING:
+    from tests.store.conftest import ClaimXml, MakeSubmission
+
+PARTNER = "hospital-79001"  # make_submission's default partner
+OTHER_HOSPITAL = "hospital-01002"
+
+
+def test_accepted_submission_reads_back_byte_for_byte(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    submission = make_submission(claim_xml())
+    receipt = submission.receipt
+
+    assert store.save_accepted(submission) == receipt
+
+    assert store.get_receipt(receipt.id) == receipt
+    for record in submission.records:
+        assert store.get_record(record.id) == record
+    assert store.get_original(receipt.sha256) == submission.original
+    assert store.find_accepted(PARTNER, receipt.sha256) == receipt
+
+
+def test_submission_without_records_is_stored(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    submission = make_submission(claim_xml(), records=0)
+
+    assert store.save_accepted(submission) == submission.receipt
+    assert store.find_accepted(PARTNER, submission.receipt.sha256) == submission.receipt
+    assert store.get_original(submission.receipt.sha256) == submission.original
+
+
+def test_find_accepted_is_per_partner_and_per_digest(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    submission = make_submission(claim_xml())
+    store.save_accepted(submission)
+    digest = submission.receipt.sha256
+
+    assert store.find_accepted(OTHER_HOSPITAL, digest) is None
+    assert store.find_accepted(PARTNER, hashlib.sha256(claim_xml()).hexdigest()) is None
+
+
+def test_duplicate_save_returns_first_receipt_and_stores_nothing(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    body = claim_xml()
+    first = make_submission(body)
+    second = make_submission(body, records=3)
+    store.save_accepted(first)
+
+    assert store.save_accepted(second) == first.receipt
+
+    assert store.get_receipt(second.receipt.id) is None
+    for record in second.records:
+        assert store.get_record(record.id) is None
+    for record in first.records:
+        assert store.get_record(record.id) == record
+    assert store.find_accepted(PARTNER, first.receipt.sha256) == first.receipt
+
+
+def test_same_bytes_from_another_partner_are_accepted_separately(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    body = claim_xml()
+    mine = make_submission(body)
+    theirs = make_submission(body, partner_id=OTHER_HOSPITAL)
+
+    assert store.save_accepted(mine) == mine.receipt
+    assert store.save_accepted(theirs) == theirs.receipt
+
+    assert store.find_accepted(PARTNER, mine.receipt.sha256) == mine.receipt
+    assert store.find_accepted(OTHER_HOSPITAL, mine.receipt.sha256) == theirs.receipt
+    assert store.get_original(mine.receipt.sha256) == body
+
+
+def test_concurrent_duplicate_saves_have_exactly_one_winner(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    body = claim_xml()
+    submissions = [make_submission(body) for _ in range(8)]
+    start = threading.Barrier(len(submissions))
+
+    def save(submission: Submission) -> StoredReceipt:
+        start.wait()
+        return store.save_accepted(submission)
+
+    with ThreadPoolExecutor(len(submissions)) as pool:
+        returned = list(pool.map(save, submissions))
+
+    winner = returned[0]
+    assert returned == [winner] * len(submissions)
+    [winning] = [s for s in submissions if s.receipt == winner]
+    assert store.find_accepted(PARTNER, winner.sha256) == winner
+    for submission in submissions:
+        stored = submission is winning
+        assert (store.get_receipt(submission.receipt.id) is not None) is stored
+        for record in submission.records:
+            assert store.get_record(record.id) == (record if stored else None)
+
+
+def test_rejection_receipt_is_stored_but_does_not_count_as_accepted(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    body = claim_xml()
+    rejected = make_submission(body, records=0, accepted=False).receipt
+
+    store.save_rejection(rejected)
+
+    assert store.get_receipt(rejected.id) == rejected
+    assert store.find_accepted(PARTNER, rejected.sha256) is None
+    assert store.get_original(rejected.sha256) is None
+    # The same bytes, fixed on the partner's side and sent again, are accepted on their own.
+    retry = make_submission(body)
+    assert store.save_accepted(retry) == retry.receipt
+    assert store.get_receipt(rejected.id) == rejected
+
+
+def test_stored_receipt_is_never_overwritten(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    rejected = make_submission(claim_xml(), records=0, accepted=False).receipt
+    store.save_rejection(rejected)
+    clash = make_submission(claim_xml())
+    clash = replace(clash, receipt=replace(clash.receipt, id=rejected.id))
+
+    with pytest.raises((sqlite3.IntegrityError, redis.exceptions.ResponseError)):
+        store.save_rejection(replace(rejected, json=b'{"forged": true}'))
+    with pytest.raises((sqlite3.IntegrityError, redis.exceptions.ResponseError)):
+        store.save_accepted(clash)
+
+    assert store.get_receipt(rejected.id) == rejected
+    assert store.find_accepted(PARTNER, clash.receipt.sha256) is None
+    assert store.get_original(clash.receipt.sha256) is None
+    for record in clash.records:
+        assert store.get_record(record.id) is None
+
+
+def test_unknown_ids_are_none(store: Store) -> None:
+    unknown_digest = hashlib.sha256(b"never submitted").hexdigest()
+
+    assert store.get_receipt(str(ULID())) is None
+    assert store.get_record(str(ULID())) is None
+    assert store.get_original(unknown_digest) is None
+    assert store.find_accepted(PARTNER, unknown_digest) is None
+
+
+def test_ping_answers(store: Store) -> None:
+    store.ping()

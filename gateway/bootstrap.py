@@ -15,6 +15,8 @@ from gateway.partners import PartnerRegistry
 from gateway.pipeline.batches import PipelineDeps
 from gateway.pipeline.ports import BatchFormat
 from gateway.store.ports import Store
+from gateway.store.redis import RedisStore
+from gateway.store.sqlite import SqliteStore
 from gateway.trust.anchors import TrustAnchors
 from gateway.trust.policy import SignaturePolicy
 from gateway.trust.sign import SigningIdentity
@@ -41,12 +43,8 @@ def open_store(settings: Settings) -> Store:
     """The store named by ``GATEWAY_STORE_URL``: ``sqlite:///path`` or ``redis://host:port/db``."""
     url = settings.store_url
     if url.startswith("sqlite:///"):
-        from gateway.store.sqlite import SqliteStore
-
         return SqliteStore(Path(url.removeprefix("sqlite:///")))
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from gateway.store.redis import RedisStore
-
         return RedisStore(url, require_durable=settings.redis_require_durable)
     raise ConfigError(f"GATEWAY_STORE_URL {url!r}: use sqlite:///path or redis://host:port/db")
 

@@ -1,4 +1,4 @@
-"""``gateway demo``: a development PKI, demo partners, sample signed batches, then a served gateway."""
+"""``gateway demo``: development PKI, demo partners, signed sample batches, then serve."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ def prepare(folder: Path) -> dict[str, str]:
         token = secrets.token_urlsafe(24)
         (folder / f"{partner_id}.token").write_text(token + "\n")
         (folder / f"{partner_id}.token").chmod(0o600)
-        entries.append(_partner_entry(partner_id, code, name, fingerprint(identity.certificate), token))
+        entries.append(
+            _partner_entry(partner_id, code, name, fingerprint(identity.certificate), token)
+        )
         batch, _ = make_batch(rng, identity, code, 3, created=date.today())
         (folder / f"batch-{code}.xml").write_bytes(batch)
     (folder / "partners.toml").write_text("\n".join(entries), encoding="utf-8")

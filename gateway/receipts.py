@@ -13,6 +13,7 @@ from gateway.errors import GatewayError
 from gateway.records.model import Signal
 from gateway.trust.sign import SigningIdentity, sign_enveloped
 from gateway.xml.ns import RECEIPT, q
+from gateway.xml.tree import root_element
 
 
 class ErrorInfo(BaseModel):
@@ -78,7 +79,7 @@ def _error_xml(parent: etree._Element, error: ErrorInfo) -> None:
 
 def signed_xml(receipt: Receipt, identity: SigningIdentity) -> bytes:
     """The receipt as XML (namespace ``urn:vss:gateway:receipt:1``), signed by the gateway."""
-    root = etree.Element(q(RECEIPT, "Receipt"), nsmap={None: RECEIPT}, Id=receipt.id)
+    root = root_element(q(RECEIPT, "Receipt"), default_ns=RECEIPT, Id=receipt.id)
     _text(root, "PartnerId", receipt.partner_id)
     _text(root, "Channel", receipt.channel)
     _text(root, "ReceivedAt", receipt.received_at.isoformat())

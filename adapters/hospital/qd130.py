@@ -27,7 +27,7 @@ class Qd130Format:
     name = "QD130"
     version = "4750"
     record_kind = "hi_claim"
-    signature_location = ("GIAMDINHHS", "CHUKYDONVI")
+    signature_location: tuple[str, ...] = ("GIAMDINHHS", "CHUKYDONVI")
     envelope_schema = "qd130/giamdinhhs"
 
     def facility_codes(self, document: ValidatedDocument) -> set[str]:
@@ -90,7 +90,7 @@ class Qd130Format:
             return RejectedItem(
                 key=key,
                 error=Forbidden(
-                    f"XML1.MA_CSKCB {item_facility!r} differs from the batch's facility {facility!r}"
+                    f"XML1.MA_CSKCB {item_facility!r} is not the batch's facility {facility!r}"
                 ),
             )
         payload["tables"] = sorted(tables)

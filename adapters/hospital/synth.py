@@ -146,16 +146,17 @@ class Diagnosis:
     tests: tuple[str, ...]
     inpatient: bool = False
     chronic: bool = False
+    min_age: int = 0  # chronic adult diseases are not given to children
 
 
 _DIAGNOSES = (
     Diagnosis("J18.9", "Viêm phổi, không đặc hiệu", "Sốt, ho có đờm, khó thở",
               ("40.223", "40.991", "40.48"), ("22.0120.1370", "18.0119.0028"), inpatient=True),
     Diagnosis("I10", "Bệnh lý tăng huyết áp vô căn (nguyên phát)", "Đau đầu, chóng mặt",
-              ("40.503",), ("21.0014.1778", "23.0075.1494"), chronic=True),
+              ("40.503",), ("21.0014.1778", "23.0075.1494"), chronic=True, min_age=35),
     Diagnosis("E11.9", "Bệnh đái tháo đường không phụ thuộc insulin, không có biến chứng",
               "Khám định kỳ, khát nhiều, tiểu nhiều", ("40.630",), ("23.0075.1494",),
-              chronic=True),
+              chronic=True, min_age=30),
     Diagnosis("K29.7", "Viêm dạ dày, không đặc hiệu", "Đau thượng vị, ợ chua",
               ("40.677", "BTB.01"), ("18.0001.0001",)),
     Diagnosis("J06.9", "Nhiễm trùng hô hấp trên cấp, không đặc hiệu", "Sốt, đau họng, sổ mũi",
@@ -167,7 +168,8 @@ _DIAGNOSES = (
     Diagnosis("J20.9", "Viêm phế quản cấp, không đặc hiệu", "Ho, khò khè", ("40.978", "40.48"),
               ("18.0119.0028",)),
     Diagnosis("I20.9", "Cơn đau thắt ngực, không đặc hiệu", "Đau tức ngực trái",
-              ("40.567", "40.503"), ("21.0014.1778", "23.0075.1494"), inpatient=True),
+              ("40.567", "40.503"), ("21.0014.1778", "23.0075.1494"), inpatient=True,
+              min_age=40),
 )  # fmt: skip
 
 # Province: (2-digit code of MATINH_CU_TRU and of the HI card, 3-digit citizen-ID prefix, name,
@@ -511,7 +513,7 @@ def make_visit(
     ma_the, muc_huong = _card(rng, age, tinh)
     gt_tu, gt_den = _card_validity(rng, day)
     registered_here = rng.random() < 0.8
-    diagnosis = rng.choice(_DIAGNOSES)
+    diagnosis = rng.choice([d for d in _DIAGNOSES if age >= d.min_age])
     inpatient = diagnosis.inpatient and rng.random() < 0.5
     # Department codes of QĐ 5937 App. 5 [B XML1 56]: K01 examination, K03 internal medicine.
     orders = _Orders("K03" if inpatient else "K01", _practitioner(rng), _practitioner(rng),

@@ -137,7 +137,9 @@ def normalize(table: etree._Element) -> tuple[Subject, dict[str, Any]]:
     except v.ValueProblem as exc:
         issues.append(Issue(message=str(exc), path="/TONG_HOP/GT_THE_TU", table="XML1"))
     if issues:
-        raise SchemaInvalid("XML1 holds values that are not what their fields require", issues=issues)
+        raise SchemaInvalid(
+            "XML1 holds values that are not what their fields require", issues=issues
+        )
     first_card = payload["cards"][0]["number"] if payload["cards"] else None
     patient = payload.get("patient", {})
     subject = Subject(

@@ -49,7 +49,10 @@ def receipt_answer(outcome: Outcome) -> dict[str, Any]:
     "/claims",
     summary="Submit a signed QĐ 130 claim batch (GIAMDINHHS)",
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}
+        "requestBody": {
+            "required": True,
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+        }
     },
 )
 async def post_claims(
@@ -99,7 +102,9 @@ def get_claim_original(
     return Response(original, media_type="application/xml")
 
 
-@router.get("/receipts/{receipt_id}", summary="A receipt; Accept: application/xml for the signed XML")
+@router.get(
+    "/receipts/{receipt_id}", summary="A receipt; Accept: application/xml for the signed XML"
+)
 def get_receipt(
     receipt_id: str, request: Request, partner: Annotated[Partner, Depends(authenticate)]
 ) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,7 +32,7 @@ class ClientCertH11Protocol(H11Protocol):
         der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         self._peer_pem = ssl.DER_cert_to_PEM_cert(der) if der else None
 
-    @property  # type: ignore[override]
+    @property
     def scope(self) -> Any:
         return self.__dict__.get("_scope")
 
@@ -43,7 +44,7 @@ class ClientCertH11Protocol(H11Protocol):
 
 
 def client_certificate(
-    scope: dict[str, Any], headers: dict[str, str], trusted_proxies: list[str]
+    scope: MutableMapping[str, Any], headers: Mapping[str, str], trusted_proxies: list[str]
 ) -> x509.Certificate | None:
     """The request's client certificate, if the connection or a trusted proxy presents one."""
     chain = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
@@ -52,7 +53,9 @@ def client_certificate(
     if pem is None and forwarded:
         client = scope.get("client")
         if not client or not _is_trusted(client[0], trusted_proxies):
-            raise Unauthorized("a forwarded client certificate is only accepted from a trusted proxy")
+            raise Unauthorized(
+                "a forwarded client certificate is only accepted from a trusted proxy"
+            )
         pem = unquote(forwarded)
     if pem is None:
         return None

@@ -137,7 +137,10 @@ def _store_accepted(
         record = _record(intake, fmt, verified, item)
         records.append(
             StoredRecord(
-                record.id, intake.receipt_id, intake.partner.id, orjson.dumps(record.model_dump(mode="json"))
+                record.id,
+                intake.receipt_id,
+                intake.partner.id,
+                orjson.dumps(record.model_dump(mode="json")),
             )
         )
         results.append(
@@ -236,4 +239,3 @@ def _stored(receipt: Receipt, *, accepted: bool, deps: PipelineDeps) -> StoredRe
         json=receipt.to_json(),
         xml=xml,
     )
-

@@ -8,11 +8,12 @@ from typing import Any
 from lxml import etree
 
 from gateway.xml.ns import RECORD, q
+from gateway.xml.tree import root_element
 
 
 def record_xml(record: dict[str, Any]) -> etree._Element:
     """``<Record xmlns="urn:vss:gateway:record:1">`` from a record's JSON form."""
-    root = etree.Element(q(RECORD, "Record"), nsmap={None: RECORD})
+    root = root_element(q(RECORD, "Record"), default_ns=RECORD)
     _fill(root, record)
     return root
 

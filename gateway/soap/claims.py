@@ -18,6 +18,7 @@ from gateway.store.ports import StoredReceipt
 from gateway.xml.ns import CLAIMS_SERVICE as NS
 from gateway.xml.ns import q
 from gateway.xml.parser import decode_base64
+from gateway.xml.tree import root_element
 
 Handler = Callable[[Gateway, Partner, etree._Element], etree._Element]
 
@@ -72,14 +73,16 @@ def _field(operation: etree._Element, local: str) -> str:
     return value.strip()
 
 
-def submit_claim_batch(gateway: Gateway, partner: Partner, operation: etree._Element) -> etree._Element:
+def submit_claim_batch(
+    gateway: Gateway, partner: Partner, operation: etree._Element
+) -> etree._Element:
     require_service(partner, "claims.submit")
     limits = gateway.pipeline.limits
     body = decode_base64(operation.findtext(q(NS, "Batch")), limits, what="Batch")
     outcome = submit_batch(
         body, partner=partner, channel="soap", fmt=gateway.claims, deps=gateway.pipeline
     )
-    answer = etree.Element(q(NS, "SubmitClaimBatchResponse"), nsmap={None: NS})
+    answer = root_element(q(NS, "SubmitClaimBatchResponse"), default_ns=NS)
     _receipt(answer, outcome.stored, duplicate=outcome.duplicate)
     return answer
 
@@ -89,18 +92,20 @@ def get_receipt(gateway: Gateway, partner: Partner, operation: etree._Element) -
     stored = gateway.pipeline.store.get_receipt(receipt_id)
     if stored is None or stored.partner_id != partner.id:
         raise NotFound(f"no receipt {receipt_id}")
-    answer = etree.Element(q(NS, "GetReceiptResponse"), nsmap={None: NS})
+    answer = root_element(q(NS, "GetReceiptResponse"), default_ns=NS)
     _receipt(answer, stored, duplicate=False)
     return answer
 
 
-def get_claim_record(gateway: Gateway, partner: Partner, operation: etree._Element) -> etree._Element:
+def get_claim_record(
+    gateway: Gateway, partner: Partner, operation: etree._Element
+) -> etree._Element:
     require_service(partner, "claims.read")
     record_id = _field(operation, "RecordId")
     record = gateway.pipeline.store.get_record(record_id)
     if record is None or record.partner_id != partner.id:
         raise NotFound(f"no claim record {record_id}")
-    answer = etree.Element(q(NS, "GetClaimRecordResponse"), nsmap={None: NS})
+    answer = root_element(q(NS, "GetClaimRecordResponse"), default_ns=NS)
     answer.append(record_xml(orjson.loads(record.json)))
     return answer
 

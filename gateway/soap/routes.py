@@ -1,4 +1,4 @@
-"""HTTP routes of the SOAP services: ``?wsdl`` and ``?xsd=`` serving, POST dispatch to operations."""
+"""HTTP routes of the SOAP services: ``?wsdl`` and ``?xsd=`` serving, POST dispatch."""
 
 from __future__ import annotations
 

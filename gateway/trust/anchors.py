@@ -7,6 +7,7 @@ every issuer is a CA, and no certificate is revoked by a current CRL of its issu
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -79,11 +80,13 @@ class TrustAnchors:
                 raise CertExpired(f"certificate {cert.subject.rfc4514_string()} is not yet valid")
             if at - policy.clock_skew > cert.not_valid_after_utc:
                 raise CertExpired(f"certificate {cert.subject.rfc4514_string()} has expired")
-        for cert, issuer in zip(chain, chain[1:], strict=False):
+        for cert, issuer in itertools.pairwise(chain):
             self._check_revocation(cert, issuer, at=at, policy=policy)
         return chain
 
-    def _chain(self, leaf: x509.Certificate, extra: list[x509.Certificate]) -> list[x509.Certificate]:
+    def _chain(
+        self, leaf: x509.Certificate, extra: list[x509.Certificate]
+    ) -> list[x509.Certificate]:
         key = (fingerprint(leaf), *(fingerprint(c) for c in extra))
         with self._lock:
             cached = self._chains.get(key)
@@ -94,7 +97,9 @@ class TrustAnchors:
             self._chains[key] = chain
         return chain
 
-    def _build(self, leaf: x509.Certificate, extra: list[x509.Certificate]) -> list[x509.Certificate]:
+    def _build(
+        self, leaf: x509.Certificate, extra: list[x509.Certificate]
+    ) -> list[x509.Certificate]:
         if fingerprint(leaf) in self._anchors:
             return [leaf]
         chain = [leaf]

@@ -16,6 +16,7 @@ from lxml import etree
 from gateway.errors import SignatureInvalid
 from gateway.trust.policy import C14N_10, C14N_EXC
 from gateway.xml.ns import XML
+from gateway.xml.tree import root_element
 
 
 def canonicalize(root: etree._Element, method: str) -> bytes:
@@ -32,15 +33,15 @@ def canonicalize_subtree(element: etree._Element, method: str) -> bytes:
         return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
     if method != C14N_10:
         raise SignatureInvalid(f"canonicalization method {method!r} is not supported")
-    nsmap: dict[str | None, str] = {}
+    # element.nsmap already holds every namespace in scope, declared here or on an ancestor.
+    nsmap = {prefix: uri for prefix, uri in element.nsmap.items() if uri}
     inherited: dict[str, str] = {}
     for ancestor in reversed(list(element.iterancestors())):
-        nsmap.update(ancestor.nsmap)
-        inherited.update((k, v) for k, v in ancestor.attrib.items() if k.startswith(f"{{{XML}}}"))
-    nsmap.update(element.nsmap)
-    if nsmap.get(None) == "":
-        del nsmap[None]
-    apex = etree.Element(element.tag, attrib={**inherited, **element.attrib}, nsmap=nsmap)
+        inherited.update(
+            (str(k), str(v)) for k, v in ancestor.attrib.items() if str(k).startswith(f"{{{XML}}}")
+        )
+    attrib = {**inherited, **{str(k): str(v) for k, v in element.attrib.items()}}
+    apex = root_element(element.tag, nsmap=nsmap, **attrib)
     apex.text = element.text
     for child in element:
         apex.append(copy.deepcopy(child))

@@ -80,7 +80,6 @@ class DevCA:
         key: SigningKey | None = None,
         not_before: datetime | None = None,
         not_after: datetime | None = None,
-        hash_algorithm: hashes.HashAlgorithm | None = None,
     ) -> SigningIdentity:
         """A signing certificate (digital signature, non-repudiation) with its chain."""
         now = datetime.now(UTC)
@@ -108,14 +107,16 @@ class DevCA:
                 ),
                 critical=True,
             )
-            .sign(self.key, hash_algorithm or hashes.SHA256())
+            .sign(self.key, hashes.SHA256())
         )
         return SigningIdentity(key=key, certificate=cert, chain=())
 
     def revoke(self, cert: x509.Certificate) -> None:
         self.revoked.append(cert.serial_number)
 
-    def crl(self, *, now: datetime | None = None, valid_for: timedelta = timedelta(days=30)) -> x509.CertificateRevocationList:
+    def crl(
+        self, *, now: datetime | None = None, valid_for: timedelta = timedelta(days=30)
+    ) -> x509.CertificateRevocationList:
         """A CRL listing every certificate revoked so far, valid for ``valid_for``."""
         now = now or datetime.now(UTC)
         builder = (

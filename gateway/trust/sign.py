@@ -21,6 +21,7 @@ from gateway.errors import ConfigError
 from gateway.trust import policy as alg
 from gateway.trust.c14n import canonicalize, canonicalize_subtree
 from gateway.xml.ns import DS
+from gateway.xml.tree import root_element
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -50,12 +51,15 @@ def _sub(parent: etree._Element, local: str, **attrib: str) -> etree._Element:
     return etree.SubElement(parent, f"{{{DS}}}{local}", attrib=attrib)
 
 
-def sign_enveloped(root: etree._Element, identity: SigningIdentity, *, container: etree._Element) -> None:
-    """Sign the whole document of ``root``, placing the Signature as the last child of ``container``."""
+def sign_enveloped(
+    root: etree._Element, identity: SigningIdentity, *, container: etree._Element
+) -> None:
+    """Sign the whole document of ``root``; the Signature is the last child of ``container``."""
     digest = hashes.Hash(hashes.SHA256())
     digest.update(canonicalize(root, alg.C14N_10))
     is_rsa = isinstance(identity.key, rsa.RSAPrivateKey)
-    signature = etree.SubElement(container, f"{{{DS}}}Signature", nsmap={None: DS})
+    signature = root_element(f"{{{DS}}}Signature", default_ns=DS)
+    container.append(signature)
     signed_info = _sub(signature, "SignedInfo")
     _sub(signed_info, "CanonicalizationMethod", Algorithm=alg.C14N_10)
     _sub(signed_info, "SignatureMethod", Algorithm=alg.RSA_SHA256 if is_rsa else alg.ECDSA_SHA256)

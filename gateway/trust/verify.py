@@ -28,6 +28,7 @@ from gateway.trust import policy as alg
 from gateway.trust.anchors import TrustAnchors, fingerprint
 from gateway.trust.c14n import canonicalize, canonicalize_subtree
 from gateway.xml.ns import DS, q
+from gateway.xml.tree import find_all
 
 _NS = {"ds": DS}
 
@@ -106,12 +107,12 @@ def verify_enveloped(
 
 
 def _the_signature(root: etree._Element, location: tuple[str, ...]) -> etree._Element:
-    signatures = root.xpath("//ds:Signature", namespaces=_NS)
+    signatures = find_all(root, "//ds:Signature", _NS)
     if not signatures:
         raise SignatureMissing("the document is not signed")
     if len(signatures) > 1:
         raise SignatureInvalid(f"the document has {len(signatures)} signatures; one is allowed")
-    signature: etree._Element = signatures[0]
+    signature = signatures[0]
     path = tuple(a.tag for a in reversed(list(signature.iterancestors())))
     if path != location:
         expected = "/".join(location)
@@ -128,7 +129,7 @@ def _read_structure(
         raise SignatureInvalid("ds:Object inside the signature is not allowed")
     if tags[:2] != [q(DS, "SignedInfo"), q(DS, "SignatureValue")] or len(tags) > 3:
         raise SignatureInvalid("the signature must hold SignedInfo, SignatureValue and KeyInfo")
-    certs_b64 = signature.xpath("ds:KeyInfo/ds:X509Data/ds:X509Certificate", namespaces=_NS)
+    certs_b64 = find_all(signature, "ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS)
     if not certs_b64:
         raise CertUntrusted(
             "no X.509 certificate in KeyInfo; a bare key (KeyValue) cannot be trusted"
@@ -155,7 +156,7 @@ def _read_signed_info(
     reference = references[0]
     if reference.get("URI") != "":
         raise SignatureInvalid(
-            f"the Reference must cover the whole document (URI=\"\"), not {reference.get('URI')!r}"
+            f'the Reference must cover the whole document (URI=""), not {reference.get("URI")!r}'
         )
     transforms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", _NS)]
     if not transforms or transforms[0] != alg.ENVELOPED or len(transforms) > 2:
@@ -167,7 +168,13 @@ def _read_signed_info(
     if digest_method not in policy.digest_methods:
         raise SignatureInvalid(f"digest algorithm {digest_method!r} is weak or not supported")
     digest_value = reference.find("ds:DigestValue", _NS)
-    return c14n, method, digest_method, _b64(None if digest_value is None else digest_value.text), ref_c14n
+    return (
+        c14n,
+        method,
+        digest_method,
+        _b64(None if digest_value is None else digest_value.text),
+        ref_c14n,
+    )
 
 
 def _algorithm(parent: etree._Element, path: str) -> str:
@@ -191,7 +198,7 @@ def _check_key(cert: x509.Certificate, method: str, policy: alg.SignaturePolicy)
     if isinstance(key, rsa.RSAPublicKey) and kind == "rsa":
         if key.key_size < policy.min_rsa_bits:
             raise SignatureInvalid(
-                f"an RSA key of {key.key_size} bits is too weak; {policy.min_rsa_bits} is the minimum"
+                f"an RSA key of {key.key_size} bits is too weak (minimum {policy.min_rsa_bits})"
             )
     elif isinstance(key, ec.EllipticCurvePublicKey) and kind == "ec":
         if key.curve.name not in policy.ec_curves:
@@ -221,7 +228,7 @@ def _check_signature_value(
 
 def _strip_comments(root: etree._Element) -> None:
     """Refuse a comment that splits signed text; drop the others (URI="" drops them too)."""
-    for comment in root.xpath("//comment()"):
+    for comment in find_all(root, "//comment()"):
         parent = comment.getparent()
         if parent is None:  # beside the document element: outside what is canonicalized
             continue

@@ -38,7 +38,7 @@ class SchemaRegistry:
                 return
             issues = [
                 Issue(message=err.message, path=err.path, line=err.line, table=table)
-                for err in schema.error_log
+                for err in schema.error_log  # type: ignore[attr-defined]
             ]
         where = f" in {table}" if table else ""
         raise SchemaInvalid(f"the document fails schema {name}{where}", issues=issues)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import orjson
-
 from tests.conftest import Served, counts
 
 XML = {"Content-Type": "application/xml"}

@@ -72,12 +72,14 @@ def _check_encoding(data: bytes) -> None:
         raise XmlMalformed(f"the document is not valid UTF-8 at byte {exc.start}") from exc
 
 
-def _translate_syntax_error(exc: etree.XMLSyntaxError) -> Exception:
+def _translate_syntax_error(exc: etree.XMLSyntaxError, data: bytes) -> Exception:
     message = str(exc)
     lowered = message.lower()
     if "excessive depth" in lowered or "huge" in lowered:
         return XmlTooLarge(f"the document exceeds the parser's limits: {message}")
-    if "entity" in lowered or "doctype" in lowered or "dtd" in lowered:
+    # A DTD that libxml2 could not even read (an unresolvable parameter entity, an external
+    # subset) is still a DTD: the refusal names the construct, not the syntax.
+    if b"<!DOCTYPE" in data or "entity" in lowered or "doctype" in lowered or "dtd" in lowered:
         return XmlForbiddenConstruct(f"forbidden construct: {message}")
     return XmlMalformed(f"not well-formed XML: {message}")
 
@@ -92,7 +94,7 @@ def parse(data: bytes, limits: XmlLimits) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise _translate_syntax_error(exc) from exc
+        raise _translate_syntax_error(exc, data) from exc
     _check_constructs(root)
     _check_shape(root, limits)
     return root

@@ -1,0 +1,470 @@
+"""The synthetic QĐ 130 generator against the XSDs and the money rules of QD130.md section C2."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import random
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from adapters.hospital import synth
+from gateway.trust.anchors import TrustAnchors
+from gateway.trust.devpki import DevCA
+from gateway.trust.policy import SignaturePolicy
+from gateway.trust.sign import SigningIdentity
+from gateway.trust.verify import verify_enveloped
+from gateway.xml.ns import DS, q
+from gateway.xml.parser import XmlLimits, load_contract, parse
+
+CONTRACTS = Path(__file__).resolve().parents[3] / "xsd"
+FACILITY = "79071"
+CREATED = date(2024, 6, 28)
+SEEDS = range(150)
+
+
+def _schema(name: str) -> etree.XMLSchema:
+    return etree.XMLSchema(load_contract(str(CONTRACTS / name), folder=str(CONTRACTS)))
+
+
+@pytest.fixture(scope="module")
+def xml1_schema() -> etree.XMLSchema:
+    return _schema("qd130/xml1.xsd")
+
+
+@pytest.fixture(scope="module")
+def envelope_schema() -> etree.XMLSchema:
+    return _schema("qd130/giamdinhhs.xsd")
+
+
+@pytest.fixture(scope="module")
+def pki() -> tuple[SigningIdentity, TrustAnchors]:
+    root = DevCA.root("Test Root CA")
+    issuing = root.intermediate("Test Issuing CA")
+    leaf = issuing.issue(f"Bệnh viện {FACILITY}")
+    identity = SigningIdentity(leaf.key, leaf.certificate, (issuing.certificate,))
+    anchors = TrustAnchors([root.certificate, issuing.certificate], [root.crl(), issuing.crl()])
+    return identity, anchors
+
+
+def _visits() -> Iterator[synth.Visit]:
+    for seed in SEEDS:
+        yield synth.make_visit(random.Random(seed), facility_code=FACILITY, index=seed + 1)
+
+
+def _tree(data: bytes) -> etree._Element:
+    return parse(data, XmlLimits())
+
+
+def _text(element: etree._Element, name: str) -> str:
+    return element.findtext(name) or ""
+
+
+def _money(element: etree._Element, name: str) -> Decimal:
+    text = _text(element, name)
+    assert re.fullmatch(r"-?[0-9]+\.[0-9]{2}", text), f"{name}={text!r} is not money with 2 dp"
+    return Decimal(text)
+
+
+def _dt(text: str) -> datetime:
+    return datetime.strptime(text, "%Y%m%d%H%M")
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _assert_valid(schema: etree.XMLSchema, root: etree._Element) -> None:
+    assert schema.validate(root), str(schema.error_log)
+
+
+# --- XML1 against its XSD ---------------------------------------------------------------------
+
+
+def test_generated_xml1_is_valid_against_the_xsd(xml1_schema: etree.XMLSchema) -> None:
+    for visit in _visits():
+        _assert_valid(xml1_schema, _tree(synth.xml1(visit)))
+
+
+def test_xml1_writes_every_field_in_the_order_of_the_xsd() -> None:
+    xsd = load_contract(str(CONTRACTS / "qd130/xml1.xsd"), folder=str(CONTRACTS))
+    documented = xsd.xpath(
+        "/xs:schema/xs:element[@name='TONG_HOP']/xs:complexType/xs:sequence/xs:element/@name",
+        namespaces={"xs": "http://www.w3.org/2001/XMLSchema"},
+    )
+    assert isinstance(documented, list)
+    assert len(documented) == 66  # 65 numbered fields + NHOM_MAU (QD130.md section B)
+    visit = synth.make_visit(random.Random(1), facility_code=FACILITY, index=1)
+    assert [child.tag for child in _tree(synth.xml1(visit))] == documented
+    assert list(synth.XML1_FIELDS) == documented
+
+
+def test_tables_are_utf8_documents_with_the_documented_roots() -> None:
+    visit = synth.make_visit(random.Random(2), facility_code=FACILITY, index=1)
+    for data, path in (
+        (synth.xml1(visit), "/TONG_HOP"),
+        (synth.xml2(visit), "/CHITIEU_CHITIET_THUOC/DSACH_CHI_TIET_THUOC/CHI_TIET_THUOC"),
+        (synth.xml3(visit), "/CHITIEU_CHITIET_DVKT_VTYT/DSACH_CHI_TIET_DVKT/CHI_TIET_DVKT"),
+    ):
+        assert data.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+        assert _tree(data).getroottree().xpath(path)
+
+
+def test_free_text_fields_are_written_as_cdata() -> None:
+    data = synth.xml1(synth.make_visit(random.Random(3), facility_code=FACILITY, index=1))
+    for name in ("HO_TEN", "DIA_CHI", "LY_DO_VV", "CHAN_DOAN_VAO", "CHAN_DOAN_RV"):
+        assert f"<{name}><![CDATA[".encode() in data
+
+
+def test_an_optional_field_may_be_absent_as_before_qd4750(xml1_schema: etree.XMLSchema) -> None:
+    root = _tree(synth.xml1(synth.make_visit(random.Random(4), facility_code=FACILITY, index=1)))
+    for name in ("NHOM_MAU", "STT", "DU_PHONG"):
+        root.remove(root.find(name))  # type: ignore[arg-type]
+    _assert_valid(xml1_schema, root)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["STT", "NGAY_TTOAN", "NGAY_VAO_NOI_TRU", "MA_TAI_NAN", "MA_KHUVUC", "NAM_NAM_LIEN_TUC",
+     "NGAY_MIEN_CCT", "NHOM_MAU", "SO_CCCD", "MA_THE_BHYT", "MA_NOI_DI", "DIEN_THOAI"],
+)  # fmt: skip
+def test_an_optional_field_may_be_empty(xml1_schema: etree.XMLSchema, name: str) -> None:
+    # Exporters write <NGAY_TTOAN></NGAY_TTOAN> or <MA_NOI_DI/> for what they do not know.
+    root = _tree(synth.xml1(synth.make_visit(random.Random(5), facility_code=FACILITY, index=1)))
+    element = root.find(name)
+    assert element is not None
+    element.text = None
+    _assert_valid(xml1_schema, root)
+
+
+def _set(name: str, value: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        element = root.find(name)
+        assert element is not None
+        element.text = value
+
+    return change
+
+
+def _drop(name: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        root.remove(root.find(name))  # type: ignore[arg-type]
+
+    return change
+
+
+def _swap(first: str, second: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        a, b = root.find(first), root.find(second)
+        assert a is not None and b is not None
+        b.addnext(a)  # moves ``first`` after ``second``
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(_set("GIOI_TINH", "4"), id="GIOI_TINH outside 1..3"),
+        pytest.param(_drop("MA_LK"), id="MA_LK missing"),
+        pytest.param(_set("MA_LK", ""), id="MA_LK empty"),
+        pytest.param(_set("NGAY_VAO", "2024010108001"), id="13-digit date-time"),
+        pytest.param(_set("NGAY_RA", "2024-01-01 08:00"), id="date-time with separators"),
+        pytest.param(_set("NAM_NAM_LIEN_TUC", "2024010"), id="7-digit date"),
+        pytest.param(_set("KET_QUA_DTRI", "9"), id="KET_QUA_DTRI outside 1..8"),
+        pytest.param(_set("MA_LOAI_RV", "6"), id="MA_LOAI_RV outside 1..5"),
+        pytest.param(_set("THANG_QT", "13"), id="THANG_QT 13"),
+        pytest.param(_set("MA_LOAI_KCB", "1"), id="MA_LOAI_KCB without its leading zero"),
+        pytest.param(_set("T_BHTT", "1000.123"), id="money with 3 decimals"),
+        pytest.param(_set("T_THUOC", "-1.00"), id="negative money"),
+        pytest.param(_set("T_TONGCHI_BV", ""), id="required money empty"),
+        pytest.param(_set("MA_CSKCB", "790710"), id="facility code of 6 characters"),
+        pytest.param(_set("MA_DOITUONG_KCB", "1.1.1"), id="MA_DOITUONG_KCB of 5 characters"),
+        pytest.param(_set("MA_KHUVUC", "K4"), id="MA_KHUVUC outside K1..K3"),
+        pytest.param(_set("STT", "0"), id="STT 0"),
+        pytest.param(_set("CAN_NANG", "62,5"), id="weight with a comma"),
+        pytest.param(_swap("MA_BN", "HO_TEN"), id="fields out of order"),
+    ],
+)
+def test_a_wrong_value_fails_the_xsd(
+    xml1_schema: etree.XMLSchema, change: Callable[[etree._Element], None]
+) -> None:
+    root = _tree(synth.xml1(synth.make_visit(random.Random(6), facility_code=FACILITY, index=1)))
+    _assert_valid(xml1_schema, root)
+    change(root)
+    assert not xml1_schema.validate(root)
+
+
+# --- Content rules ----------------------------------------------------------------------------
+
+
+def test_totals_obey_the_c2_formulas() -> None:
+    seen_copayment = seen_self_pay = seen_supplies = False
+    for visit in _visits():
+        summary = _tree(synth.xml1(visit))
+        drugs = _tree(synth.xml2(visit)).findall("DSACH_CHI_TIET_THUOC/CHI_TIET_THUOC")
+        services = _tree(synth.xml3(visit)).findall("DSACH_CHI_TIET_DVKT/CHI_TIET_DVKT")
+        for row in drugs:
+            amount = Decimal(_text(row, "SO_LUONG")) * Decimal(_text(row, "DON_GIA"))
+            assert _money(row, "THANH_TIEN_BV") == _round(amount)
+            assert _money(row, "THANH_TIEN_BH") == _round(
+                amount * int(_text(row, "TYLE_TT_BH")) / 100
+            )
+        for row in services:
+            amount = (
+                Decimal(_text(row, "SO_LUONG"))
+                * Decimal(_text(row, "DON_GIA_BV"))
+                * int(_text(row, "TYLE_TT_DV"))
+                / 100
+            )
+            assert _money(row, "THANH_TIEN_BV") == _round(amount)
+            assert _money(row, "THANH_TIEN_BH") == _round(
+                Decimal(_text(row, "SO_LUONG"))
+                * Decimal(_text(row, "DON_GIA_BH"))
+                * int(_text(row, "TYLE_TT_DV"))
+                / 100
+                * int(_text(row, "TYLE_TT_BH"))
+                / 100
+            )
+        rows = drugs + services
+        for row in rows:
+            bv, bh = _money(row, "THANH_TIEN_BV"), _money(row, "THANH_TIEN_BH")
+            others = sum(
+                _money(row, f"T_NGUONKHAC_{part}") for part in ("NSNN", "VTNN", "VTTN", "CL")
+            )
+            assert _money(row, "T_NGUONKHAC") == others == 0
+            assert _money(row, "T_BHTT") == _round(bh * int(_text(row, "MUC_HUONG")) / 100)
+            assert _money(row, "T_BHTT") + _money(row, "T_BNCCT") == bh
+            assert _money(row, "T_BNTT") == bv - bh
+            assert _money(row, "T_BHTT") + _money(row, "T_BNCCT") + _money(row, "T_BNTT") == bv
+
+        def total(name: str, of: list[etree._Element]) -> Decimal:
+            return sum((_money(row, name) for row in of), Decimal(0))
+
+        supplies = [row for row in services if _text(row, "MA_NHOM") == "10"]
+        assert _money(summary, "T_THUOC") == total("THANH_TIEN_BV", drugs)
+        assert _money(summary, "T_VTYT") == total("THANH_TIEN_BV", supplies)
+        assert _money(summary, "T_TONGCHI_BV") == total("THANH_TIEN_BV", rows)
+        assert _money(summary, "T_TONGCHI_BH") == total("THANH_TIEN_BH", rows)
+        assert _money(summary, "T_BNTT") == total("T_BNTT", rows)
+        assert _money(summary, "T_BNCCT") == total("T_BNCCT", rows)
+        assert _money(summary, "T_NGUONKHAC") == total("T_NGUONKHAC", rows)
+        assert _money(summary, "T_BHTT") == _money(summary, "T_TONGCHI_BH") - _money(
+            summary, "T_BNCCT"
+        )
+        gdv = [row for row in rows if _text(row, "MA_PTTT") == "1"]
+        assert _money(summary, "T_BHTT_GDV") == total("T_BHTT", gdv)
+        assert visit.totals.t_bhtt == _money(summary, "T_BHTT")
+        seen_copayment |= _money(summary, "T_BNCCT") > 0
+        seen_self_pay |= _money(summary, "T_BNTT") > 0
+        seen_supplies |= _money(summary, "T_VTYT") > 0
+    assert seen_copayment and seen_self_pay and seen_supplies, "the sample misses a C2 case"
+
+
+def test_treatment_days_follow_the_type_of_care() -> None:
+    kinds: set[str] = set()
+    for visit in _visits():
+        summary = _tree(synth.xml1(visit))
+        kind = _text(summary, "MA_LOAI_KCB")
+        kinds.add(kind)
+        days = int(_text(summary, "SO_NGAY_DTRI"))
+        if kind == "01":
+            assert days == 0
+            assert _text(summary, "NGAY_VAO_NOI_TRU") == ""
+        else:
+            assert kind == "03"
+            arrival, discharge = _dt(_text(summary, "NGAY_VAO")), _dt(_text(summary, "NGAY_RA"))
+            assert days == (discharge.date() - arrival.date()).days + 1
+            assert _dt(_text(summary, "NGAY_VAO_NOI_TRU")) >= arrival
+    assert kinds == {"01", "03"}
+
+
+def test_orders_results_and_card_validity_lie_within_the_visit() -> None:
+    for visit in _visits():
+        summary = _tree(synth.xml1(visit))
+        arrival, discharge = _dt(_text(summary, "NGAY_VAO")), _dt(_text(summary, "NGAY_RA"))
+        assert arrival < discharge
+        rows = [
+            *_tree(synth.xml2(visit)).iter("CHI_TIET_THUOC"),
+            *_tree(synth.xml3(visit)).iter("CHI_TIET_DVKT"),
+        ]
+        for row in rows:
+            assert _text(row, "MA_LK") == _text(summary, "MA_LK")
+            ordered = _dt(_text(row, "NGAY_YL"))
+            assert arrival <= ordered <= discharge
+            for name in ("NGAY_TH_YL", "NGAY_KQ"):
+                if _text(row, name):
+                    assert ordered <= _dt(_text(row, name)) <= discharge
+        valid_from = datetime.strptime(_text(summary, "GT_THE_TU"), "%Y%m%d")
+        valid_to = datetime.strptime(_text(summary, "GT_THE_DEN"), "%Y%m%d")
+        assert valid_from <= arrival and discharge < valid_to + timedelta(days=1)
+
+
+def test_identifiers_have_the_documented_shapes() -> None:
+    for visit in _visits():
+        assert re.fullmatch(r"[A-Z]{2}[0-9]{13}", visit.ma_the_bhyt)
+        assert re.fullmatch(r"[0-9]{12}", visit.so_cccd)
+        assert re.fullmatch(r"[0-9]{5}", visit.ma_dkbd)
+        assert visit.ma_the_bhyt[3:5] == visit.matinh_cu_tru == visit.so_cccd[1:3]
+        assert visit.ma_cskcb == FACILITY
+
+
+def test_generation_is_deterministic() -> None:
+    first = synth.make_visit(random.Random(42), facility_code=FACILITY, index=7)
+    second = synth.make_visit(random.Random(42), facility_code=FACILITY, index=7)
+    assert first == second
+    assert synth.tables(first) == synth.tables(second)
+    assert synth.make_visit(random.Random(43), facility_code=FACILITY, index=7) != first
+
+
+def test_a_given_day_is_the_arrival_day() -> None:
+    visit = synth.make_visit(
+        random.Random(8), facility_code=FACILITY, index=1, day=date(2024, 3, 15)
+    )
+    assert visit.ngay_vao.date() == date(2024, 3, 15)
+
+
+# --- Envelope ---------------------------------------------------------------------------------
+
+
+def _envelope(count: int = 3) -> bytes:
+    visits = [
+        synth.make_visit(random.Random(seed), facility_code=FACILITY, index=seed)
+        for seed in range(1, count + 1)
+    ]
+    return synth.envelope(FACILITY, [synth.tables(v) for v in visits], created=CREATED)
+
+
+def test_unsigned_envelope_has_the_documented_shape(envelope_schema: etree.XMLSchema) -> None:
+    data = _envelope(3)
+    assert data.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+    assert data.rstrip().endswith(b"<CHUKYDONVI></CHUKYDONVI></GIAMDINHHS>")
+    root = _tree(data)
+    _assert_valid(envelope_schema, root)
+    assert root.nsmap == {
+        "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+        "xsd": "http://www.w3.org/2001/XMLSchema",
+    }
+    assert [c.tag for c in root] == ["THONGTINDONVI", "THONGTINHOSO", "CHUKYDONVI"]
+    assert root.findtext("THONGTINDONVI/MACSKCB") == FACILITY
+    assert root.findtext("THONGTINHOSO/NGAYLAP") == "20240628"
+    assert root.findtext("THONGTINHOSO/SOLUONGHOSO") == "3"
+    files = root.findall("THONGTINHOSO/DANHSACHHOSO/HOSO")
+    assert len(files) == 3
+    for hoso in files:
+        kinds = [f.findtext("LOAIHOSO") for f in hoso.findall("FILEHOSO")]
+        assert kinds[:1] == ["XML1"] and set(kinds) <= {"XML1", "XML2", "XML3"}
+
+
+def test_noidungfile_is_the_base64_of_each_table(xml1_schema: etree.XMLSchema) -> None:
+    visit = synth.make_visit(random.Random(9), facility_code=FACILITY, index=1)
+    root = _tree(synth.envelope(FACILITY, [synth.tables(visit)], created=CREATED))
+    decoded = {
+        f.findtext("LOAIHOSO"): base64.b64decode(f.findtext("NOIDUNGFILE") or "")
+        for f in root.iterfind(".//FILEHOSO")
+    }
+    assert decoded == synth.tables(visit)
+    _assert_valid(xml1_schema, _tree(decoded["XML1"]))
+
+
+def test_envelope_refuses_an_empty_batch() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        synth.envelope(FACILITY, [], created=CREATED)
+    with pytest.raises(ValueError, match="at least one"):
+        synth.envelope(FACILITY, [{}], created=CREATED)
+
+
+def test_signed_batch_verifies_and_validates_once_the_signature_is_removed(
+    pki: tuple[SigningIdentity, TrustAnchors],
+    envelope_schema: etree.XMLSchema,
+    xml1_schema: etree.XMLSchema,
+) -> None:
+    identity, anchors = pki
+    data, visits = synth.make_batch(random.Random(10), identity, FACILITY, 4, created=CREATED)
+    assert len(visits) == 4
+    assert all(v.ngay_ra.date() < CREATED for v in visits)
+    root = _tree(data)
+    container = root[-1]
+    assert container.tag == "CHUKYDONVI"
+    assert [c.tag for c in container] == [q(DS, "Signature")]
+    _assert_valid(envelope_schema, root)  # the Signature is allowed by xs:any (skip)
+    verified = verify_enveloped(
+        root,
+        location=("GIAMDINHHS", "CHUKYDONVI"),
+        anchors=anchors,
+        policy=SignaturePolicy(),
+        at=datetime.now(UTC),
+    )
+    assert len(verified.root.find("CHUKYDONVI")) == 0  # type: ignore[arg-type]
+    _assert_valid(envelope_schema, verified.root)
+    assert verified.root.findtext("THONGTINHOSO/SOLUONGHOSO") == "4"
+    for file in verified.root.iterfind(".//FILEHOSO[LOAIHOSO='XML1']"):
+        _assert_valid(xml1_schema, _tree(base64.b64decode(file.findtext("NOIDUNGFILE") or "")))
+
+
+def _unsigned() -> etree._Element:
+    return _tree(_envelope(2))
+
+
+def _env_set(path: str, value: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        element = root.find(path)
+        assert element is not None
+        element.text = value
+
+    return change
+
+
+def _env_remove(path: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        element = root.find(path)
+        assert element is not None
+        element.getparent().remove(element)  # type: ignore[union-attr]
+
+    return change
+
+
+def _foreign_signature(root: etree._Element) -> None:
+    etree.SubElement(root.find("CHUKYDONVI"), "Signature")  # type: ignore[arg-type]
+
+
+def _duplicate_table(root: etree._Element) -> None:
+    hoso = root.find(".//HOSO")
+    assert hoso is not None
+    hoso.append(copy.deepcopy(hoso[0]))
+
+
+def _no_visit(root: etree._Element) -> None:
+    for hoso in root.findall(".//HOSO"):
+        root.find(".//DANHSACHHOSO").remove(hoso)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(_env_remove("CHUKYDONVI"), id="CHUKYDONVI missing"),
+        pytest.param(_foreign_signature, id="non-XMLDSig element in CHUKYDONVI"),
+        pytest.param(_env_set(".//NOIDUNGFILE", "not base64!"), id="NOIDUNGFILE not base64"),
+        pytest.param(_env_set(".//NOIDUNGFILE", ""), id="NOIDUNGFILE empty"),
+        pytest.param(_env_set(".//LOAIHOSO", ""), id="LOAIHOSO empty"),
+        pytest.param(_env_set(".//NGAYLAP", "2024-06-28"), id="NGAYLAP with dashes"),
+        pytest.param(_env_set(".//MACSKCB", "7907"), id="MACSKCB of 4 characters"),
+        pytest.param(_env_set(".//SOLUONGHOSO", "0"), id="SOLUONGHOSO 0"),
+        pytest.param(_no_visit, id="DANHSACHHOSO without HOSO"),
+        pytest.param(_env_remove(".//HOSO/FILEHOSO/LOAIHOSO"), id="FILEHOSO without LOAIHOSO"),
+        pytest.param(_duplicate_table, id="two XML1 in one HOSO"),
+    ],
+)
+def test_a_wrong_envelope_fails_the_xsd(
+    envelope_schema: etree.XMLSchema, change: Callable[[etree._Element], None]
+) -> None:
+    root = _unsigned()
+    _assert_valid(envelope_schema, root)
+    change(root)
+    assert not envelope_schema.validate(root)

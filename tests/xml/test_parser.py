@@ -1,0 +1,137 @@
+"""The hardened parser refuses every XML attack with its SPEC code, and reads what is legitimate."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.errors import GatewayError, XmlForbiddenConstruct, XmlMalformed, XmlTooLarge
+from gateway.xml.parser import XmlLimits, decode_base64, parse
+
+ATTACKS = Path(__file__).parent.parent / "data" / "attacks"
+
+# Each attack document of tests/data/attacks and the SPEC code it must get.
+EXPECTED = {
+    "xxe_local_file.xml": "XML_FORBIDDEN_CONSTRUCT",
+    "xxe_parameter_entity.xml": "XML_FORBIDDEN_CONSTRUCT",
+    "external_dtd.xml": "XML_FORBIDDEN_CONSTRUCT",
+    "billion_laughs.xml": "XML_FORBIDDEN_CONSTRUCT",
+    "quadratic_blowup.xml": "XML_FORBIDDEN_CONSTRUCT",
+    "processing_instruction.xml": "XML_FORBIDDEN_CONSTRUCT",
+    "xinclude.xml": "XML_FORBIDDEN_CONSTRUCT",
+    "wrong_declared_encoding.xml": "XML_MALFORMED",
+    "utf16_declared.xml": "XML_MALFORMED",
+    "invalid_utf8.xml": "XML_MALFORMED",
+    "not_well_formed.xml": "XML_MALFORMED",
+}
+
+
+def attack(name: str) -> bytes:
+    return (ATTACKS / name).read_bytes()
+
+
+def code_of(data: bytes, limits: XmlLimits | None = None) -> str:
+    with pytest.raises(GatewayError) as caught:
+        parse(data, limits or XmlLimits())
+    return caught.value.code
+
+
+def test_every_attack_file_has_an_expected_code() -> None:
+    assert sorted(p.name for p in ATTACKS.iterdir()) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize(("name", "code"), sorted(EXPECTED.items()))
+def test_attack_document_is_refused_with_its_code(name: str, code: str) -> None:
+    assert code_of(attack(name)) == code
+
+
+def test_local_file_is_never_read_into_the_tree() -> None:
+    with pytest.raises(XmlForbiddenConstruct) as caught:
+        parse(attack("xxe_local_file.xml"), XmlLimits())
+    assert "root:" not in str(caught.value)
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[str]]]:
+    """A loopback HTTP server that records every request it gets."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'<!ENTITY leak "x">')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+
+
+def test_network_entity_is_refused_without_any_request(listener: tuple[str, list[str]]) -> None:
+    url, hits = listener
+    for document in (
+        f'<!DOCTYPE a [<!ENTITY x SYSTEM "{url}/entity">]><a>&x;</a>',
+        f'<!DOCTYPE a [<!ENTITY % p SYSTEM "{url}/param"> %p;]><a/>',
+        f'<!DOCTYPE a SYSTEM "{url}/dtd"><a/>',
+        f'<a xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="{url}/xi"/></a>',
+    ):
+        assert code_of(document.encode()) == "XML_FORBIDDEN_CONSTRUCT"
+    assert hits == []
+
+
+def test_ten_thousand_deep_nesting_is_too_large() -> None:
+    deep = b"<a>" * 10_000 + b"</a>" * 10_000
+    assert code_of(deep) == "XML_TOO_LARGE"
+
+
+def test_nesting_over_the_configured_depth_is_too_large() -> None:
+    limits = XmlLimits(max_depth=8)
+    assert code_of(b"<a>" * 9 + b"</a>" * 9, limits) == "XML_TOO_LARGE"
+    assert parse(b"<a>" * 8 + b"</a>" * 8, limits).tag == "a"
+
+
+def test_huge_attribute_is_too_large() -> None:
+    data = b'<GIAMDINHHS note="' + b"x" * 100_000 + b'"/>'
+    assert code_of(data) == "XML_TOO_LARGE"
+
+
+def test_body_over_the_byte_limit_is_too_large() -> None:
+    assert code_of(b"<a>" + b"x" * 2000 + b"</a>", XmlLimits(max_bytes=1000)) == "XML_TOO_LARGE"
+
+
+def test_too_many_elements_is_too_large() -> None:
+    data = b"<a>" + b"<b/>" * 101 + b"</a>"
+    assert code_of(data, XmlLimits(max_elements=100)) == "XML_TOO_LARGE"
+
+
+def test_base64_payload_over_the_limit_is_refused_before_decoding() -> None:
+    with pytest.raises(XmlTooLarge):
+        decode_base64("QUJD" * 1000, XmlLimits(max_base64_bytes=1000), what="NOIDUNGFILE")
+
+
+def test_invalid_base64_is_malformed() -> None:
+    with pytest.raises(XmlMalformed):
+        decode_base64("not base64!", XmlLimits(), what="NOIDUNGFILE")
+
+
+def test_utf8_with_bom_cdata_and_vietnamese_text_is_read() -> None:
+    data = (
+        "\ufeff<?xml version='1.0' encoding='UTF-8'?>"
+        "<TONG_HOP><HO_TEN><![CDATA[Nguyễn Thị Hồng]]></HO_TEN></TONG_HOP>"
+    ).encode()
+    assert parse(data, XmlLimits()).findtext("HO_TEN") == "Nguyễn Thị Hồng"
+
+
+def test_comments_are_kept_for_the_signature_check() -> None:
+    root = parse(b"<a><!-- note --><b>1</b></a>", XmlLimits())
+    assert len(root) == 2

@@ -391,6 +391,7 @@ def test_hand_written_soap_request_gets_the_same_answer_as_zeep(
     )
     assert raw_receipt is not None
     receipt_id = raw_receipt.findtext(q(CLAIMS_SERVICE, "ReceiptId"))
+    assert receipt_id is not None
     assert raw_receipt.findtext(q(CLAIMS_SERVICE, "Status")) == "accepted"
     assert raw_receipt.findtext(q(CLAIMS_SERVICE, "Duplicate")) == "false"
     assert len(raw_receipt.findall(q(CLAIMS_SERVICE, "Result"))) == 2
@@ -402,6 +403,7 @@ def test_hand_written_soap_request_gets_the_same_answer_as_zeep(
     assert counts(served.gateway) == {"receipts": 1, "records": 2, "originals": 1}
 
     client.service.GetReceipt(ReceiptId=receipt_id)
+    assert history.last_received is not None
     by_zeep = history.last_received["envelope"]
     by_hand = _post_raw(
         served, "GetReceipt", _envelope("GetReceipt", "ReceiptId", receipt_id), HOSPITAL

@@ -17,11 +17,12 @@ from gateway.errors import GatewayError
 from gateway.trust.anchors import TrustAnchors
 from gateway.trust.c14n import canonicalize_subtree
 from gateway.trust.policy import C14N_10, SignaturePolicy
-from gateway.trust.sign import SigningIdentity, sign_enveloped
+from gateway.trust.sign import sign_enveloped
 from gateway.trust.verify import VerifiedDocument, verify_enveloped
 from gateway.xml.ns import DS
 from gateway.xml.parser import XmlLimits, parse
 from tests.conftest import Pki
+from tests.support.batches import sign
 from tests.support.xmlsec_signer import xmlsec_sign, xmlsec_verify
 
 LOCATION = ("GIAMDINHHS", "CHUKYDONVI")
@@ -53,14 +54,6 @@ def refused(data: bytes, anchors: TrustAnchors, **policy: object) -> GatewayErro
     with pytest.raises(GatewayError) as caught:
         verify(data, anchors, **policy)
     return caught.value
-
-
-def own_sign(unsigned: bytes, identity: SigningIdentity) -> bytes:
-    root = parse(unsigned, XmlLimits())
-    container = root.find("CHUKYDONVI")
-    assert container is not None
-    sign_enveloped(root, identity, container=container)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
 def reparse(data: bytes) -> etree._Element:
@@ -114,7 +107,7 @@ def test_our_signatures_verify_with_the_independent_verifier(
     unsigned: bytes, pki: Pki, anchors: TrustAnchors
 ) -> None:
     for identity in (pki.hospital, pki.bad["ec_p256"]):
-        signed = own_sign(unsigned, identity)
+        signed = sign(unsigned, identity)
         xmlsec_verify(signed, identity)
         assert verify(signed, anchors).signer.fingerprint
 
@@ -147,7 +140,7 @@ def test_changed_text_node_is_refused(unsigned: bytes, pki: Pki, anchors: TrustA
 def test_changed_embedded_table_is_refused(
     unsigned: bytes, pki: Pki, anchors: TrustAnchors
 ) -> None:
-    root = reparse(own_sign(unsigned, pki.hospital))
+    root = reparse(sign(unsigned, pki.hospital))
     content = root.find(".//NOIDUNGFILE")
     assert content is not None and content.text
     table = base64.b64decode(content.text).replace(b"<T_BHTT>", b"<T_BHTT>9")
@@ -205,7 +198,7 @@ def test_weak_algorithms_are_refused(
     unsigned: bytes, pki: Pki, anchors: TrustAnchors, variant: dict[str, object]
 ) -> None:
     if variant.get("method") == xmlsec.Transform.HMAC_SHA256:
-        signed = own_sign(unsigned, pki.hospital).replace(
+        signed = sign(unsigned, pki.hospital).replace(
             b"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
             b"http://www.w3.org/2001/04/xmldsig-more#hmac-sha256",
         )
@@ -216,7 +209,7 @@ def test_weak_algorithms_are_refused(
 
 
 def test_md5_digest_is_refused(unsigned: bytes, pki: Pki, anchors: TrustAnchors) -> None:
-    signed = own_sign(unsigned, pki.hospital).replace(
+    signed = sign(unsigned, pki.hospital).replace(
         b"http://www.w3.org/2001/04/xmlenc#sha256",
         b"http://www.w3.org/2001/04/xmldsig-more#md5",
     )
@@ -251,7 +244,7 @@ def test_certificate_problems_are_refused(
 def test_key_only_in_key_value_is_untrusted(
     unsigned: bytes, pki: Pki, anchors: TrustAnchors
 ) -> None:
-    root = reparse(own_sign(unsigned, pki.hospital))
+    root = reparse(sign(unsigned, pki.hospital))
     key_info = root.find(".//ds:KeyInfo", NS)
     assert key_info is not None
     for child in list(key_info):
@@ -274,7 +267,7 @@ def test_issuer_without_current_crl_makes_the_gateway_unavailable(
         [pki.root.certificate, pki.issuing.certificate],
         [pki.issuing.crl(now=datetime.now(UTC) - timedelta(days=60), valid_for=timedelta(days=1))],
     )
-    error = refused(own_sign(unsigned, pki.hospital), stale)
+    error = refused(sign(unsigned, pki.hospital), stale)
     assert error.code == "UNAVAILABLE" and error.retry_after
 
 
@@ -284,7 +277,7 @@ def test_issuer_without_current_crl_makes_the_gateway_unavailable(
 def test_signed_content_moved_under_object_with_new_content_is_refused(
     unsigned: bytes, pki: Pki, anchors: TrustAnchors
 ) -> None:
-    root = reparse(own_sign(unsigned, pki.hospital))
+    root = reparse(sign(unsigned, pki.hospital))
     signature = root.find(".//ds:Signature", NS)
     info = root.find("THONGTINHOSO")
     assert signature is not None and info is not None
@@ -322,7 +315,7 @@ def test_second_element_with_the_same_id_is_refused(pki: Pki, anchors: TrustAnch
 def test_unsigned_sibling_batch_beside_the_signed_one_is_refused(
     unsigned: bytes, pki: Pki, anchors: TrustAnchors
 ) -> None:
-    signed = own_sign(unsigned, pki.hospital)
+    signed = sign(unsigned, pki.hospital)
     body = signed.split(b"?>", 1)[1]
     wrapped = b"<WRAPPER>" + body + body.split(b"<CHUKYDONVI>")[0] + b"</GIAMDINHHS></WRAPPER>"
     assert refused(wrapped, anchors).code == "SIGNATURE_INVALID"
@@ -331,7 +324,7 @@ def test_unsigned_sibling_batch_beside_the_signed_one_is_refused(
 def test_unsigned_hoso_added_to_the_signed_batch_is_refused(
     unsigned: bytes, pki: Pki, anchors: TrustAnchors
 ) -> None:
-    root = reparse(own_sign(unsigned, pki.hospital))
+    root = reparse(sign(unsigned, pki.hospital))
     listing = root.find("THONGTINHOSO/DANHSACHHOSO")
     assert listing is not None
     listing.append(reparse(etree.tostring(listing[0])))
@@ -351,7 +344,7 @@ def test_signature_outside_chukydonvi_is_refused(
 
 
 def test_two_signatures_are_refused(unsigned: bytes, pki: Pki, anchors: TrustAnchors) -> None:
-    root = reparse(own_sign(unsigned, pki.hospital))
+    root = reparse(sign(unsigned, pki.hospital))
     container = root.find("CHUKYDONVI")
     assert container is not None
     sign_enveloped(root, pki.hospital, container=container)
@@ -361,7 +354,7 @@ def test_two_signatures_are_refused(unsigned: bytes, pki: Pki, anchors: TrustAnc
 def test_verified_tree_is_what_was_digested(
     unsigned: bytes, pki: Pki, anchors: TrustAnchors
 ) -> None:
-    verified = verify(own_sign(unsigned, pki.hospital), anchors)
+    verified = verify(sign(unsigned, pki.hospital), anchors)
     expected = reparse(unsigned)
     assert etree.tostring(verified.root, method="c14n") == etree.tostring(expected, method="c14n")
 
@@ -372,4 +365,4 @@ def test_private_key_pem_is_not_in_the_signature(unsigned: bytes, pki: Pki) -> N
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    assert base64.b64encode(key_pem)[:40] not in own_sign(unsigned, pki.hospital)
+    assert base64.b64encode(key_pem)[:40] not in sign(unsigned, pki.hospital)

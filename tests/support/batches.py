@@ -1,0 +1,43 @@
+"""Building test batches table by table: synthetic visits, chosen faults, signed like exporters."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date
+
+from lxml import etree
+
+from adapters.hospital import synth
+from gateway.trust.sign import SigningIdentity, sign_enveloped
+from gateway.xml.parser import XmlLimits, parse
+
+
+def sign(unsigned: bytes, identity: SigningIdentity) -> bytes:
+    """Sign a GIAMDINHHS envelope in CHUKYDONVI with the gateway's own .NET-layout signer."""
+    root = parse(unsigned, XmlLimits())
+    container = root.find("CHUKYDONVI")
+    assert container is not None
+    sign_enveloped(root, identity, container=container)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def visit_tables(seed: int, facility: str = "01929") -> dict[str, bytes]:
+    visit = synth.make_visit(random.Random(seed), facility_code=facility, index=seed)
+    return synth.tables(visit)
+
+
+def batch_with(
+    identity: SigningIdentity,
+    tables: list[dict[str, bytes]],
+    *,
+    facility: str = "01929",
+) -> bytes:
+    return sign(synth.envelope(facility, tables, created=date.today()), identity)
+
+
+def edit_xml1(tables: dict[str, bytes], change: Callable[[bytes], bytes]) -> dict[str, bytes]:
+    """The same tables with XML1 changed by ``change`` (which must change something)."""
+    changed = change(tables["XML1"])
+    assert changed != tables["XML1"]
+    return {**tables, "XML1": changed}

@@ -176,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except GatewayError as exc:
         print(f"{exc.code}: {exc.detail}", file=sys.stderr)
         return 1

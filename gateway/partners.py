@@ -43,7 +43,9 @@ class Partner(BaseModel):
     @field_validator("tokens")
     @classmethod
     def _token_hashes(cls, value: frozenset[str]) -> frozenset[str]:
-        if any(not v.startswith("sha256:") or len(v) != 71 or not _is_hex(v[7:]) for v in value):
+        if any(
+            not v.startswith("sha256:") or len(v) != 71 or not _is_hex(v[7:].lower()) for v in value
+        ):
             raise ValueError('tokens are "sha256:<64 hex digits>" hashes, never tokens')
         return frozenset(v[7:].lower() for v in value)
 
@@ -60,6 +62,8 @@ class Partner(BaseModel):
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # an IPv4 client seen on a dual-stack socket
         return any(ip in network for network in self.source_networks)
 
 

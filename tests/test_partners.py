@@ -76,6 +76,13 @@ def test_raw_token_instead_of_its_hash_is_a_config_error(tmp_path: Path) -> None
         _load(tmp_path, _partner(tokens='["tok-hospital-01929-aaaaaaaaaaaaaaaaaaaa"]'))
 
 
+def test_token_hash_in_upper_case_hex_is_accepted(tmp_path: Path) -> None:
+    upper = "sha256:" + TOKEN_A.removeprefix("sha256:").upper()
+    registry = _load(tmp_path, _partner(tokens=f'["{upper}"]'))
+    partner = registry.by_token("token-a-" + "x" * 24)
+    assert partner is not None and partner.id == "hospital-01929"
+
+
 @pytest.mark.parametrize(
     "token",
     ["sha256:" + "a" * 63, "sha256:" + "g" * 64, "sha1:" + "a" * 64, "a" * 64],
@@ -157,6 +164,8 @@ def test_partner_without_source_networks_is_allowed_from_any_address() -> None:
         ("203.0.114.1", False),
         ("127.0.0.1", False),
         ("2001:db8::1", False),
+        ("::ffff:203.0.113.7", True),  # an IPv4 client on a dual-stack socket
+        ("::ffff:198.51.100.7", False),
         ("not-an-address", False),
         ("", False),
         (None, False),

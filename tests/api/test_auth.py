@@ -225,7 +225,12 @@ def test_forwarded_unregistered_certificate_is_unauthorized(proxied: Served, pki
     stranger = pki.issuing.issue("hospital-unregistered").certificate
     with proxied.client(None) as http:
         answer = http.get("/api/v1/receipts/unknown", headers=forwarded(stranger))
-    assert_problem(answer, 401, "UNAUTHORIZED")
+        assert_problem(answer, 401, "UNAUTHORIZED")
+        # A valid token does not make up for a certificate that names no partner.
+        with_token = http.get(
+            "/api/v1/receipts/unknown", headers={**forwarded(stranger), **bearer(HOSPITAL)}
+        )
+    assert_problem(with_token, 401, "UNAUTHORIZED")
 
 
 def test_forwarded_unreadable_certificate_is_unauthorized(proxied: Served) -> None:
@@ -398,3 +403,19 @@ def test_forwarded_certificate_does_not_override_the_tls_peer(tls: Tls, pki: Pki
             headers={**XML, **forwarded(pki.hospital.certificate)},
         )
     assert_problem(answer, 403, "FORBIDDEN")
+
+
+def test_unregistered_client_certificate_is_unauthorized(tls: Tls, pki: Pki) -> None:
+    stranger = pki.issuing.issue("hospital-unregistered")
+    with tls.client(stranger) as http:
+        assert_problem(http.get("/api/v1/receipts/unknown"), 401, "UNAUTHORIZED")
+        with_token = http.get("/api/v1/receipts/unknown", headers=bearer(HOSPITAL))
+    assert_problem(with_token, 401, "UNAUTHORIZED")
+
+
+def test_client_certificate_from_an_untrusted_ca_fails_the_handshake(tls: Tls, pki: Pki) -> None:
+    # Registered to hospital-01929 in the partner file, but not issued under the trust store.
+    untrusted = pki.bad["untrusted"]
+    assert tls.server.gateway.partners.by_certificate(fingerprint(untrusted.certificate))
+    with tls.client(untrusted) as http, pytest.raises(httpx.TransportError):
+        http.get("/api/v1/receipts/unknown", headers=bearer(HOSPITAL))

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,15 +14,18 @@ from ulid import ULID
 from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
+from tests.support.redis_server import (
+    AOF_CONFIG,
+    HOW_TO_GET_REDIS,
+    NO_AOF_CONFIG,
+    RedisServer,
+    StartRedis,
+)
 
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/15"  # db 15 is reserved for tests
 HOSPITAL = "hospital-79001"
 ClaimXml = Callable[..., bytes]
 MakeSubmission = Callable[..., Submission]
-_HOW_TO_GET_REDIS = (
-    "the store tests need a Redis at 127.0.0.1:6379 (db 15 is flushed by the tests): "
-    "install it (apt-get install redis-server) and start it (redis-server --port 6379)"
-)
 
 
 def _claim_xml(patient: str = "Nguyễn Văn An") -> bytes:
@@ -93,7 +92,7 @@ def redis_url() -> Iterator[str]:
         client.ping()
     except redis.exceptions.ConnectionError as exc:
         client.close()
-        pytest.fail(f"{_HOW_TO_GET_REDIS} ({exc})")
+        pytest.fail(f"{HOW_TO_GET_REDIS} ({exc})")
     client.flushdb()
     try:
         yield MACHINE_REDIS_URL
@@ -115,68 +114,6 @@ def redis_store(redis_url: str) -> Iterator[RedisStore]:
 def store(request: pytest.FixtureRequest) -> Store:
     fixture: Store = request.getfixturevalue(f"{request.param}_store")
     return fixture
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RedisServer:
-    """A private redis-server on a loopback port, with its data dir; can be killed and restarted."""
-
-    def __init__(self, data_dir: Path, *config: str) -> None:
-        if shutil.which("redis-server") is None:
-            pytest.fail(f"redis-server is not on PATH; {_HOW_TO_GET_REDIS}")
-        self.dir = data_dir
-        self.port = _free_port()
-        self.config = config
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--dir", str(self.dir), "--daemonize", "no", *self.config]
-        with (self.dir / "redis.log").open("ab") as log:
-            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        try:
-            while True:
-                try:
-                    if client.ping():  # also waits out loading the AOF (BusyLoadingError)
-                        return
-                except redis.exceptions.ConnectionError:
-                    if self._proc.poll() is not None or time.monotonic() > deadline:
-                        log_text = (self.dir / "redis.log").read_text(errors="replace")
-                        pytest.fail(f"redis-server on port {self.port} did not start:\n{log_text}")
-                    time.sleep(0.02)
-        finally:
-            client.close()
-
-    def kill(self) -> None:
-        """``kill -9``: no shutdown, no final fsync, no chance to write anything more."""
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait(timeout=10)
-            self._proc = None
-
-    def restart(self) -> None:
-        self.kill()
-        self.start()
-
-    def ensure_running(self) -> None:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = None
-            self.start()
-
-
-AOF_CONFIG = ("--appendonly", "yes", "--appendfsync", "always", "--save", "")
-NO_AOF_CONFIG = ("--appendonly", "no", "--save", "")
-StartRedis = Callable[..., RedisServer]
 
 
 @pytest.fixture(scope="session")

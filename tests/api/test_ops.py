@@ -1,0 +1,49 @@
+"""Operations endpoints: health, readiness, metrics, docs and the published record schema."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.conftest import Served
+
+XML = {"Content-Type": "application/xml"}
+
+
+def test_health_and_readiness(served: Served) -> None:
+    with served.client(None) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        assert http.get("/readyz").json() == {"status": "ready"}
+
+
+def test_metrics_count_requests_results_and_step_latencies(
+    served: Served, batch: Callable[..., bytes]
+) -> None:
+    with served.client() as http:
+        http.post("/api/v1/claims", content=batch(2), headers=XML)
+        http.post("/api/v1/claims", content=b"<not-signed/>", headers=XML)
+        text = http.get("/metrics").text
+    assert 'gateway_results_total{code="ACCEPTED"} 2.0' in text
+    assert 'gateway_results_total{code="SIGNATURE_MISSING"} 1.0' in text
+    assert 'gateway_requests_total{method="POST",route="/api/v1/claims",status="200"} 1.0' in text
+    for step in ("parse", "verify", "validate", "normalize", "store", "receipt"):
+        assert f'gateway_pipeline_step_seconds_count{{step="{step}"}}' in text
+
+
+def test_docs_openapi_and_record_schema(served: Served) -> None:
+    with served.client(None) as http:
+        assert "swagger-ui" in http.get("/docs").text
+        paths = http.get("/openapi.json").json()["paths"]
+        assert {"/api/v1/claims", "/api/v1/receipts/{receipt_id}", "/soap/claims"} <= set(paths)
+        schema = http.get("/api/v1/schemas/record").json()
+        assert schema["properties"]["kind"]["enum"] == ["hi_claim", "dossier"]
+        assert {"id", "source", "signature", "original", "subject", "payload"} <= set(
+            schema["required"]
+        )
+
+
+def test_unknown_route_is_a_problem(served: Served) -> None:
+    with served.client(None) as http:
+        answer = http.get("/api/v1/nothing-here")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "NOT_FOUND"

@@ -1,0 +1,39 @@
+"""Personal identifiers never reach the logs in clear."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pytest
+
+from gateway import logs
+from tests.conftest import Served
+
+
+def test_mask_hides_citizen_ids_card_and_si_numbers() -> None:
+    text = "citizen 079201012345 card GD4797920123456 si 7920123456 order 12"
+    assert logs.mask(text) == "citizen *********345 card ************456 si *******456 order 12"
+
+
+def test_masking_filter_applies_to_arguments() -> None:
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "lookup %s", ("001099012345",), None)
+    assert logs.MaskingFilter().filter(record)
+    assert record.getMessage() == "lookup *********345"
+
+
+def test_a_served_batch_leaves_no_identifier_in_the_logs(
+    served: Served, batch: Callable[..., bytes], capfd: pytest.CaptureFixture[str]
+) -> None:
+    logs.configure("DEBUG")
+    body = batch(2, seed=99)
+    with served.client() as http:
+        receipt = http.post(
+            "/api/v1/claims", content=body, headers={"Content-Type": "application/xml"}
+        ).json()
+        record = http.get(f"/api/v1/claims/{receipt['results'][0]['record_id']}").json()
+        http.get(f"/api/v1/claims/{record['subject']['citizen_id']}")  # an ID in a URL path
+    output = capfd.readouterr().err
+    assert "/api/v1/claims" in output  # the access log was written...
+    for identifier in (record["subject"]["citizen_id"], record["subject"]["hi_card_number"]):
+        assert identifier not in output  # ...without the identifiers in clear

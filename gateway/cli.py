@@ -58,6 +58,9 @@ def serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         http=ClientCertH11Protocol,
+        # Forwarded headers are honoured only from GATEWAY_TRUSTED_PROXIES (gateway.api.auth),
+        # never by uvicorn's own default trust of 127.0.0.1.
+        proxy_headers=False,
         log_config=None,
         **tls,  # type: ignore[arg-type]
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.xml.parser import XmlLimits
@@ -31,6 +32,14 @@ class Settings(BaseSettings):
     contracts: Path = PROJECT_ROOT
     # Addresses of reverse proxies allowed to forward a verified client certificate.
     trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # a ValueError stops startup
+        return value
+
     # Redis must persist every write before the receipt is sent (appendonly yes,
     # appendfsync always); turn this off only for throwaway test databases.
     redis_require_durable: bool = True

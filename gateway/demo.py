@@ -86,4 +86,6 @@ VSS gateway demo — files in {folder}/
   verify receipt offline: gateway verify receipt.xml --trust {env["GATEWAY_TRUST_STORE"]}
 """
     )
-    uvicorn.run(create_app(build(Settings())), host=host, port=port, log_config=None)
+    uvicorn.run(
+        create_app(build(Settings())), host=host, port=port, proxy_headers=False, log_config=None
+    )

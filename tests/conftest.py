@@ -191,6 +191,7 @@ class Served:
                 host="127.0.0.1",
                 port=self.port,
                 http=ClientCertH11Protocol,
+                proxy_headers=False,
                 log_config=None,
                 **config,
             )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from fastapi import Request
 
-from gateway.api.tls import client_certificate
+from gateway.api.tls import client_certificate, is_trusted_proxy
 from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, Unauthorized
 from gateway.partners import Partner, require_service
@@ -36,10 +36,18 @@ def authenticate(request: Request) -> Partner:
     partner = by_cert or by_token
     if partner is None:
         raise Unauthorized("a client certificate or an API token is required")
-    client = request.client.host if request.client else None
-    if not partner.allows_address(client):
+    if not partner.allows_address(_source_address(request, gateway.settings.trusted_proxies)):
         raise Forbidden(f"requests for {partner.id} are not accepted from this address")
     return partner
+
+
+def _source_address(request: Request, trusted_proxies: list[str]) -> str | None:
+    """The partner's address: the peer's, or the one a trusted proxy saw (last X-Forwarded-For)."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for")
+    if peer and forwarded and is_trusted_proxy(peer, trusted_proxies):
+        return forwarded.split(",")[-1].strip()
+    return peer
 
 
 def granted(service: str) -> Callable[[Request], Partner]:

@@ -52,7 +52,7 @@ def client_certificate(
     forwarded = headers.get(FORWARDED_CERT_HEADER)
     if pem is None and forwarded:
         client = scope.get("client")
-        if not client or not _is_trusted(client[0], trusted_proxies):
+        if not client or not is_trusted_proxy(client[0], trusted_proxies):
             raise Unauthorized(
                 "a forwarded client certificate is only accepted from a trusted proxy"
             )
@@ -65,7 +65,8 @@ def client_certificate(
         raise Unauthorized("the client certificate cannot be read") from exc
 
 
-def _is_trusted(address: str, trusted_proxies: list[str]) -> bool:
+def is_trusted_proxy(address: str, trusted_proxies: list[str]) -> bool:
+    """True when ``address`` lies in one of the configured proxy networks."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

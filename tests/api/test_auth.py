@@ -419,3 +419,28 @@ def test_client_certificate_from_an_untrusted_ca_fails_the_handshake(tls: Tls, p
     assert tls.server.gateway.partners.by_certificate(fingerprint(untrusted.certificate))
     with tls.client(untrusted) as http, pytest.raises(httpx.TransportError):
         http.get("/api/v1/receipts/unknown", headers=bearer(HOSPITAL))
+
+
+def test_source_network_is_checked_on_the_address_a_trusted_proxy_saw(
+    settings: Settings,
+) -> None:
+    proxied = build(settings.model_copy(update={"trusted_proxies": ["127.0.0.1/32"]}))
+    headers = {"Authorization": f"Bearer {TOKENS['elsewhere']}"}
+    with Served(proxied) as served, httpx.Client(base_url=served.url, headers=headers) as http:
+        inside = http.get("/api/v1/receipts/unknown", headers={"X-Forwarded-For": "203.0.113.7"})
+        outside = http.get("/api/v1/receipts/unknown", headers={"X-Forwarded-For": "198.51.100.1"})
+    proxied.close()
+    assert (inside.status_code, inside.json()["code"]) == (404, "NOT_FOUND")
+    assert (outside.status_code, outside.json()["code"]) == (403, "FORBIDDEN")
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {TOKENS['elsewhere']}", "X-Forwarded-For": "203.0.113.7"}
+    with httpx.Client(base_url=served.url, headers=headers) as http:
+        answer = http.get("/api/v1/receipts/unknown")
+    assert (answer.status_code, answer.json()["code"]) == (403, "FORBIDDEN")
+
+
+def test_a_malformed_trusted_proxy_stops_startup(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 network"):
+        Settings(**{**settings.model_dump(), "trusted_proxies": ["not-a-network"]})

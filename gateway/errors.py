@@ -30,13 +30,11 @@ re-raised ``from`` the original. Configuration mistakes are ``ConfigError``, whi
 
 from __future__ import annotations
 
-import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
-
-import redis.exceptions
 
 
 class ConfigError(Exception):
@@ -183,15 +181,26 @@ class Unavailable(GatewayError):
         self.retry_after = retry_after
 
 
-# The library-exception table: (exception type, how to turn it into a GatewayError), most
-# specific first. Only dependency failures belong here; parsing errors are translated by the
-# hardened parser itself because their meaning depends on the libxml2 message.
-_TABLE: tuple[tuple[type[BaseException], type[Unavailable]], ...] = (
-    (redis.exceptions.ConnectionError, Unavailable),
-    (redis.exceptions.TimeoutError, Unavailable),
-    (redis.exceptions.BusyLoadingError, Unavailable),
-    (sqlite3.OperationalError, Unavailable),
+# The library-exception table: (module, exception class, what it becomes), most specific first.
+# Only dependency failures belong here; parsing errors are translated by the hardened parser
+# itself because their meaning depends on the libxml2 message. Modules are named, not imported,
+# so that the core does not load a driver it does not use: an exception of a module that was
+# never imported cannot occur.
+_TABLE: tuple[tuple[str, str, type[Unavailable]], ...] = (
+    ("redis.exceptions", "BusyLoadingError", Unavailable),
+    ("redis.exceptions", "ConnectionError", Unavailable),
+    ("redis.exceptions", "TimeoutError", Unavailable),
+    ("sqlite3", "OperationalError", Unavailable),
 )
+
+
+def _matching(exc: Exception) -> type[Unavailable] | None:
+    for module_name, class_name, target in _TABLE:
+        module = sys.modules.get(module_name)
+        exc_type = getattr(module, class_name, None) if module else None
+        if isinstance(exc_type, type) and isinstance(exc, exc_type):
+            return target
+    return None
 
 
 @contextmanager
@@ -202,7 +211,7 @@ def translate(what: str) -> Iterator[None]:
     except GatewayError:
         raise
     except Exception as exc:
-        for exc_type, target in _TABLE:
-            if isinstance(exc, exc_type):
-                raise target(f"{what} is unavailable") from exc
-        raise
+        target = _matching(exc)
+        if target is None:
+            raise
+        raise target(f"{what} is unavailable") from exc

@@ -14,6 +14,7 @@ from gateway.partners import Partner, require_service
 from gateway.pipeline.batches import submit_batch
 from gateway.receipts import ErrorInfo, Receipt
 from gateway.records.xml import record_xml
+from gateway.soap.envelope import issue_text
 from gateway.store.ports import StoredReceipt
 from gateway.xml.ns import CLAIMS_SERVICE as NS
 from gateway.xml.ns import q
@@ -35,7 +36,7 @@ def _error(parent: etree._Element, error: ErrorInfo) -> None:
     _sub(element, "Code", error.code)
     _sub(element, "Detail", error.detail)
     for issue in error.issues:
-        _sub(element, "Issue", "; ".join(f"{k}={v}" for k, v in issue.items()))
+        _sub(element, "Issue", issue_text(issue))
 
 
 def _receipt(parent: etree._Element, stored: StoredReceipt, *, duplicate: bool) -> None:

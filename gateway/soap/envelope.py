@@ -25,6 +25,11 @@ def read_request(body: bytes, limits: XmlLimits) -> etree._Element:
     return operation
 
 
+def issue_text(issue: dict[str, object]) -> str:
+    """One finding as the WSDL's ``Issue`` string: ``message=…; path=…; line=…``."""
+    return "; ".join(f"{key}={value}" for key, value in issue.items())
+
+
 def _envelope() -> tuple[etree._Element, etree._Element]:
     envelope = etree.Element(q(SOAP11, "Envelope"), nsmap={"soap": SOAP11})
     return envelope, etree.SubElement(envelope, q(SOAP11, "Body"))
@@ -43,11 +48,9 @@ def fault(error: GatewayError, *, service_ns: str) -> bytes:
     etree.SubElement(element, "faultstring").text = error.detail
     detail = etree.SubElement(etree.SubElement(element, "detail"), q(service_ns, "GatewayFault"))
     etree.SubElement(detail, q(service_ns, "Code")).text = error.code
-    etree.SubElement(detail, q(service_ns, "Detail")).text = (
-        error.detail if not error.receipt_id else f"{error.detail} (receipt {error.receipt_id})"
-    )
+    etree.SubElement(detail, q(service_ns, "Detail")).text = error.detail
     for issue in error.issues:
-        etree.SubElement(detail, q(service_ns, "Issue")).text = "; ".join(
-            f"{k}={v}" for k, v in issue.as_dict().items()
-        )
+        etree.SubElement(detail, q(service_ns, "Issue")).text = issue_text(issue.as_dict())
+    if error.receipt_id:
+        etree.SubElement(detail, q(service_ns, "ReceiptId")).text = error.receipt_id
     return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")

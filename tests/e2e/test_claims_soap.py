@@ -80,13 +80,13 @@ def _signed(pki: Pki, count: int, *, seed: int = 1) -> tuple[bytes, list[Visit]]
 
 
 def _gateway_fault(fault: zeep.exceptions.Fault) -> tuple[str, str]:
-    """``(Code, Detail)`` of the ``detail/GatewayFault`` of a Fault zeep raised."""
+    """``(Code, ReceiptId)`` of the ``detail/GatewayFault`` of a Fault zeep raised."""
     assert fault.detail is not None, "the Fault has no detail"
     gateway_fault = fault.detail.find(q(CLAIMS_SERVICE, "GatewayFault"))
     assert gateway_fault is not None, etree.tostring(fault.detail)
     return (
         gateway_fault.findtext(q(CLAIMS_SERVICE, "Code")) or "",
-        gateway_fault.findtext(q(CLAIMS_SERVICE, "Detail")) or "",
+        gateway_fault.findtext(q(CLAIMS_SERVICE, "ReceiptId")) or "",
     )
 
 
@@ -97,10 +97,9 @@ def _fault_of(call: Callable[[], object]) -> tuple[str, str]:
     return _gateway_fault(caught.value)
 
 
-def _rejection_receipt_id(detail: str) -> str:
-    found = re.search(r"\(receipt ([0-9A-Z]{26})\)$", detail)
-    assert found is not None, detail
-    return found.group(1)
+def _rejection_receipt_id(receipt_id: str) -> str:
+    assert re.fullmatch(r"[0-9A-Z]{26}", receipt_id), receipt_id
+    return receipt_id
 
 
 def _tamper_content(body: bytes) -> bytes:
@@ -310,7 +309,7 @@ def test_batch_that_is_not_xml_is_an_xml_malformed_fault(
 ) -> None:
     code, detail = _fault_of(lambda: soap().service.SubmitClaimBatch(Batch=b"HOSO=1;MACSKCB=01929"))
     assert code == "XML_MALFORMED"
-    assert "receipt" in detail
+    assert _rejection_receipt_id(detail)
     assert counts(served.gateway) == REJECTION_ONLY
 
 

@@ -1,4 +1,4 @@
-"""The benches' world: a throwaway PKI, a partner file, settings, and distinct signed QĐ 130 batches.
+"""The benches' world: a throwaway PKI, a partner file, settings and distinct signed QĐ 130 batches.
 
 Built in a temporary folder with ``gateway.trust.devpki`` (root → issuing CA → hospital and gateway
 certificates, CRLs), the way the test suite builds its own, without importing from ``tests/``.
@@ -21,7 +21,7 @@ from adapters.hospital.synth import make_batch
 from gateway.config import Settings
 from gateway.partners import token_hash
 from gateway.trust.anchors import fingerprint
-from gateway.trust.devpki import DevCA, pem, write_identity
+from gateway.trust.devpki import DevCA, gateway_key, pem, write_identity
 from gateway.trust.sign import SigningIdentity
 from gateway.xml.parser import XmlLimits, parse
 
@@ -80,7 +80,7 @@ def make_world(folder: Path) -> World:
     issuing = root.intermediate("Bench Issuing CA")
     hospital = issuing.issue(PARTNER_ID)
     hospital = SigningIdentity(hospital.key, hospital.certificate, (issuing.certificate,))
-    gateway = issuing.issue("gateway")
+    gateway = issuing.issue("gateway", key=gateway_key())
     gateway = SigningIdentity(gateway.key, gateway.certificate, (issuing.certificate,))
     trust = folder / "trust"
     trust.mkdir(parents=True, exist_ok=True)

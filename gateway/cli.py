@@ -69,7 +69,7 @@ def serve(args: argparse.Namespace) -> None:
 def dev_pki(args: argparse.Namespace) -> None:
     from gateway.trust.devpki import write_dev_pki
 
-    pki = write_dev_pki(Path(args.out), ["gateway", *args.partner])
+    pki = write_dev_pki(Path(args.out), args.partner)
     print(f"trust store: {pki.trust_store}")
     for name, (key, cert) in pki.identities.items():
         print(f"{name}: key {key}, certificate {cert}")

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # Redis must persist every write before the receipt is sent (appendonly yes,
     # appendfsync always); turn this off only for throwaway test databases.
     redis_require_durable: bool = True
+    # Worker threads for the CPU-bound pipeline (see gateway/api/work.py).
+    pipeline_threads: int = Field(default=2, ge=1)
     max_body_bytes: int = XmlLimits.max_bytes
     max_depth: int = XmlLimits.max_depth
     max_elements: int = XmlLimits.max_elements

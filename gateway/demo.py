@@ -37,7 +37,7 @@ def _partner_entry(partner_id: str, code: str, name: str, cert_fp: str, token: s
 def prepare(folder: Path) -> dict[str, str]:
     """Write everything the demo needs into ``folder``; return the GATEWAY_* settings."""
     folder.mkdir(parents=True, exist_ok=True)
-    pki = write_dev_pki(folder / "pki", ["gateway", *(h[0] for h in HOSPITALS)])
+    pki = write_dev_pki(folder / "pki", [h[0] for h in HOSPITALS])
     entries = []
     rng = random.Random(130)  # noqa: S311 - synthetic data, not security
     for partner_id, code, name in HOSPITALS:

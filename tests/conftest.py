@@ -26,7 +26,7 @@ from gateway.bootstrap import Gateway, build
 from gateway.config import Settings
 from gateway.partners import token_hash
 from gateway.trust.anchors import fingerprint
-from gateway.trust.devpki import DevCA, new_key, pem, write_identity
+from gateway.trust.devpki import DevCA, gateway_key, new_key, pem, write_identity
 from gateway.trust.sign import SigningIdentity
 
 HOSPITAL = "hospital-01929"
@@ -90,7 +90,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         issuing=issuing,
         hospital=_with_chain(issuing.issue(HOSPITAL), issuing),
         other_hospital=_with_chain(issuing.issue(OTHER_HOSPITAL), issuing),
-        gateway=_with_chain(issuing.issue("gateway"), issuing),
+        gateway=_with_chain(issuing.issue("gateway", key=gateway_key()), issuing),
         bad=bad,
         folder=folder,
     )

@@ -7,31 +7,39 @@ unknown part, money has at most 2 decimals, quantities and unit prices 3, lists 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-VIETNAM = timezone(timedelta(hours=7), "ICT")
+# Every QĐ 130 date-time is Vietnam time (UTC+07:00, no daylight saving).
+VIETNAM_OFFSET = "+07:00"
 
 
 class ValueProblem(ValueError):
     """A field's text does not hold a value of its kind."""
 
 
+def _checked(text: str, length: int, what: str) -> None:
+    """Raise unless ``text`` is ``length`` digits naming a real calendar moment. Slicing and the
+    datetime constructor cost a third of ``strptime``, which dominated normalization."""
+    if len(text) != length or not text.isdigit():
+        raise ValueProblem(f"{text!r} is not a {what}")
+    hour, minute = (int(text[8:10]), int(text[10:12])) if length == 12 else (0, 0)
+    try:
+        datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), hour, minute)
+    except ValueError as exc:
+        raise ValueProblem(f"{text!r} is not a {what}") from exc
+
+
 def date_time(text: str) -> str:
     """``yyyyMMddHHmm`` → ISO 8601 with the +07:00 offset."""
-    try:
-        moment = datetime.strptime(text, "%Y%m%d%H%M").replace(tzinfo=VIETNAM)
-    except ValueError as exc:
-        raise ValueProblem(f"{text!r} is not a date-time yyyyMMddHHmm") from exc
-    return moment.isoformat()
+    _checked(text, 12, "date-time yyyyMMddHHmm")
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}T{text[8:10]}:{text[10:12]}:00{VIETNAM_OFFSET}"
 
 
 def date(text: str) -> str:
     """``yyyyMMdd`` → ISO 8601 date."""
-    try:
-        return datetime.strptime(text, "%Y%m%d").date().isoformat()
-    except ValueError as exc:
-        raise ValueProblem(f"{text!r} is not a date yyyyMMdd") from exc
+    _checked(text, 8, "date yyyyMMdd")
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}"
 
 
 def partial_date(text: str) -> str:

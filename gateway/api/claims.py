@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
 
+from gateway.api import work
 from gateway.api.auth import authenticate, granted
 from gateway.bootstrap import Gateway
 from gateway.errors import NotFound, XmlMalformed, XmlTooLarge
@@ -60,7 +60,8 @@ async def post_claims(
 ) -> Response:
     gateway: Gateway = request.app.state.gateway
     body = await read_xml_body(request, gateway.pipeline.limits.max_bytes)
-    outcome = await run_in_threadpool(
+    outcome = await work.run(
+        request,
         submit_batch,
         body,
         partner=partner,

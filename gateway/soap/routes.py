@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
+from gateway.api import work
 from gateway.api.auth import authenticate
 from gateway.api.claims import read_xml_body
 from gateway.bootstrap import Gateway
@@ -51,7 +51,7 @@ async def claims_service(request: Request) -> Response:
         handler = claims.OPERATIONS.get(operation.tag)
         if handler is None:
             raise XmlMalformed(f"unknown operation {operation.tag}")
-        answer = await run_in_threadpool(handler, gateway, partner, operation)
+        answer = await work.run(request, handler, gateway, partner, operation)
     except GatewayError as error:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
         # WS-I Basic Profile R1126: a SOAP Fault travels with HTTP 500.

@@ -43,7 +43,7 @@ class TrustAnchors:
             self._crls.setdefault(crl.issuer, []).append(crl)
         # CRLs whose signature was checked against a given issuer: (issuer fingerprint) -> CRLs.
         self._verified_crls: dict[str, list[x509.CertificateRevocationList]] = {}
-        self._chains: dict[tuple[str, ...], list[x509.Certificate]] = {}
+        self._chains: dict[tuple[x509.Certificate, ...], list[x509.Certificate]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -87,7 +87,7 @@ class TrustAnchors:
     def _chain(
         self, leaf: x509.Certificate, extra: list[x509.Certificate]
     ) -> list[x509.Certificate]:
-        key = (fingerprint(leaf), *(fingerprint(c) for c in extra))
+        key = (leaf, *extra)  # certificates hash and compare by their DER bytes
         with self._lock:
             cached = self._chains.get(key)
         if cached is not None:

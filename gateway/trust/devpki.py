@@ -192,8 +192,14 @@ class DevPki:
     identities: dict[str, tuple[Path, Path]]
 
 
-def write_dev_pki(folder: Path, names: list[str]) -> DevPki:
-    """Root → intermediate → one certificate per name (``gateway`` included), CRLs, trust store."""
+def gateway_key() -> SigningKey:
+    """The gateway's own key: ECDSA P-256, because it signs every receipt and an RSA-2048
+    signature costs about ten times as much (bench/README.md); partners verify either."""
+    return new_key(curve=ec.SECP256R1())
+
+
+def write_dev_pki(folder: Path, partners: list[str]) -> DevPki:
+    """Root → intermediate → a ``gateway`` certificate and one per partner, CRLs, trust store."""
     folder.mkdir(parents=True, exist_ok=True)
     trust = folder / "trust"
     keys = folder / "keys"
@@ -202,8 +208,8 @@ def write_dev_pki(folder: Path, names: list[str]) -> DevPki:
     root = DevCA.root("VSS Gateway Dev Root CA")
     issuing = root.intermediate("VSS Gateway Dev Issuing CA")
     identities: dict[str, tuple[Path, Path]] = {}
-    for name in names:
-        identity = issuing.issue(name)
+    for name in ["gateway", *partners]:
+        identity = issuing.issue(name, key=gateway_key() if name == "gateway" else None)
         identity = SigningIdentity(identity.key, identity.certificate, (issuing.certificate,))
         paths = (keys / f"{name}.key.pem", keys / f"{name}.cert.pem")
         write_identity(identity, *paths)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,9 +82,9 @@ def verify_enveloped(
     c14n_method, signature_method, digest_method, digest_value, ref_c14n = _read_signed_info(
         signed_info, policy
     )
-    leaf, extra = certs[0], certs[1:]
+    known, leaf = certs[0], certs[0].certificate
     _check_key(leaf, signature_method, policy)
-    anchors.validate(leaf, extra=extra, at=at, policy=policy)
+    anchors.validate(leaf, extra=[c.certificate for c in certs[1:]], at=at, policy=policy)
     _check_signature_value(
         leaf, signature_method, value, canonicalize_subtree(signed_info, c14n_method)
     )
@@ -96,11 +97,11 @@ def verify_enveloped(
     return VerifiedDocument(
         root=root,
         signer=SignerInfo(
-            subject=leaf.subject.rfc4514_string(),
-            issuer=leaf.issuer.rfc4514_string(),
-            serial=format(leaf.serial_number, "x"),
+            subject=known.subject,
+            issuer=known.issuer,
+            serial=known.serial,
             algorithm=signature_method,
-            fingerprint=fingerprint(leaf),
+            fingerprint=known.fingerprint,
         ),
         certificate=leaf,
     )
@@ -122,7 +123,7 @@ def _the_signature(root: etree._Element, location: tuple[str, ...]) -> etree._El
 
 def _read_structure(
     signature: etree._Element,
-) -> tuple[etree._Element, bytes, list[x509.Certificate]]:
+) -> tuple[etree._Element, bytes, list[_Known]]:
     children = [c for c in signature if isinstance(c.tag, str)]
     tags = [c.tag for c in children]
     if q(DS, "Object") in tags:
@@ -134,11 +135,39 @@ def _read_structure(
         raise CertUntrusted(
             "no X.509 certificate in KeyInfo; a bare key (KeyValue) cannot be trusted"
         )
+    certs = [_certificate(_b64(c.text)) for c in certs_b64]
+    return children[0], _b64(children[1].text), certs
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A certificate already read, with what the signer block needs of it."""
+
+    certificate: x509.Certificate
+    subject: str
+    issuer: str
+    serial: str
+    fingerprint: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_certificate(der: bytes) -> _Known:
+    # Partners sign thousands of batches with the same certificate: read each DER once.
+    cert = x509.load_der_x509_certificate(der)
+    return _Known(
+        certificate=cert,
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        serial=format(cert.serial_number, "x"),
+        fingerprint=fingerprint(cert),
+    )
+
+
+def _certificate(der: bytes) -> _Known:
     try:
-        certs = [x509.load_der_x509_certificate(_b64(c.text)) for c in certs_b64]
+        return _read_certificate(der)
     except ValueError as exc:
         raise CertUntrusted("KeyInfo holds a certificate that cannot be read") from exc
-    return children[0], _b64(children[1].text), certs
 
 
 def _read_signed_info(

@@ -95,30 +95,69 @@ def parse(data: bytes, limits: XmlLimits) -> etree._Element:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         raise _translate_syntax_error(exc, data) from exc
-    _check_constructs(root)
-    _check_shape(root, limits)
+    _check_constructs(root, data, limits)
+    _check_size(root, data, limits)
     return root
 
 
-def _check_constructs(root: etree._Element) -> None:
+_PIS = "/processing-instruction() | //processing-instruction()"
+_XINCLUDE = "//*[namespace-uri()='http://www.w3.org/2001/XInclude']"
+
+
+def _too_deep(limits: XmlLimits) -> str:
+    return "/*" * (limits.max_depth + 1)
+
+
+def _long_attribute(limits: XmlLimits) -> str:
+    return f"//@*[string-length(.) > {limits.max_attribute_length}]"
+
+
+def _suspicious(data: bytes, limits: XmlLimits) -> etree.XPath:
+    """One compiled XPath that is true when any check could fail, so that a clean document pays
+    for a single evaluation in C; a failing one is then examined check by check. A check that
+    the raw bytes already rule out is left out of it: no ``<?`` after the XML declaration means
+    no processing instruction, no XInclude namespace name (nor character reference) means no
+    XInclude element, a document
+    shorter than the attribute limit has no attribute over it (entities, which could hide any
+    of these, are refused before). Compiled once per thread, as lxml evaluators are not to be
+    shared between threads."""
+    declaration_end = data.find(b"?>") + 2 if data.startswith(b"<?xml") else 0
+    parts = (
+        _PIS if data.find(b"<?", declaration_end) >= 0 else "",
+        # A namespace name can be spelled with character references: then look in the tree.
+        _XINCLUDE if b"XInclude" in data or b"&#" in data else "",
+        _long_attribute(limits) if len(data) > limits.max_attribute_length else "",
+        _too_deep(limits),
+    )
+    union = " | ".join(p for p in parts if p)
+    compiled: dict[str, etree.XPath] = _local.__dict__.setdefault("checks", {})
+    if union not in compiled:
+        compiled[union] = etree.XPath(f"boolean({union})")
+    return compiled[union]
+
+
+def _check_constructs(root: etree._Element, data: bytes, limits: XmlLimits) -> None:
     tree = root.getroottree()
     if tree.docinfo.internalDTD is not None or tree.docinfo.system_url or tree.docinfo.public_id:
         raise XmlForbiddenConstruct("a document type declaration (DTD) is not allowed")
-    if truth(root, "boolean(/processing-instruction() | //processing-instruction())"):
+    if not _suspicious(data, limits)(root):
+        return
+    if truth(root, f"boolean({_PIS})"):
         raise XmlForbiddenConstruct("processing instructions are not allowed")
-    if truth(root, "boolean(//*[namespace-uri()='http://www.w3.org/2001/XInclude'])"):
+    if truth(root, f"boolean({_XINCLUDE})"):
         raise XmlForbiddenConstruct("XInclude elements are not allowed")
-
-
-def _check_shape(root: etree._Element, limits: XmlLimits) -> None:
-    # Each check is one XPath evaluated in C: cheaper than a Python walk of the tree.
-    if truth(root, f"boolean({'/*' * (limits.max_depth + 1)})"):
+    if truth(root, f"boolean({_too_deep(limits)})"):
         raise XmlTooLarge(f"the document is nested deeper than {limits.max_depth} levels")
+    raise XmlTooLarge(f"an attribute is longer than {limits.max_attribute_length} characters")
+
+
+def _check_size(root: etree._Element, data: bytes, limits: XmlLimits) -> None:
+    # An element takes at least four bytes ("<a/>"): a short document cannot be over the limit.
+    if len(data) < 4 * limits.max_elements:
+        return
     count = int(number(root, "count(//*)"))
     if count > limits.max_elements:
         raise XmlTooLarge(f"the document has {count} elements; the limit is {limits.max_elements}")
-    if truth(root, f"boolean(//@*[string-length(.) > {limits.max_attribute_length}])"):
-        raise XmlTooLarge(f"an attribute is longer than {limits.max_attribute_length} characters")
 
 
 def decode_base64(text: str | None, limits: XmlLimits, *, what: str) -> bytes:

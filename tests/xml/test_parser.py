@@ -89,6 +89,16 @@ def test_network_entity_is_refused_without_any_request(listener: tuple[str, list
     assert hits == []
 
 
+def test_xinclude_namespace_spelled_with_character_references_is_refused() -> None:
+    spelled = "".join(f"&#{ord(c)};" for c in "XInclude")
+    data = f'<a xmlns:x="http://www.w3.org/2001/{spelled}"><x:include href="/etc/passwd"/></a>'
+    assert code_of(data.encode()) == "XML_FORBIDDEN_CONSTRUCT"
+
+
+def test_processing_instruction_after_the_root_is_refused() -> None:
+    assert code_of(b"<a/><?evil data?>") == "XML_FORBIDDEN_CONSTRUCT"
+
+
 def test_ten_thousand_deep_nesting_is_too_large() -> None:
     deep = b"<a>" * 10_000 + b"</a>" * 10_000
     assert code_of(deep) == "XML_TOO_LARGE"

@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     # Redis must persist every write before the receipt is sent (appendonly yes,
     # appendfsync always); turn this off only for throwaway test databases.
     redis_require_durable: bool = True
-    # Worker threads for the CPU-bound pipeline (see gateway/api/work.py).
+    # Documents up to this size are processed on the event loop, larger ones in at most
+    # ``pipeline_threads`` worker threads (see gateway/api/work.py).
+    pipeline_inline_bytes: int = Field(default=512 * 1024, ge=0)
     pipeline_threads: int = Field(default=2, ge=1)
     max_body_bytes: int = XmlLimits.max_bytes
     max_depth: int = XmlLimits.max_depth

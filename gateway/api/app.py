@@ -24,7 +24,11 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(claims.router)
     app.include_router(soap.router)
 
-    work.install(app, gateway.settings.pipeline_threads)
+    work.install(
+        app,
+        threads=gateway.settings.pipeline_threads,
+        inline_bytes=gateway.settings.pipeline_inline_bytes,
+    )
     app.add_middleware(RequestCounter, metrics=gateway.metrics)
     return app
 

@@ -62,6 +62,7 @@ async def post_claims(
     body = await read_xml_body(request, gateway.pipeline.limits.max_bytes)
     outcome = await work.run(
         request,
+        len(body),
         submit_batch,
         body,
         partner=partner,

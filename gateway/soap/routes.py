@@ -51,7 +51,7 @@ async def claims_service(request: Request) -> Response:
         handler = claims.OPERATIONS.get(operation.tag)
         if handler is None:
             raise XmlMalformed(f"unknown operation {operation.tag}")
-        answer = await work.run(request, handler, gateway, partner, operation)
+        answer = await work.run(request, len(body), handler, gateway, partner, operation)
     except GatewayError as error:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
         # WS-I Basic Profile R1126: a SOAP Fault travels with HTTP 500.

@@ -228,3 +228,15 @@ def test_unknown_record_and_receipt_are_not_found(served: Served) -> None:
         for path in ("/api/v1/claims/01HZZZZZZZZZZZZZZZZZZZZZZZ", "/api/v1/receipts/nope"):
             answer = http.get(path)
             assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND")
+
+
+def test_documents_over_the_inline_size_go_through_worker_threads(
+    settings: Settings, batch: Callable[..., bytes]
+) -> None:
+    threaded = build(settings.model_copy(update={"pipeline_inline_bytes": 0}))
+    with Served(threaded) as served:
+        answer = post(served, batch(2, seed=31))
+        again = post(served, batch(2, seed=31))
+    threaded.close()
+    assert (answer["status"], answer["body"]["status"]) == (200, "accepted")
+    assert again["body"]["duplicate"] is True

@@ -151,6 +151,17 @@ def test_attack_body_gets_its_code_and_stores_nothing(
     assert counts(served.gateway)["originals"] == 0
 
 
+def test_network_entity_is_refused_fetching_nothing_and_storing_nothing(
+    served: Served, listener: tuple[str, list[str]]
+) -> None:
+    url, hits = listener
+    body = f'<!DOCTYPE GIAMDINHHS [<!ENTITY x SYSTEM "{url}/x">]><GIAMDINHHS>&x;</GIAMDINHHS>'
+    answer = post(served, body.encode())
+    assert (answer["status"], answer["body"]["code"]) == (400, "XML_FORBIDDEN_CONSTRUCT")
+    assert hits == []
+    assert counts(served.gateway)["records"] == 0
+
+
 def test_deep_nesting_and_huge_attribute_are_too_large(served: Served) -> None:
     for body in (b"<a>" * 10_000 + b"</a>" * 10_000, b'<a b="' + b"x" * 100_000 + b'"/>'):
         answer = post(served, body)

@@ -117,11 +117,11 @@ def _cards(texts: dict[str, str]) -> list[dict[str, str | None]]:
 
 def normalize(table: etree._Element) -> tuple[Subject, dict[str, Any]]:
     """The subject and payload sections of one XML1 ``TONG_HOP`` (already schema-valid)."""
-    texts = {
-        child.tag: (child.text or "").strip()
-        for child in table
-        if isinstance(child.tag, str) and (child.text or "").strip()
-    }
+    texts: dict[str, str] = {}
+    for child in table:
+        text = child.text.strip() if child.text and isinstance(child.tag, str) else ""
+        if text:
+            texts[child.tag] = text
     payload: dict[str, Any] = {}
     issues = []
     for tag, text in texts.items():

@@ -32,6 +32,7 @@ from gateway.xml.ns import DS, q
 from gateway.xml.tree import find_all
 
 _NS = {"ds": DS}
+_SIGNATURE = q(DS, "Signature")
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     alg.SHA256: hashes.SHA256,
@@ -77,7 +78,8 @@ def verify_enveloped(
     at: datetime,
 ) -> VerifiedDocument:
     """Verify the one enveloped signature at ``location`` (tags from the root to its parent)."""
-    signature = _the_signature(root, location)
+    signatures, comments = _scan(root)
+    signature = _the_signature(signatures, location)
     signed_info, value, certs = _read_structure(signature)
     c14n_method, signature_method, digest_method, digest_value, ref_c14n = _read_signed_info(
         signed_info, policy
@@ -88,7 +90,7 @@ def verify_enveloped(
     _check_signature_value(
         leaf, signature_method, value, canonicalize_subtree(signed_info, c14n_method)
     )
-    _strip_comments(root)
+    _strip_comments(comments)
     _remove_keeping_tail(signature)
     digest = hashes.Hash(_HASHES[digest_method]())
     digest.update(canonicalize(root, ref_c14n))
@@ -107,8 +109,16 @@ def verify_enveloped(
     )
 
 
-def _the_signature(root: etree._Element, location: tuple[str, ...]) -> etree._Element:
-    signatures = find_all(root, "//ds:Signature", _NS)
+def _scan(root: etree._Element) -> tuple[list[etree._Element], list[etree._Element]]:
+    """Every ds:Signature and every comment of the document, in one walk of the tree."""
+    signatures: list[etree._Element] = []
+    comments: list[etree._Element] = []
+    for node in root.iter(_SIGNATURE, etree.Comment):
+        (signatures if node.tag == _SIGNATURE else comments).append(node)
+    return signatures, comments
+
+
+def _the_signature(signatures: list[etree._Element], location: tuple[str, ...]) -> etree._Element:
     if not signatures:
         raise SignatureMissing("the document is not signed")
     if len(signatures) > 1:
@@ -255,12 +265,11 @@ def _check_signature_value(
         raise SignatureInvalid("the signature value does not match SignedInfo") from exc
 
 
-def _strip_comments(root: etree._Element) -> None:
+def _strip_comments(comments: list[etree._Element]) -> None:
     """Refuse a comment that splits signed text; drop the others (URI="" drops them too)."""
-    for comment in find_all(root, "//comment()"):
+    for comment in comments:
         parent = comment.getparent()
-        if parent is None:  # beside the document element: outside what is canonicalized
-            continue
+        assert parent is not None  # root.iter() yields only comments inside the root element
         before = comment.getprevious()
         text_before = parent.text if before is None else before.tail
         if (text_before or "").strip() and (comment.tail or "").strip():

@@ -120,3 +120,8 @@ def test_utf8_with_bom_cdata_and_vietnamese_text_is_read() -> None:
 def test_comments_are_kept_for_the_signature_check() -> None:
     root = parse(b"<a><!-- note --><b>1</b></a>", XmlLimits())
     assert len(root) == 2
+
+
+def test_base64_wrapped_in_lines_is_decoded() -> None:
+    wrapped = "PFRPTkdf\nSE9QLz4=\r\n"
+    assert decode_base64(wrapped, XmlLimits(), what="NOIDUNGFILE") == b"<TONG_HOP/>"

@@ -8,6 +8,8 @@ Envelope and signature layout from QD130.md sections A and D: ``GIAMDINHHS`` wit
 
 from __future__ import annotations
 
+from typing import Literal
+
 from lxml import etree
 
 from adapters.hospital import xml1
@@ -26,7 +28,7 @@ class Qd130Format:
 
     name = "QD130"
     version = "4750"
-    record_kind = "hi_claim"
+    record_kind: Literal["hi_claim", "hi_checkin", "dossier"] = "hi_claim"
     signature_location: tuple[str, ...] = ("GIAMDINHHS", "CHUKYDONVI")
     envelope_schema = "qd130/giamdinhhs"
 

@@ -178,7 +178,7 @@ def _record(
     signer = verified.signer
     return CommonRecord(
         id=str(ULID()),
-        kind="hi_claim" if fmt.record_kind == "hi_claim" else "dossier",
+        kind=fmt.record_kind,
         source=Source(
             partner_id=intake.partner.id, channel=intake.channel, facility_code=item.facility_code
         ),

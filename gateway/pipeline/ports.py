@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from gateway.errors import GatewayError
 from gateway.records.model import Signal, Subject
@@ -44,7 +44,7 @@ class BatchFormat(Protocol):
 
     name: str
     version: str
-    record_kind: str
+    record_kind: Literal["hi_claim", "hi_checkin", "dossier"]
     signature_location: tuple[str, ...]
     envelope_schema: str
 

@@ -74,7 +74,7 @@ class CommonRecord(_Frozen):
     """One accepted claim record or dossier, normalized."""
 
     id: str = Field(description="ULID")
-    kind: Literal["hi_claim", "dossier"]
+    kind: Literal["hi_claim", "hi_checkin", "dossier"]
     schema_version: str = SCHEMA_VERSION
     source: Source
     received_at: datetime = Field(description="RFC 3339, UTC")

@@ -29,12 +29,29 @@ class StoredRecord:
 
 
 @dataclass(frozen=True)
+class IndexEntry:
+    """One value appended to a named, append-only list (a visit index, a signal list): the
+    store keeps each list in the order it was written and never rewrites it."""
+
+    name: str
+    value: bytes
+
+
+@dataclass(frozen=True)
 class Submission:
     """Everything one accepted submission writes, in one atomic, durable step."""
 
     receipt: StoredReceipt
     records: tuple[StoredRecord, ...]
     original: bytes
+    index: tuple[IndexEntry, ...] = ()
+
+
+class IndexReader(Protocol):
+    """Reads the append-only lists that accepted submissions wrote."""
+
+    def entries(self, name: str) -> list[bytes]:
+        """Every value of list ``name``, oldest first (empty if there is none)."""
 
 
 class Store(Protocol):
@@ -55,6 +72,9 @@ class Store(Protocol):
     def get_record(self, record_id: str) -> StoredRecord | None: ...
 
     def get_original(self, sha256: str) -> bytes | None: ...
+
+    def entries(self, name: str) -> list[bytes]:
+        """Every value of index list ``name``, oldest first."""
 
     def ping(self) -> None:
         """Raise ``Unavailable`` unless the store answers."""

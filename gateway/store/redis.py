@@ -6,6 +6,7 @@ Key layout (every key under the ``gw:`` prefix; values are raw bytes, never re-e
     gw:record:{record_id}                hash  receipt_id, partner_id, json
     gw:original:{sha256}                 string  the submitted bytes (written once, never replaced)
     gw:accepted:{partner_id}:{sha256}    string  id of the receipt that accepted these bytes
+    gw:index:{name}                      list  append-only index entries (visits, signals)
 
 The dedup key is the uniqueness constraint that ``SqliteStore`` gets from its partial unique index;
 ``sha256`` is 64 hex digits at the end of the key, so a ``:`` inside a partner id stays
@@ -32,9 +33,10 @@ _PREFIX = "gw:"
 # All of an accepted submission, or nothing. Redis runs a script alone and, since 7.0, writes its
 # effects to the AOF as one MULTI/EXEC, so a crash cannot leave half of it. A script error does
 # not roll back earlier writes, hence every check comes before the first write.
-#   KEYS: dedup, receipt, original, record...
-#   ARGV: receipt id, partner id, sha256, accepted, json, xml, original body,
-#         then (receipt id, partner id, json) per record, in KEYS order.
+#   KEYS: dedup, receipt, original, record... (ARGV[8] of them), index list...
+#   ARGV: receipt id, partner id, sha256, accepted, json, xml, original body, record count,
+#         then (receipt id, partner id, json) per record, then one value per index list key,
+#         in KEYS order.
 # Returns the id of the receipt that already accepted these bytes, or nil when this one won.
 _SAVE_ACCEPTED = """
 local winner = redis.call('GET', KEYS[1])
@@ -44,8 +46,10 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('ERR gw: receipt ' .. ARGV[1] .. ' is already stored')
 end
+local records = tonumber(ARGV[8])
+local last_record = 3 + records
 local seen = {}
-for i = 4, #KEYS do
+for i = 4, last_record do
   if seen[KEYS[i]] or redis.call('EXISTS', KEYS[i]) == 1 then
     return redis.error_reply('ERR gw: ' .. KEYS[i] .. ' is already stored')
   end
@@ -53,10 +57,13 @@ for i = 4, #KEYS do
 end
 redis.call('HSET', KEYS[2], 'partner_id', ARGV[2], 'sha256', ARGV[3], 'accepted', ARGV[4],
            'json', ARGV[5], 'xml', ARGV[6])
-for i = 4, #KEYS do
-  local a = 8 + (i - 4) * 3
+for i = 4, last_record do
+  local a = 9 + (i - 4) * 3
   redis.call('HSET', KEYS[i], 'receipt_id', ARGV[a], 'partner_id', ARGV[a + 1],
              'json', ARGV[a + 2])
+end
+for i = last_record + 1, #KEYS do
+  redis.call('RPUSH', KEYS[i], ARGV[9 + records * 3 + (i - last_record - 1)])
 end
 redis.call('SET', KEYS[3], ARGV[7], 'NX')
 redis.call('SET', KEYS[1], ARGV[1])
@@ -94,6 +101,10 @@ def _original_key(sha256: str) -> str:
 
 def _accepted_key(partner_id: str, sha256: str) -> str:
     return f"{_PREFIX}accepted:{partner_id}:{sha256}"
+
+
+def _index_key(name: str) -> str:
+    return f"{_PREFIX}index:{name}"
 
 
 def _text(value: object) -> str:
@@ -188,10 +199,16 @@ class RedisStore:
             _receipt_key(receipt.id),
             _original_key(receipt.sha256),
             *(_record_key(r.id) for r in submission.records),
+            *(_index_key(e.name) for e in submission.index),
         ]
-        args: list[str | bytes] = [*_receipt_args(receipt), submission.original]
+        args: list[str | bytes] = [
+            *_receipt_args(receipt),
+            submission.original,
+            str(len(submission.records)),
+        ]
         for record in submission.records:
             args += [record.receipt_id, record.partner_id, record.json]
+        args += [entry.value for entry in submission.index]
         with translate("the store"):
             winner: bytes | None = self._save_accepted(keys=keys, args=args)
             if winner is None:
@@ -237,6 +254,10 @@ class RedisStore:
     def get_original(self, sha256: str) -> bytes | None:
         with translate("the store"):
             return self._get(_original_key(sha256))
+
+    def entries(self, name: str) -> list[bytes]:
+        with translate("the store"):
+            return cast("list[bytes]", self._redis.lrange(_index_key(name), 0, -1))
 
     def ping(self) -> None:
         with translate("the store"):

@@ -30,6 +30,12 @@ CREATE TABLE IF NOT EXISTS originals (
     sha256 TEXT PRIMARY KEY,
     body BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    value BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_by_name ON entries (name, seq);
 """
 
 _RECEIPT_COLUMNS = "id, partner_id, sha256, accepted, json, xml"
@@ -88,6 +94,10 @@ class SqliteStore:
                     "INSERT OR IGNORE INTO originals (sha256, body) VALUES (?, ?)",
                     (receipt.sha256, submission.original),
                 )
+                self._db.executemany(
+                    "INSERT INTO entries (name, value) VALUES (?, ?)",
+                    [(e.name, e.value) for e in submission.index],
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
@@ -133,6 +143,13 @@ class SqliteStore:
                 "SELECT body FROM originals WHERE sha256 = ?", (sha256,)
             ).fetchone()
         return None if row is None else bytes(row[0])
+
+    def entries(self, name: str) -> list[bytes]:
+        with translate("the store"), self._lock:
+            rows = self._db.execute(
+                "SELECT value FROM entries WHERE name = ? ORDER BY seq", (name,)
+            ).fetchall()
+        return [bytes(row[0]) for row in rows]
 
     def ping(self) -> None:
         with translate("the store"), self._lock:

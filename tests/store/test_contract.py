@@ -13,7 +13,7 @@ import pytest
 import redis.exceptions
 from ulid import ULID
 
-from gateway.store.ports import Store, StoredReceipt, Submission
+from gateway.store.ports import IndexEntry, Store, StoredReceipt, Submission
 
 if TYPE_CHECKING:
     from tests.store.conftest import ClaimXml, MakeSubmission
@@ -164,3 +164,34 @@ def test_unknown_ids_are_none(store: Store) -> None:
 
 def test_ping_answers(store: Store) -> None:
     store.ping()
+
+
+def test_index_entries_are_written_with_the_submission_in_order(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    assert store.entries("visit-key:01929:LK1") == []
+    first = replace(
+        make_submission(claim_xml()),
+        index=(
+            IndexEntry("visit-key:01929:LK1", b'{"n": 1}'),
+            IndexEntry("visit-card:GD4797920123456", "Nguyễn".encode()),
+        ),
+    )
+    second = replace(
+        make_submission(claim_xml()), index=(IndexEntry("visit-key:01929:LK1", b'{"n": 2}'),)
+    )
+    store.save_accepted(first)
+    store.save_accepted(second)
+    assert store.entries("visit-key:01929:LK1") == [b'{"n": 1}', b'{"n": 2}']
+    assert store.entries("visit-card:GD4797920123456") == ["Nguyễn".encode()]
+
+
+def test_a_duplicate_submission_writes_no_index_entry(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    body = claim_xml()
+    first = replace(make_submission(body), index=(IndexEntry("signals-card:X", b"first"),))
+    again = replace(make_submission(body), index=(IndexEntry("signals-card:X", b"again"),))
+    store.save_accepted(first)
+    assert store.save_accepted(again) == first.receipt
+    assert store.entries("signals-card:X") == [b"first"]

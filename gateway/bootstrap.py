@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.hospital.history import HistoryPolicy
 from adapters.hospital.qd130 import Qd130Format
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
@@ -79,6 +80,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         settings=settings,
         partners=PartnerRegistry.from_file(settings.partners),
         pipeline=pipeline,
-        claims=Qd130Format(),
+        claims=Qd130Format(
+            HistoryPolicy(
+                max_outpatient_facilities_per_day=settings.max_outpatient_facilities_per_day
+            )
+        ),
         metrics=metrics,
     )

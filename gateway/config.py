@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # ``pipeline_threads`` worker threads (see gateway/api/work.py).
     pipeline_inline_bytes: int = Field(default=512 * 1024, ge=0)
     pipeline_threads: int = Field(default=2, ge=1)
+    # Fraud signal: outpatient visits of one card at more facilities than this on one day.
+    max_outpatient_facilities_per_day: int = Field(default=2, ge=1)
     max_body_bytes: int = XmlLimits.max_bytes
     max_depth: int = XmlLimits.max_depth
     max_elements: int = XmlLimits.max_elements

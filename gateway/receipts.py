@@ -39,6 +39,9 @@ class ItemResult(BaseModel):
     key: str | None = Field(default=None, description="the item's own key (MA_LK)")
     status: Literal["accepted", "rejected"]
     record_id: str | None = None
+    duplicate: bool = Field(
+        default=False, description="the item was accepted before, unchanged: record_id is that one"
+    )
     signals: list[Signal] = Field(default_factory=list)
     errors: list[ErrorInfo] = Field(default_factory=list)
 
@@ -96,6 +99,8 @@ def signed_xml(receipt: Receipt, identity: SigningIdentity) -> bytes:
             attrs["key"] = item.key
         if item.record_id is not None:
             attrs["recordId"] = item.record_id
+        if item.duplicate:
+            attrs["duplicate"] = "true"
         result = etree.SubElement(results, q(RECEIPT, "Result"), attrs)
         for signal in item.signals:
             _text(result, "Signal", signal.reason).set("code", signal.code)

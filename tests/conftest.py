@@ -37,6 +37,7 @@ TOKENS = {
     OTHER_HOSPITAL: "tok-hospital-79001-" + "b" * 20,
     "reader": "tok-reader-" + "c" * 20,
     "elsewhere": "tok-elsewhere-" + "d" * 20,
+    "inspector": "tok-inspector-" + "e" * 20,
 }
 
 
@@ -116,7 +117,7 @@ def partner_file(pki: Pki, path: Path) -> Path:
 id = "{HOSPITAL}"
 kind = "hospital"
 name = "Test General Hospital"
-services = ["claims.submit", "claims.read"]
+services = ["claims.submit", "claims.read", "signals.read"]
 facility_codes = ["01929"]
 certificates = [{fps}]
 tokens = ["{token_hash(TOKENS[HOSPITAL])}"]
@@ -136,6 +137,13 @@ kind = "department"
 name = "Read-only department"
 services = ["claims.read"]
 tokens = ["{token_hash(TOKENS["reader"])}"]
+
+[[partners]]
+id = "inspector"
+kind = "department"
+name = "Inspection department"
+services = ["signals.read"]
+tokens = ["{token_hash(TOKENS["inspector"])}"]
 
 [[partners]]
 id = "elsewhere"

@@ -8,15 +8,34 @@ Envelope and signature layout from QD130.md sections A and D: ``GIAMDINHHS`` wit
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from lxml import etree
 
-from adapters.hospital import xml1
+from adapters.hospital import history, xml1
 from gateway.errors import Forbidden, GatewayError, Issue, SchemaInvalid, XmlMalformed
 from gateway.pipeline.ports import NormalizedItem, RejectedItem, ValidatedDocument
+from gateway.records.model import CommonRecord
+from gateway.store.ports import IndexEntry, IndexReader
 from gateway.xml.parser import XmlLimits, decode_base64, parse
 from gateway.xml.schemas import SchemaRegistry
+
+# XML1 fields that QĐ 4210 had and QĐ 130 renamed (QD130.md section E): a summary table with
+# them and without their successors was exported for the old decision.
+_QD4210_ONLY = ("MA_THE", "MA_BENH", "T_TONGCHI")
+_QD130_NAMES = ("MA_THE_BHYT", "MA_BENH_CHINH", "T_TONGCHI_BV")
+
+
+@dataclass(frozen=True)
+class _Hoso:
+    """One HOSO's tables, parsed, and the digest of their decoded bytes."""
+
+    index: int
+    tables: dict[str, etree._Element]
+    sha256: str
+    error: GatewayError | None = None
 
 
 def _facility(root: etree._Element) -> str:
@@ -32,48 +51,39 @@ class Qd130Format:
     signature_location: tuple[str, ...] = ("GIAMDINHHS", "CHUKYDONVI")
     envelope_schema = "qd130/giamdinhhs"
 
+    def __init__(self, policy: history.HistoryPolicy | None = None) -> None:
+        self.policy = policy or history.HistoryPolicy()
+
     def facility_codes(self, document: ValidatedDocument) -> set[str]:
         return {_facility(document.verified.root)}
 
     def items(
-        self, document: ValidatedDocument, *, schemas: SchemaRegistry, limits: XmlLimits
+        self,
+        document: ValidatedDocument,
+        *,
+        schemas: SchemaRegistry,
+        limits: XmlLimits,
+        history: IndexReader,
     ) -> list[NormalizedItem | RejectedItem]:
         root = document.verified.root
         facility = _facility(root)
         # Every embedded table goes through the hardened parser first: an XML attack anywhere
         # in the batch refuses the whole batch, before anything is normalized.
         decoded = [
-            self._tables(hoso, index, limits)
+            _decode(hoso, index, limits)
             for index, hoso in enumerate(root.iterfind("THONGTINHOSO/DANHSACHHOSO/HOSO"), 1)
         ]
-        return [self._item(tables, facility, schemas) for tables in decoded]
+        return [self._item(hoso, facility, schemas, history) for hoso in decoded]
 
-    @staticmethod
-    def _tables(
-        hoso: etree._Element, index: int, limits: XmlLimits
-    ) -> dict[str, etree._Element] | GatewayError:
-        tables: dict[str, etree._Element] = {}
-        for file in hoso.iterfind("FILEHOSO"):
-            kind = (file.findtext("LOAIHOSO") or "").strip().upper()
-            data = decode_base64(
-                file.findtext("NOIDUNGFILE"), limits, what=f"HOSO {index} table {kind}"
-            )
-            try:
-                table = parse(data, limits)
-            except XmlMalformed as exc:
-                raise XmlMalformed(f"HOSO {index} table {kind}: {exc.detail}") from exc
-            if kind in tables:
-                return SchemaInvalid(f"HOSO {index} has table {kind} twice")
-            tables[kind] = table
-        return tables
+    def index_entries(self, record: CommonRecord, item: NormalizedItem) -> tuple[IndexEntry, ...]:
+        return history.index_entries(record, content_sha256=item.content_sha256)
 
-    @staticmethod
     def _item(
-        tables: dict[str, etree._Element] | GatewayError, facility: str, schemas: SchemaRegistry
+        self, hoso: _Hoso, facility: str, schemas: SchemaRegistry, reader: IndexReader
     ) -> NormalizedItem | RejectedItem:
-        if isinstance(tables, GatewayError):
-            return RejectedItem(key=None, error=tables)
-        summary = tables.get("XML1")
+        if hoso.error is not None:
+            return RejectedItem(key=None, error=hoso.error)
+        summary = hoso.tables.get("XML1")
         if summary is None:
             return RejectedItem(
                 key=None,
@@ -83,6 +93,7 @@ class Qd130Format:
             )
         key = (summary.findtext("MA_LK") or "").strip() or None
         try:
+            _refuse_qd4210(summary)
             schemas.validate("qd130/xml1", summary, table="XML1")
             subject, payload = xml1.normalize(summary)
         except GatewayError as exc:
@@ -95,7 +106,58 @@ class Qd130Format:
                     f"XML1.MA_CSKCB {item_facility!r} is not the batch's facility {facility!r}"
                 ),
             )
-        payload["tables"] = sorted(tables)
-        payload["format"] = {"name": "QD130", "version": "4750"}
         assert key is not None  # MA_LK is required by the XML1 schema
-        return NormalizedItem(key=key, subject=subject, payload=payload, facility_code=facility)
+        payload["tables"] = sorted(hoso.tables)
+        payload["format"] = {"name": "QD130", "version": "4750"}
+        item = NormalizedItem(
+            key=key,
+            subject=subject,
+            payload=payload,
+            facility_code=facility,
+            content_sha256=hoso.sha256,
+        )
+        judgement = history.judge(
+            payload,
+            facility=facility,
+            key=key,
+            content_sha256=hoso.sha256,
+            history=reader,
+            policy=self.policy,
+        )
+        if judgement.links:
+            payload["history"] = judgement.links
+        return replace(item, signals=item.signals + judgement.signals, same_as=judgement.same_as)
+
+
+def _decode(hoso: etree._Element, index: int, limits: XmlLimits) -> _Hoso:
+    tables: dict[str, etree._Element] = {}
+    digest = hashlib.sha256()
+    for file in hoso.iterfind("FILEHOSO"):
+        kind = (file.findtext("LOAIHOSO") or "").strip().upper()
+        data = decode_base64(
+            file.findtext("NOIDUNGFILE"), limits, what=f"HOSO {index} table {kind}"
+        )
+        try:
+            table = parse(data, limits)
+        except XmlMalformed as exc:
+            raise XmlMalformed(f"HOSO {index} table {kind}: {exc.detail}") from exc
+        if kind in tables:
+            return _Hoso(index, {}, "", SchemaInvalid(f"HOSO {index} has table {kind} twice"))
+        tables[kind] = table
+        digest.update(f"{kind}:{len(data)}:".encode())
+        digest.update(data)
+    return _Hoso(index, tables, digest.hexdigest())
+
+
+def _refuse_qd4210(summary: etree._Element) -> None:
+    """A summary table in the QĐ 4210 layout gets a message naming the version, not a list of
+    schema errors about fields it was never meant to have."""
+    present = {child.tag for child in summary}
+    old = [name for name in _QD4210_ONLY if name in present]
+    if old and not any(name in present for name in _QD130_NAMES):
+        raise SchemaInvalid(
+            "this HOSO is in the QĐ 4210/QĐ-BYT (2017) layout (XML1 has "
+            f"{', '.join(old)}); the gateway accepts QĐ 130/QĐ-BYT as amended by QĐ 4750/QĐ-BYT: "
+            "export the visit again in the QĐ 130 layout",
+            issues=[Issue("QĐ 4210 layout", table="XML1", path=f"/TONG_HOP/{old[0]}")],
+        )

@@ -22,7 +22,7 @@ from gateway.partners import Partner
 from gateway.pipeline.ports import BatchFormat, NormalizedItem, RejectedItem, ValidatedDocument
 from gateway.receipts import ErrorInfo, ItemResult, Receipt, signed_xml
 from gateway.records.model import Channel, CommonRecord, Original, SignatureBlock, Source
-from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
+from gateway.store.ports import IndexEntry, Store, StoredReceipt, StoredRecord, Submission
 from gateway.trust.anchors import TrustAnchors
 from gateway.trust.policy import SignaturePolicy
 from gateway.trust.sign import SigningIdentity
@@ -77,7 +77,9 @@ def submit_batch(
     try:
         document = _trusted_document(intake, fmt, deps)
         with deps.metrics.step("normalize"):
-            items = fmt.items(document, schemas=deps.schemas, limits=deps.limits)
+            items = fmt.items(
+                document, schemas=deps.schemas, limits=deps.limits, history=deps.store
+            )
     except Unavailable:
         raise
     except GatewayError as error:
@@ -126,11 +128,23 @@ def _store_accepted(
 ) -> Outcome:
     results: list[ItemResult] = []
     records: list[StoredRecord] = []
+    entries: list[IndexEntry] = []
     for index, item in enumerate(items, 1):
         if isinstance(item, RejectedItem):
             results.append(
                 ItemResult(
                     index=index, key=item.key, status="rejected", errors=[ErrorInfo.of(item.error)]
+                )
+            )
+            continue
+        if item.same_as is not None:  # sent before, unchanged: the record it already is
+            results.append(
+                ItemResult(
+                    index=index,
+                    key=item.key,
+                    status="accepted",
+                    record_id=item.same_as,
+                    duplicate=True,
                 )
             )
             continue
@@ -143,6 +157,7 @@ def _store_accepted(
                 orjson.dumps(record.model_dump(mode="json")),
             )
         )
+        entries += fmt.index_entries(record, item)
         results.append(
             ItemResult(
                 index=index,
@@ -152,15 +167,21 @@ def _store_accepted(
                 signals=list(item.signals),
             )
         )
-    status = "accepted" if len(records) == len(items) else "partially_accepted"
-    if not records:
+    accepted = sum(result.status == "accepted" for result in results)
+    status = "accepted" if accepted == len(items) else "partially_accepted"
+    if not accepted:
         status = "rejected"
     receipt = _receipt(intake, fmt, status=status, results=results)
-    stored = _stored(receipt, accepted=bool(records), deps=deps)
+    stored = _stored(receipt, accepted=bool(accepted), deps=deps)
     with deps.metrics.step("store"):
-        if records:
+        if accepted:
             winner = deps.store.save_accepted(
-                Submission(receipt=stored, records=tuple(records), original=intake.body)
+                Submission(
+                    receipt=stored,
+                    records=tuple(records),
+                    original=intake.body,
+                    index=tuple(entries),
+                )
             )
         else:
             deps.store.save_rejection(stored)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from gateway.errors import GatewayError
-from gateway.records.model import Signal, Subject
+from gateway.records.model import CommonRecord, Signal, Subject
+from gateway.store.ports import IndexEntry, IndexReader
 from gateway.trust.verify import VerifiedDocument
 from gateway.xml.parser import XmlLimits
 from gateway.xml.schemas import SchemaRegistry
@@ -22,13 +23,15 @@ class ValidatedDocument:
 
 @dataclass(frozen=True)
 class NormalizedItem:
-    """One item that becomes a common record."""
+    """One item that becomes a common record, unless it repeats one unchanged (``same_as``)."""
 
     key: str
     subject: Subject
     payload: dict[str, Any]
     facility_code: str | None = None
     signals: tuple[Signal, ...] = field(default=())
+    content_sha256: str = ""
+    same_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,15 @@ class BatchFormat(Protocol):
         """Every facility code the batch speaks for (checked against the partner)."""
 
     def items(
-        self, document: ValidatedDocument, *, schemas: SchemaRegistry, limits: XmlLimits
+        self,
+        document: ValidatedDocument,
+        *,
+        schemas: SchemaRegistry,
+        limits: XmlLimits,
+        history: IndexReader,
     ) -> list[NormalizedItem | RejectedItem]:
-        """Decode, validate and normalize every item; raise for a batch-fatal problem."""
+        """Decode, validate and normalize every item, judging it against what ``history``
+        holds of earlier ones; raise for a batch-fatal problem."""
+
+    def index_entries(self, record: CommonRecord, item: NormalizedItem) -> tuple[IndexEntry, ...]:
+        """What the store must index of an accepted item's record."""

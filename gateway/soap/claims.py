@@ -58,6 +58,8 @@ def _receipt(parent: etree._Element, stored: StoredReceipt, *, duplicate: bool) 
         _sub(result, "Status", item.status)
         if item.record_id is not None:
             _sub(result, "RecordId", item.record_id)
+        if item.duplicate:
+            _sub(result, "Duplicate", "true")
         for signal in item.signals:
             node = _sub(result, "Signal")
             _sub(node, "Code", signal.code)

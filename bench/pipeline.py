@@ -73,7 +73,8 @@ floor = per document, bare library calls only:
   digest     enveloped transform (remove ds:Signature), inclusive C14N of the document,
              SHA-256 (hashlib), compare with DigestValue
   envelope   lxml XMLSchema.validate of GIAMDINHHS
-  tables     per FILEHOSO: base64 decode + lxml parse (XML1, XML2, XML3), XMLSchema.validate of XML1
+  tables     per FILEHOSO: base64 decode + lxml parse, then XMLSchema.validate if the contracts
+             hold the table's XSD (xsd/qd130/xml<n>.xsd, as the gateway validates it)
 not in the floor: the gateway's hardening checks, XML1 normalization, receipts, storage"""
 
 _SIGNATURE = f"CHUKYDONVI/{{{DS}}}Signature"
@@ -111,7 +112,7 @@ class Floor:
 
     parser: etree.XMLParser  # noqa: TID251 - the floor's own bare parser
     envelope: etree.XMLSchema
-    xml1: etree.XMLSchema
+    tables: dict[str, etree.XMLSchema]  # LOAIHOSO -> schema, for each table with an XSD
     anchor: x509.Certificate
     crls: dict[x509.Name, x509.CertificateRevocationList]
 
@@ -122,10 +123,16 @@ class Floor:
             resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
         )
         xsd = contracts / "xsd"
-        schemas = [
-            etree.XMLSchema(load_contract(str(xsd / "qd130" / f"{name}.xsd"), folder=str(xsd)))
-            for name in ("giamdinhhs", "xml1")
-        ]
+
+        def schema(path: Path) -> etree.XMLSchema:
+            return etree.XMLSchema(load_contract(str(path), folder=str(xsd)))
+
+        envelope = schema(xsd / "qd130" / "giamdinhhs.xsd")
+        tables = {
+            path.stem.upper(): schema(path)
+            for path in sorted((xsd / "qd130").glob("xml*.xsd"))
+            if path.stem[3:].isdigit()
+        }
         anchor = x509.load_pem_x509_certificate((world.trust_store / "root.pem").read_bytes())
         crls = {}
         for path in world.trust_store.glob("*.crl"):
@@ -135,7 +142,7 @@ class Floor:
         for crl in crls.values():
             issuer = anchor if crl.issuer == anchor.subject else issuing
             assert crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
-        return cls(parser, schemas[0], schemas[1], anchor, crls)
+        return cls(parser, envelope, tables, anchor, crls)
 
 
 def _check_cert(
@@ -189,8 +196,9 @@ def floor_once(data: bytes, floor: Floor, at: datetime, lap: Lap = _no_lap) -> i
         table = etree.fromstring(  # noqa: TID251 - the floor is bare lxml
             base64.b64decode(file.findtext("NOIDUNGFILE") or ""), floor.parser
         )
-        if file.findtext("LOAIHOSO") == "XML1" and not floor.xml1.validate(table):
-            raise ValueError(f"XML1 invalid: {floor.xml1.error_log}")
+        schema = floor.tables.get(file.findtext("LOAIHOSO") or "")
+        if schema is not None and not schema.validate(table):
+            raise ValueError(f"{file.findtext('LOAIHOSO')} invalid: {schema.error_log}")
         tables += 1
     lap("tables")
     return tables
@@ -219,7 +227,7 @@ def pipeline_once(data: bytes, gateway: Gateway, partner: Partner, lap: Lap = _n
     if fmt.facility_codes(document) - partner.facility_codes:
         raise RuntimeError("foreign facility")
     lap("envelope")
-    items = fmt.items(document, schemas=deps.schemas, limits=deps.limits)
+    items = fmt.items(document, schemas=deps.schemas, limits=deps.limits, history=deps.store)
     if not all(isinstance(item, NormalizedItem) for item in items):
         raise RuntimeError(f"an item was rejected: {items}")
     lap("items")

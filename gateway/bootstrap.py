@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.hospital.history import HistoryPolicy
+from adapters.hospital.checkin import CheckinFormat
+from adapters.hospital.history import SignalPolicy
 from adapters.hospital.qd130 import Qd130Format
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
@@ -34,6 +35,7 @@ class Gateway:
     partners: PartnerRegistry
     pipeline: PipelineDeps
     claims: BatchFormat
+    checkin: BatchFormat
     metrics: Metrics
 
     def close(self) -> None:
@@ -81,9 +83,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         partners=PartnerRegistry.from_file(settings.partners),
         pipeline=pipeline,
         claims=Qd130Format(
-            HistoryPolicy(
-                max_outpatient_facilities_per_day=settings.max_outpatient_facilities_per_day
+            SignalPolicy(
+                max_outpatient_facilities_per_day=settings.max_outpatient_facilities_per_day,
+                max_units_per_day=settings.max_drug_units_per_day,
             )
         ),
+        checkin=CheckinFormat(),
         metrics=metrics,
     )

@@ -1,9 +1,10 @@
-"""The ``gateway`` command: serve, demo, dev-pki, sign, verify and submit."""
+"""The ``gateway`` command: serve, demo, dev-pki, sign, verify, submit, ingest and generate."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,10 +120,127 @@ def submit(args: argparse.Namespace) -> int:
     return 0 if response.is_success else 1
 
 
+def ingest(args: argparse.Namespace) -> int:
+    from gateway.ingest import ingest as upload
+
+    try:
+        summary = upload(
+            args.paths,
+            url=args.url,
+            token=args.token,
+            journal=Path(args.journal),
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            progress=not args.no_progress,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; answers so far are in {args.journal}: run again to resume")
+        return 130
+    print(summary.table())
+    return summary.exit_code
+
+
+def generate(args: argparse.Namespace) -> int:
+    import random
+
+    from adapters.hospital import synth
+
+    identity = SigningIdentity.from_files(Path(args.key), Path(args.cert))
+    out = Path(args.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, reproducible from the seed
+    for n in range(1, args.batches + 1):
+        try:
+            body, _ = synth.make_batch(
+                rng,
+                identity,
+                args.facility,
+                args.hoso_per_batch,
+                created=datetime.now(UTC).date(),
+                faults=args.fault,
+                fault_rate=args.fault_rate,
+                wrapper=not args.no_wrapper,
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        (out / f"batch-{args.facility}-{seed}-{n:05d}.xml").write_bytes(body)
+    print(f"wrote {args.batches} batches of {args.hoso_per_batch} HOSO to {out} (seed {seed})")
+    return 0
+
+
 def demo(args: argparse.Namespace) -> None:
     from gateway.demo import run_demo
 
     run_demo(Path(args.dir), host=args.host, port=args.port)
+
+
+def _bulk_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from adapters.hospital.synth import FAULTS
+
+    p = commands.add_parser(
+        "ingest",
+        help="send many signed batches concurrently, resumably; print a summary",
+        description="Send every FILE and the *.xml files under every DIR; answers are journaled, "
+        "so running the same command again sends only what has no receipt yet.",
+    )
+    p.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    p.add_argument("--url", default="http://127.0.0.1:8080")
+    p.add_argument("--token", required=True)
+    p.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="uploads at a time (default 4)"
+    )
+    p.add_argument(
+        "--journal", default=".ingest-journal.jsonl", metavar="PATH", help="(default %(default)s)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=120.0, metavar="SECONDS", help="per request (default 120)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.set_defaults(run=ingest)
+
+    p = commands.add_parser(
+        "generate",
+        help="write signed synthetic QĐ 130 batches, valid or with chosen faults",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="faults (--fault NAME, repeatable):\n"
+        + "\n".join(
+            textwrap.fill(text, 100, initial_indent=f"  {name:<22}", subsequent_indent=" " * 24)
+            for name, text in sorted(FAULTS.items())
+        ),
+    )
+    p.add_argument("outdir", metavar="OUTDIR", help="written as batch-FACILITY-SEED-N.xml")
+    p.add_argument("--key", required=True, help="the signer's private key (PEM)")
+    p.add_argument("--cert", required=True, help="the signer's certificate (PEM), then its chain")
+    p.add_argument("--facility", required=True, help="5-character facility code (MACSKCB)")
+    p.add_argument("--batches", type=int, required=True, metavar="N")
+    p.add_argument("--hoso-per-batch", type=int, required=True, metavar="M")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        choices=sorted(FAULTS),
+        metavar="NAME",
+        help="see below",
+    )
+    p.add_argument(
+        "--fault-rate",
+        type=float,
+        default=1.0,
+        metavar="R",
+        help="chance of each fault per HOSO (default 1)",
+    )
+    p.add_argument(
+        "--seed", type=int, metavar="S", help="reproduce a set (default: random, printed)"
+    )
+    p.add_argument(
+        "--no-wrapper", action="store_true", help="XML2..XML5 without their CHITIEU_* wrapper"
+    )
+    p.set_defaults(run=generate)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -168,6 +286,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default="http://127.0.0.1:8080")
     p.add_argument("--token", required=True)
     p.set_defaults(run=submit)
+
+    _bulk_commands(commands)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +50,8 @@ class Settings(BaseSettings):
     pipeline_threads: int = Field(default=2, ge=1)
     # Fraud signal: outpatient visits of one card at more facilities than this on one day.
     max_outpatient_facilities_per_day: int = Field(default=2, ge=1)
+    # Fraud signal: more units of one drug line per day of stay than this.
+    max_drug_units_per_day: Decimal = Field(default=Decimal(100), gt=0)
     max_body_bytes: int = XmlLimits.max_bytes
     max_depth: int = XmlLimits.max_depth
     max_elements: int = XmlLimits.max_elements

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -25,11 +26,13 @@ OUTPATIENT = frozenset({"01", "02", "05", "07", "08"})
 
 
 @dataclass(frozen=True)
-class HistoryPolicy:
-    """Thresholds of the cross-record signals (configurable, GATEWAY_* settings)."""
+class SignalPolicy:
+    """Thresholds of the fraud and abuse signals (configurable, GATEWAY_* settings)."""
 
     # More distinct facilities than this for outpatient visits of one card on one day is flagged.
     max_outpatient_facilities_per_day: int = 2
+    # More units of one drug line per day of stay than this is flagged (flags.QUANTITY_CEILING).
+    max_units_per_day: Decimal = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def judge(
     key: str,
     content_sha256: str,
     history: IndexReader,
-    policy: HistoryPolicy,
+    policy: SignalPolicy,
 ) -> Judgement:
     """Signals and links of a claim visit, from the visits accepted before it."""
     earlier = _visits(history, key_list(facility, key))
@@ -173,7 +176,7 @@ def _overlapping_stays(card: str, current: Visit, others: list[Visit]) -> list[S
 
 
 def _outpatient_day(
-    card: str, current: Visit, others: list[Visit], policy: HistoryPolicy
+    card: str, current: Visit, others: list[Visit], policy: SignalPolicy
 ) -> list[Signal]:
     if current.care_type not in OUTPATIENT or not current.arrived_at:
         return []

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from lxml import etree
 
-from adapters.hospital import history, xml1
-from gateway.errors import Forbidden, GatewayError, Issue, SchemaInvalid, XmlMalformed
+from adapters.hospital import flags, history, payload, rules
+from adapters.hospital.visit import normalize_visit
+from gateway.errors import (
+    Forbidden,
+    GatewayError,
+    Issue,
+    RuleViolation,
+    SchemaInvalid,
+    XmlMalformed,
+)
 from gateway.pipeline.ports import NormalizedItem, RejectedItem, ValidatedDocument
 from gateway.records.model import CommonRecord
 from gateway.store.ports import IndexEntry, IndexReader
@@ -26,6 +34,12 @@ from gateway.xml.schemas import SchemaRegistry
 # them and without their successors was exported for the old decision.
 _QD4210_ONLY = ("MA_THE", "MA_BENH", "T_TONGCHI")
 _QD130_NAMES = ("MA_THE_BHYT", "MA_BENH_CHINH", "T_TONGCHI_BV")
+
+# Tables the gateway validates and normalizes, with their XSDs in xsd/; the others that QĐ 130
+# as amended defines (XML6..XML15, QD130.md section A) are recognized and kept verbatim in the
+# archived original until they are understood.
+SCHEMAS = {f"XML{n}": f"qd130/xml{n}" for n in range(1, 6)}
+KEPT_VERBATIM = frozenset(f"XML{n}" for n in range(6, 16))
 
 
 @dataclass(frozen=True)
@@ -51,8 +65,8 @@ class Qd130Format:
     signature_location: tuple[str, ...] = ("GIAMDINHHS", "CHUKYDONVI")
     envelope_schema = "qd130/giamdinhhs"
 
-    def __init__(self, policy: history.HistoryPolicy | None = None) -> None:
-        self.policy = policy or history.HistoryPolicy()
+    def __init__(self, policy: history.SignalPolicy | None = None) -> None:
+        self.policy = policy or history.SignalPolicy()
 
     def facility_codes(self, document: ValidatedDocument) -> set[str]:
         return {_facility(document.verified.root)}
@@ -73,7 +87,13 @@ class Qd130Format:
             _decode(hoso, index, limits)
             for index, hoso in enumerate(root.iterfind("THONGTINHOSO/DANHSACHHOSO/HOSO"), 1)
         ]
+        batch_issues = rules.check_batch(root, len(decoded))
+        if batch_issues:
+            raise RuleViolation("the batch breaks a QĐ 130 rule", issues=batch_issues)
         return [self._item(hoso, facility, schemas, history) for hoso in decoded]
+
+    def payload_schema(self) -> dict[str, Any]:
+        return payload.payload_json_schema()
 
     def index_entries(self, record: CommonRecord, item: NormalizedItem) -> tuple[IndexEntry, ...]:
         return history.index_entries(record, content_sha256=item.content_sha256)
@@ -94,11 +114,14 @@ class Qd130Format:
         key = (summary.findtext("MA_LK") or "").strip() or None
         try:
             _refuse_qd4210(summary)
-            schemas.validate("qd130/xml1", summary, table="XML1")
-            subject, payload = xml1.normalize(summary)
+            _validate(hoso.tables, schemas)
+            subject, content = normalize_visit(hoso.tables)
+            broken = rules.check_visit(hoso.tables, content)
+            if broken:
+                raise RuleViolation("the visit breaks QĐ 130 rules", issues=broken)
         except GatewayError as exc:
             return RejectedItem(key=key, error=exc)
-        item_facility = payload.get("visit", {}).get("facility_code")
+        item_facility = content.get("visit", {}).get("facility_code")
         if item_facility != facility:
             return RejectedItem(
                 key=key,
@@ -107,17 +130,19 @@ class Qd130Format:
                 ),
             )
         assert key is not None  # MA_LK is required by the XML1 schema
-        payload["tables"] = sorted(hoso.tables)
-        payload["format"] = {"name": "QD130", "version": "4750"}
+        content["tables"] = sorted(hoso.tables)
+        content["format"] = {"name": "QD130", "version": "4750"}
+        signals = flags.record_signals(content, max_units_per_day=self.policy.max_units_per_day)
         item = NormalizedItem(
             key=key,
             subject=subject,
-            payload=payload,
+            payload=content,
             facility_code=facility,
+            signals=tuple(signals),
             content_sha256=hoso.sha256,
         )
         judgement = history.judge(
-            payload,
+            content,
             facility=facility,
             key=key,
             content_sha256=hoso.sha256,
@@ -125,7 +150,7 @@ class Qd130Format:
             policy=self.policy,
         )
         if judgement.links:
-            payload["history"] = judgement.links
+            content["history"] = judgement.links
         return replace(item, signals=item.signals + judgement.signals, same_as=judgement.same_as)
 
 
@@ -147,6 +172,18 @@ def _decode(hoso: etree._Element, index: int, limits: XmlLimits) -> _Hoso:
         digest.update(f"{kind}:{len(data)}:".encode())
         digest.update(data)
     return _Hoso(index, tables, digest.hexdigest())
+
+
+def _validate(tables: dict[str, etree._Element], schemas: SchemaRegistry) -> None:
+    """Each understood table against its XSD; a table of unknown type refuses the HOSO."""
+    for kind, table in tables.items():
+        if kind in SCHEMAS:
+            schemas.validate(SCHEMAS[kind], table, table=kind)
+        elif kind not in KEPT_VERBATIM:
+            raise SchemaInvalid(
+                f"table type {kind!r} is not one of QĐ 130's (XML1..XML15)",
+                issues=[Issue(f"unknown LOAIHOSO {kind!r}", table=kind, path="/FILEHOSO/LOAIHOSO")],
+            )
 
 
 def _refuse_qd4210(summary: etree._Element) -> None:

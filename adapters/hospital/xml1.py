@@ -93,7 +93,7 @@ CARD_FIELDS = ("MA_THE_BHYT", "MA_DKBD", "GT_THE_TU", "GT_THE_DEN")
 _GENDERS: dict[str, Gender] = {"1": "male", "2": "female", "3": "undetermined"}
 
 
-def _cards(texts: dict[str, str]) -> list[dict[str, str | None]]:
+def cards_of(texts: dict[str, str]) -> list[dict[str, str | None]]:
     """One entry per card: the four card fields carry one value each, in the same order."""
     lists = {name: v.split_list(texts[name]) if texts.get(name) else [] for name in CARD_FIELDS}
     cards = []
@@ -115,34 +115,43 @@ def _cards(texts: dict[str, str]) -> list[dict[str, str | None]]:
     return cards
 
 
-def normalize(table: etree._Element) -> tuple[Subject, dict[str, Any]]:
-    """The subject and payload sections of one XML1 ``TONG_HOP`` (already schema-valid)."""
+def texts_of(row: etree._Element) -> dict[str, str]:
+    """The non-blank text of each child element of ``row``, stripped."""
     texts: dict[str, str] = {}
-    for child in table:
+    for child in row:
         text = child.text.strip() if child.text and isinstance(child.tag, str) else ""
         if text:
             texts[child.tag] = text
+    return texts
+
+
+def sections(
+    texts: dict[str, str], fields: dict[str, tuple[str, str, Convert]], *, where: str, table: str
+) -> tuple[dict[str, Any], list[Issue]]:
+    """Payload sections from a row's texts by a field table, the cards apart; and the values
+    that could not be converted, as issues located under ``where``."""
     payload: dict[str, Any] = {}
     issues = []
     for tag, text in texts.items():
-        if tag in CARD_FIELDS or tag not in FIELDS:
+        if tag not in fields:
             continue
-        section, name, convert = FIELDS[tag]
+        section, name, convert = fields[tag]
         try:
             payload.setdefault(section, {})[name] = convert(text)
         except v.ValueProblem as exc:
-            issues.append(Issue(message=str(exc), path=f"/TONG_HOP/{tag}", table="XML1"))
+            issues.append(Issue(message=str(exc), path=f"{where}/{tag}", table=table))
     try:
-        payload["cards"] = _cards(texts)
+        payload["cards"] = cards_of(texts)
     except v.ValueProblem as exc:
-        issues.append(Issue(message=str(exc), path="/TONG_HOP/GT_THE_TU", table="XML1"))
-    if issues:
-        raise SchemaInvalid(
-            "XML1 holds values that are not what their fields require", issues=issues
-        )
-    first_card = payload["cards"][0]["number"] if payload["cards"] else None
+        issues.append(Issue(message=str(exc), path=f"{where}/GT_THE_TU", table=table))
+    return payload, issues
+
+
+def subject_of(payload: dict[str, Any]) -> Subject:
+    """The person of a visit payload: patient section and first card."""
+    first_card = payload["cards"][0]["number"] if payload.get("cards") else None
     patient = payload.get("patient", {})
-    subject = Subject(
+    return Subject(
         citizen_id=patient.get("citizen_id"),
         # The last 10 characters of a 15-character HI card number are the holder's SI number
         # (card code structure, QĐ 1666/QĐ-BHXH 2020).
@@ -152,4 +161,13 @@ def normalize(table: etree._Element) -> tuple[Subject, dict[str, Any]]:
         date_of_birth=patient.get("date_of_birth"),
         gender=_GENDERS.get(patient.get("gender_code", "")),
     )
-    return subject, payload
+
+
+def normalize(table: etree._Element) -> tuple[Subject, dict[str, Any]]:
+    """The subject and payload sections of one XML1 ``TONG_HOP`` (already schema-valid)."""
+    payload, issues = sections(texts_of(table), FIELDS, where="/TONG_HOP", table="XML1")
+    if issues:
+        raise SchemaInvalid(
+            "XML1 holds values that are not what their fields require", issues=issues
+        )
+    return subject_of(payload), payload

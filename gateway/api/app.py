@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api import claims, ops, problems, signals, work
+from gateway.api import claims, ops, problems, signals, vss_portal, work
 from gateway.bootstrap import Gateway
 from gateway.metrics import Metrics
 from gateway.soap import routes as soap
@@ -23,6 +23,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(claims.router)
     app.include_router(signals.router)
+    app.include_router(vss_portal.router)
     app.include_router(soap.router)
 
     work.install(

@@ -36,12 +36,12 @@ def authenticate(request: Request) -> Partner:
     partner = by_cert or by_token
     if partner is None:
         raise Unauthorized("a client certificate or an API token is required")
-    if not partner.allows_address(_source_address(request, gateway.settings.trusted_proxies)):
+    if not partner.allows_address(source_address(request, gateway.settings.trusted_proxies)):
         raise Forbidden(f"requests for {partner.id} are not accepted from this address")
     return partner
 
 
-def _source_address(request: Request, trusted_proxies: list[str]) -> str | None:
+def source_address(request: Request, trusted_proxies: list[str]) -> str | None:
     """The partner's address: the peer's, or the one a trusted proxy saw (last X-Forwarded-For)."""
     peer = request.client.host if request.client else None
     forwarded = request.headers.get("x-forwarded-for")

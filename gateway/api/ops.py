@@ -31,6 +31,14 @@ def metrics(request: Request) -> Response:
     return Response(gateway.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
+@router.get("/api/v1/schemas/claim-payload", summary="JSON Schema of a claim record's payload")
+def claim_payload_schema(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    return Response(
+        orjson.dumps(gateway.claims.payload_schema()), media_type="application/schema+json"
+    )
+
+
 @router.get("/api/v1/schemas/record", summary="JSON Schema of the common record")
 def record_schema() -> Response:
     return Response(

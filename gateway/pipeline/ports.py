@@ -65,5 +65,8 @@ class BatchFormat(Protocol):
         """Decode, validate and normalize every item, judging it against what ``history``
         holds of earlier ones; raise for a batch-fatal problem."""
 
+    def payload_schema(self) -> dict[str, Any]:
+        """JSON Schema of the payload of this format's records."""
+
     def index_entries(self, record: CommonRecord, item: NormalizedItem) -> tuple[IndexEntry, ...]:
         """What the store must index of an accepted item's record."""

@@ -330,6 +330,136 @@ def test_a_given_day_is_the_arrival_day() -> None:
     assert visit.ngay_vao.date() == date(2024, 3, 15)
 
 
+# --- XML4, XML5 and the check-in --------------------------------------------------------------
+
+PARACLINICAL = {"1", "2", "3"}  # MA_NHOM laboratory, imaging, functional test [C4]
+
+
+def test_xml4_reports_every_paraclinical_service_at_its_result_time() -> None:
+    seen_lab = seen_reading = False
+    for visit in _visits():
+        summary = _tree(synth.xml1(visit))
+        arrival, discharge = _dt(_text(summary, "NGAY_VAO")), _dt(_text(summary, "NGAY_RA"))
+        services = _tree(synth.xml3(visit)).findall("DSACH_CHI_TIET_DVKT/CHI_TIET_DVKT")
+        tests = {
+            _text(row, "MA_DICH_VU"): row
+            for row in services
+            if _text(row, "MA_NHOM") in PARACLINICAL
+        }
+        assert tests, "every synthetic visit has a paraclinical test"
+        rows = _tree(synth.xml4(visit)).findall("DSACH_CHI_TIET_CLS/CHI_TIET_CLS")
+        assert [_text(row, "STT") for row in rows] == [str(n) for n in range(1, len(rows) + 1)]
+        assert {_text(row, "MA_DICH_VU") for row in rows} == set(tests)
+        for row in rows:
+            assert _text(row, "MA_LK") == visit.ma_lk
+            service = tests[_text(row, "MA_DICH_VU")]
+            ordered, done = _dt(_text(service, "NGAY_YL")), _dt(_text(service, "NGAY_TH_YL"))
+            result = _dt(_text(row, "NGAY_KQ"))
+            assert _text(row, "NGAY_KQ") == _text(service, "NGAY_KQ")
+            assert arrival <= ordered <= done <= result <= discharge  # [C3]
+            assert _text(row, "MA_BS_DOC_KQ").endswith("/BYT-CCHN")
+            if _text(service, "MA_NHOM") == "1":  # a laboratory value with its unit
+                assert re.fullmatch(r"[0-9]+(\.[0-9]+)?", _text(row, "GIA_TRI"))
+                assert _text(row, "MA_CHI_SO") and _text(row, "TEN_CHI_SO")
+                seen_lab = True
+            else:  # a reading: description and conclusion, no App. 11 indicator
+                assert _text(row, "MO_TA") and _text(row, "KET_LUAN")
+                assert not _text(row, "MA_CHI_SO") and not _text(row, "GIA_TRI")
+                seen_reading = True
+    assert seen_lab and seen_reading
+
+
+def test_xml4_values_follow_the_diagnosis() -> None:
+    glucose: dict[bool, list[float]] = {True: [], False: []}
+    for visit in _visits():
+        for finding in visit.findings:
+            if finding.ma_chi_so == "GLU":
+                glucose[visit.diagnosis.icd == "E11.9"].append(float(finding.gia_tri))
+    assert glucose[True] and glucose[False]
+    assert min(glucose[True]) > 7.0 > max(glucose[False])  # diabetes raises fasting glucose
+
+
+def test_xml5_notes_cover_the_inpatient_stay_in_order() -> None:
+    inpatient = 0
+    for visit in _visits():
+        found = synth.tables(visit)
+        summary = _tree(found["XML1"])
+        if _text(summary, "MA_LOAI_KCB") != "03":
+            assert "XML5" not in found  # [C1]: outpatient exams (01) send no XML5
+            continue
+        inpatient += 1
+        admitted = _dt(_text(summary, "NGAY_VAO_NOI_TRU"))
+        discharge = _dt(_text(summary, "NGAY_RA"))
+        rows = _tree(found["XML5"]).findall("DSACH_CHI_TIET_DIEN_BIEN_BENH/CHI_TIET_DIEN_BIEN_BENH")
+        times = [_dt(_text(row, "THOI_DIEM_DBLS")) for row in rows]
+        assert admitted <= times[0] and times[-1] <= discharge
+        assert times == sorted(times) and len(set(times)) == len(times)
+        # Admission, one note each morning of the stay, discharge.
+        assert len(rows) == (discharge.date() - admitted.date()).days + 2
+        doctors = {row.findtext("MA_BAC_SI") for row in _tree(found["XML2"]).iter("CHI_TIET_THUOC")}
+        for row in rows:
+            assert _text(row, "MA_LK") == visit.ma_lk
+            assert _text(row, "NGUOI_THUC_HIEN") in doctors
+            # Vital signs in the 4750 convention of Bảng 5 row 3.
+            assert re.search(
+                r"CSST<M[0-9]+_T[0-9]+\.[0-9]_HA[0-9]+/[0-9]+_NT[0-9]+_HL[0-9]>",
+                _text(row, "DIEN_BIEN_LS"),
+            )
+        assert b"<DIEN_BIEN_LS><![CDATA[" in found["XML5"]
+    assert inpatient > 10
+
+
+def test_checkin_repeats_xml1_and_reports_the_first_cost() -> None:
+    shared = [name for name in synth.CHECKIN_FIELDS if name in synth.XML1_FIELDS and name != "STT"]
+    for visit in _visits():
+        summary = _tree(synth.xml1(visit))
+        document = _tree(synth.checkin(visit))
+        assert [child.tag for child in document] == ["DSACH_TRANG_THAI_KCB", "CHUKYDONVI"]
+        assert document[-1].text is None and len(document[-1]) == 0
+        rows = document.findall("DSACH_TRANG_THAI_KCB/TRANG_THAI_KCB")
+        assert len(rows) == 1 and _text(rows[0], "STT") == "1"
+        row = rows[0]
+        for name in shared:
+            assert _text(row, name) == _text(summary, name), name
+        if visit.notes:  # inpatient: the first drug given in the ward, at admission
+            assert _text(row, "NGAY_YL") == _text(summary, "NGAY_VAO_NOI_TRU")
+            assert _text(row, "MA_THUOC") and not _text(row, "MA_DICH_VU")
+        else:  # outpatient: the exam, the first XML3 row
+            first = _tree(synth.xml3(visit)).find(".//CHI_TIET_DVKT")
+            assert first is not None
+            assert _text(row, "MA_DICH_VU") == _text(first, "MA_DICH_VU") == "02.1896"
+            assert _text(row, "NGAY_YL") == _text(first, "NGAY_YL")
+
+
+def test_tables_without_the_wrapper_hold_the_same_rows() -> None:
+    visit = next(v for v in _visits() if v.notes)
+    wrapped, bare = synth.tables(visit), synth.tables(visit, wrapper=False)
+    assert wrapped.keys() == bare.keys() == {"XML1", "XML2", "XML3", "XML4", "XML5"}
+    assert wrapped["XML1"] == bare["XML1"]
+    for kind in ("XML2", "XML3", "XML4", "XML5"):
+        layout = synth.LAYOUTS[kind]
+        with_wrapper, without = _tree(wrapped[kind]), _tree(bare[kind])
+        assert (with_wrapper.tag, without.tag) == (layout.wrapper, layout.items)
+        assert etree.tostring(with_wrapper[0]) == etree.tostring(without)
+
+
+def test_a_batch_without_the_wrapper_carries_bare_lists(
+    pki: tuple[SigningIdentity, TrustAnchors],
+) -> None:
+    identity, _ = pki
+    data, visits = synth.make_batch(
+        random.Random(11), identity, FACILITY, 3, created=CREATED, wrapper=False
+    )
+    root = _tree(data)
+    for hoso, visit in zip(root.iterfind(".//HOSO"), visits, strict=True):
+        decoded = {
+            f.findtext("LOAIHOSO"): base64.b64decode(f.findtext("NOIDUNGFILE") or "")
+            for f in hoso.iterfind("FILEHOSO")
+        }
+        assert decoded == synth.tables(visit, wrapper=False)
+        assert _tree(decoded["XML2"]).tag == "DSACH_CHI_TIET_THUOC"
+
+
 # --- Envelope ---------------------------------------------------------------------------------
 
 
@@ -359,7 +489,7 @@ def test_unsigned_envelope_has_the_documented_shape(envelope_schema: etree.XMLSc
     assert len(files) == 3
     for hoso in files:
         kinds = [f.findtext("LOAIHOSO") for f in hoso.findall("FILEHOSO")]
-        assert kinds[:1] == ["XML1"] and set(kinds) <= {"XML1", "XML2", "XML3"}
+        assert kinds[:1] == ["XML1"] and set(kinds) <= {"XML1", "XML2", "XML3", "XML4", "XML5"}
 
 
 def test_noidungfile_is_the_base64_of_each_table(xml1_schema: etree.XMLSchema) -> None:

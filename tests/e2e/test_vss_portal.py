@@ -286,6 +286,11 @@ def test_check_in_then_claim_of_the_same_visit(portal: Served, pki: Pki) -> None
     assert payload["cards"][0]["number"] == seen.ma_the_bhyt
     assert payload["first_cost"]["ordered_at"].endswith("+07:00")
     assert check_in["subject"]["hi_card_number"] == claim["subject"]["hi_card_number"]
+    # The claim links back to the visit's check-in (the visit index, by facility and MA_LK).
+    assert claim["payload"]["history"]["check_in"] == {
+        "record_id": check_in["id"],
+        "received_at": check_in["received_at"].replace("Z", "+00:00"),
+    }
     assert counts(portal.gateway) == {"receipts": 2, "records": 2, "originals": 2}
 
 

@@ -20,6 +20,17 @@ import orjson
 from gateway.records.model import CommonRecord, Signal
 from gateway.store.ports import IndexEntry, IndexReader
 
+RESENT_CHANGED = "RESENT_CHANGED"
+OVERLAPPING_STAY = "OVERLAPPING_STAY"
+OUTPATIENT_FACILITIES = "OUTPATIENT_FACILITIES"
+SIGNALS: dict[str, str] = {
+    RESENT_CHANGED: "the visit (facility, MA_LK) was accepted before with other content; this "
+    "record is its next version, linked to the previous one",
+    OVERLAPPING_STAY: "the card was in an inpatient stay at another facility during this stay",
+    OUTPATIENT_FACILITIES: "the card had outpatient visits at more facilities on one day than "
+    "the configured limit",
+}
+
 # MA_LOAI_KCB (QĐ 824/QĐ-BYT App. 1, QD130.md C4): stays with a bed, and outpatient care.
 INPATIENT = frozenset({"03", "04", "06", "09"})
 OUTPATIENT = frozenset({"01", "02", "05", "07", "08"})
@@ -112,7 +123,7 @@ def judge(
         links["previous_version"] = claims[-1].record_id
         signals.append(
             Signal(
-                code="RESENT_CHANGED",
+                code=RESENT_CHANGED,
                 reason=f"visit {key} was sent before with other content (record "
                 f"{claims[-1].record_id}); this is version {len(claims) + 1}",
             )
@@ -161,7 +172,7 @@ def _overlapping_stays(card: str, current: Visit, others: list[Visit]) -> list[S
     end = datetime.fromisoformat(current.discharged_at)
     return [
         Signal(
-            code="OVERLAPPING_STAY",
+            code=OVERLAPPING_STAY,
             reason=f"card {card} was in an inpatient stay at facility {v.facility} from "
             f"{v.arrived_at} to {v.discharged_at} (record {v.record_id}), overlapping this one",
         )
@@ -190,7 +201,7 @@ def _outpatient_day(
         return []
     return [
         Signal(
-            code="OUTPATIENT_FACILITIES",
+            code=OUTPATIENT_FACILITIES,
             reason=f"card {card} had outpatient visits at {len(facilities)} facilities on {day} "
             f"({', '.join(sorted(facilities))}); the limit is "
             f"{policy.max_outpatient_facilities_per_day}",

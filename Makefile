@@ -27,6 +27,7 @@ test: lint
 bench: setup
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.http
+	$(BIN)/python -m bench.records
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -33,8 +33,8 @@ TOKEN = "tok-bench-hospital-" + "b" * 24
 # keeps two outpatient visits (XML1 + XML2 + XML3 each) and drops batches with a long inpatient
 # stay, which run to 30-120 KB.
 HOSO_PER_BATCH = 2
-MIN_BYTES = 16_000
-MAX_BYTES = 24_000
+MIN_BYTES = 22_000
+MAX_BYTES = 32_000
 
 
 @dataclass(frozen=True)

@@ -121,8 +121,12 @@ def submit(args: argparse.Namespace) -> int:
 
 
 def ingest(args: argparse.Namespace) -> int:
+    import logging
+
     from gateway.ingest import ingest as upload
 
+    # httpx logs every request at INFO: the progress line and the summary say it better.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         summary = upload(
             args.paths,
@@ -137,7 +141,10 @@ def ingest(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\ninterrupted; answers so far are in {args.journal}: run again to resume")
+        print(
+            f"\ninterrupted; answers so far are in {args.journal}: run again to resume",
+            file=sys.stderr,
+        )
         return 130
     print(summary.table())
     return summary.exit_code

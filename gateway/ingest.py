@@ -331,12 +331,16 @@ def ingest(
     again with the same journal. Files whose sha256 has a receipt in the journal are skipped, never
     sent twice. Files without one (in flight when the run stopped, answered without a receipt, or
     never answered) are sent again; this is safe because the gateway answers the resubmitted bytes
-    of a receipted batch with its original receipt, marked duplicate, and stores nothing.
+    of an accepted batch with its original receipt, marked duplicate, and stores nothing (a batch
+    rejected whole gets one more rejection receipt, and no record, when resent).
 
     503 and 429 (and other 5xx) are retried as Retry-After says, transport errors with backoff,
     up to ``retry.attempts`` tries; a 4xx rejection is final and never retried.
     """
-    base = httpx.URL(url)
+    try:
+        base = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"not a URL: {url!r}") from exc
     if base.scheme not in ("http", "https") or not base.host:
         raise ValueError(f"not an http(s) URL: {url!r}")
     if concurrency < 1:

@@ -125,3 +125,11 @@ def test_comments_are_kept_for_the_signature_check() -> None:
 def test_base64_wrapped_in_lines_is_decoded() -> None:
     wrapped = "PFRPTkdf\nSE9QLz4=\r\n"
     assert decode_base64(wrapped, XmlLimits(), what="NOIDUNGFILE") == b"<TONG_HOP/>"
+
+
+def test_a_large_document_is_checked_without_the_byte_prefilters() -> None:
+    filler = b"<b>x</b>" * 150_000  # 1.2 MB: above the prefilter size
+    assert code_of(b"<a>" + filler + b"<?evil data?></a>") == "XML_FORBIDDEN_CONSTRUCT"
+    xinclude = b'<x:include xmlns:x="http://www.w3.org/2001/XInclude" href="/etc/passwd"/>'
+    assert code_of(b"<a>" + filler + xinclude + b"</a>") == "XML_FORBIDDEN_CONSTRUCT"
+    assert parse(b"<a>" + filler + b"</a>", XmlLimits()).tag == "a"

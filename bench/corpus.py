@@ -126,7 +126,12 @@ def signed_documents(
     created = date.today()
     while len(documents) < count:
         data, _ = make_batch(
-            random.Random(seed), identity, FACILITY, HOSO_PER_BATCH, created=created
+            random.Random(seed),
+            identity,
+            FACILITY,
+            HOSO_PER_BATCH,
+            created=created,
+            first_index=seed * HOSO_PER_BATCH + 1,  # distinct visits: no resent versions
         )
         if MIN_BYTES <= len(data) <= MAX_BYTES:
             documents.append(data)

@@ -171,6 +171,9 @@ def generate(args: argparse.Namespace) -> int:
                 faults=args.fault,
                 fault_rate=args.fault_rate,
                 wrapper=not args.no_wrapper,
+                # Distinct MA_LKs across the run and, by the seed, across runs: a repeated one
+                # would read as a resent, changed visit.
+                first_index=(seed % 10_000) * 100_000 + (n - 1) * args.hoso_per_batch + 1,
             )
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)

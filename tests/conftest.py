@@ -253,7 +253,12 @@ def batch(pki: Pki) -> Callable[..., bytes]:
         seed: int = 1,
     ) -> bytes:
         data, _ = make_batch(
-            random.Random(seed), identity or pki.hospital, facility, count, created=date.today()
+            random.Random(seed),
+            identity or pki.hospital,
+            facility,
+            count,
+            created=date.today(),
+            first_index=seed * 100 + 1,  # distinct visits (MA_LK) for distinct seeds
         )
         return data
 

@@ -371,6 +371,8 @@ def test_generated_batches_are_accepted(
     summary = ingest([out], url=served.url, token=TOKEN, journal=tmp_path / "j.jsonl")
     assert summary.batches == Counter(accepted=3)
     assert summary.hoso_accepted == 12
+    # Every generated visit is a new one: no MA_LK repeats across the batches of a run.
+    assert summary.flagged == 0 and summary.signals["RESENT_CHANGED"] == 0
 
 
 def test_generated_faults_are_rejected_as_expected(

@@ -103,8 +103,13 @@ def make_batch(
     faults: Sequence[str] = (),
     fault_rate: float = 1.0,
     wrapper: bool = True,
+    first_index: int = 1,
 ) -> tuple[bytes, list[Visit]]:
     """``count`` visits that ended before ``created``, and their signed batch.
+
+    Visits are numbered from ``first_index`` (the number is part of MA_LK): batches meant to
+    hold different visits must use different numbers, or the gateway reads a visit whose
+    MA_LK it saw before as a resent, changed version of it.
 
     Each visit gets each visit fault of ``faults`` (names of ``FAULTS``) with probability
     ``fault_rate``, drawn from ``rng`` after the visits are made, so that the visits are those
@@ -124,7 +129,7 @@ def make_batch(
             index=i,
             day=created - timedelta(days=rng.randint(9, 30)),
         )
-        for i in range(1, count + 1)
+        for i in range(first_index, first_index + count)
     ]
     per_visit = [name for name in dict.fromkeys(faults) if name not in BATCH_FAULTS]
     if per_visit:

@@ -43,7 +43,7 @@ KEPT_VERBATIM = frozenset(f"XML{n}" for n in range(6, 16))
 
 
 @dataclass(frozen=True)
-class _Hoso:
+class Hoso:
     """One HOSO's tables, parsed, and the digest of their decoded bytes."""
 
     index: int
@@ -84,7 +84,7 @@ class Qd130Format:
         # Every embedded table goes through the hardened parser first: an XML attack anywhere
         # in the batch refuses the whole batch, before anything is normalized.
         decoded = [
-            _decode(hoso, index, limits)
+            decode_hoso(hoso, index, limits)
             for index, hoso in enumerate(root.iterfind("THONGTINHOSO/DANHSACHHOSO/HOSO"), 1)
         ]
         batch_issues = rules.check_batch(root, len(decoded))
@@ -99,7 +99,7 @@ class Qd130Format:
         return history.index_entries(record, content_sha256=item.content_sha256)
 
     def _item(
-        self, hoso: _Hoso, facility: str, schemas: SchemaRegistry, reader: IndexReader
+        self, hoso: Hoso, facility: str, schemas: SchemaRegistry, reader: IndexReader
     ) -> NormalizedItem | RejectedItem:
         if hoso.error is not None:
             return RejectedItem(key=None, error=hoso.error)
@@ -114,7 +114,7 @@ class Qd130Format:
         key = (summary.findtext("MA_LK") or "").strip() or None
         try:
             _refuse_qd4210(summary)
-            _validate(hoso.tables, schemas)
+            validate_tables(hoso.tables, schemas)
             subject, content = normalize_visit(hoso.tables)
             broken = rules.check_visit(hoso.tables, content)
             if broken:
@@ -154,7 +154,8 @@ class Qd130Format:
         return replace(item, signals=item.signals + judgement.signals, same_as=judgement.same_as)
 
 
-def _decode(hoso: etree._Element, index: int, limits: XmlLimits) -> _Hoso:
+def decode_hoso(hoso: etree._Element, index: int, limits: XmlLimits) -> Hoso:
+    """One HOSO's tables through the hardened parser; a table twice is this HOSO's error."""
     tables: dict[str, etree._Element] = {}
     digest = hashlib.sha256()
     for file in hoso.iterfind("FILEHOSO"):
@@ -167,14 +168,14 @@ def _decode(hoso: etree._Element, index: int, limits: XmlLimits) -> _Hoso:
         except XmlMalformed as exc:
             raise XmlMalformed(f"HOSO {index} table {kind}: {exc.detail}") from exc
         if kind in tables:
-            return _Hoso(index, {}, "", SchemaInvalid(f"HOSO {index} has table {kind} twice"))
+            return Hoso(index, {}, "", SchemaInvalid(f"HOSO {index} has table {kind} twice"))
         tables[kind] = table
         digest.update(f"{kind}:{len(data)}:".encode())
         digest.update(data)
-    return _Hoso(index, tables, digest.hexdigest())
+    return Hoso(index, tables, digest.hexdigest())
 
 
-def _validate(tables: dict[str, etree._Element], schemas: SchemaRegistry) -> None:
+def validate_tables(tables: dict[str, etree._Element], schemas: SchemaRegistry) -> None:
     """Each understood table against its XSD; a table of unknown type refuses the HOSO."""
     for kind, table in tables.items():
         if kind in SCHEMAS:

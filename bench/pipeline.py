@@ -210,8 +210,8 @@ def floor_once(data: bytes, floor: Floor, at: datetime, lap: Lap = _no_lap) -> i
 # --- the gateway ------------------------------------------------------------------------------
 
 
-def pipeline_once(data: bytes, gateway: Gateway, partner: Partner, lap: Lap = _no_lap) -> int:
-    """The gateway's steps of ``submit_batch`` before storage; returns the number of items."""
+def _envelope(data: bytes, gateway: Gateway, partner: Partner, lap: Lap) -> ValidatedDocument:
+    """Hardened parse, signature and chain, signer binding, envelope XSD: the gateway's code."""
     deps, fmt = gateway.pipeline, gateway.claims
     root = parse(data, deps.limits)
     lap("parse")
@@ -226,7 +226,13 @@ def pipeline_once(data: bytes, gateway: Gateway, partner: Partner, lap: Lap = _n
         raise RuntimeError("signer not registered to the partner")
     lap("verify")
     deps.schemas.validate(fmt.envelope_schema, verified.root)
-    document = ValidatedDocument(verified=verified, schema=fmt.envelope_schema)
+    return ValidatedDocument(verified=verified, schema=fmt.envelope_schema)
+
+
+def pipeline_once(data: bytes, gateway: Gateway, partner: Partner, lap: Lap = _no_lap) -> int:
+    """The gateway's steps of ``submit_batch`` before storage; returns the number of items."""
+    deps, fmt = gateway.pipeline, gateway.claims
+    document = _envelope(data, gateway, partner, lap)
     if fmt.facility_codes(document) - partner.facility_codes:
         raise RuntimeError("foreign facility")
     lap("envelope")
@@ -240,18 +246,8 @@ def pipeline_once(data: bytes, gateway: Gateway, partner: Partner, lap: Lap = _n
 def verification_once(data: bytes, gateway: Gateway, partner: Partner) -> int:
     """What the floor mirrors, done by the gateway's own code: hardened parse, signature and
     chain, envelope XSD, then every table decoded, hardened-parsed and validated by its XSD."""
-    deps, fmt = gateway.pipeline, gateway.claims
-    root = parse(data, deps.limits)
-    verified = verify_enveloped(
-        root,
-        location=fmt.signature_location,
-        anchors=deps.anchors,
-        policy=deps.policy,
-        at=deps.clock.now(),
-    )
-    if verified.signer.fingerprint not in partner.certificates:
-        raise RuntimeError("signer not registered to the partner")
-    deps.schemas.validate(fmt.envelope_schema, verified.root)
+    deps = gateway.pipeline
+    verified = _envelope(data, gateway, partner, _no_lap).verified
     hosos = [
         qd130.decode_hoso(hoso, index, deps.limits)
         for index, hoso in enumerate(verified.root.iterfind("THONGTINHOSO/DANHSACHHOSO/HOSO"), 1)

@@ -6,51 +6,33 @@ import base64
 import copy
 import random
 import re
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from adapters.hospital import synth
-from gateway.trust.anchors import TrustAnchors
-from gateway.trust.devpki import DevCA
-from gateway.trust.policy import SignaturePolicy
-from gateway.trust.sign import SigningIdentity
-from gateway.trust.verify import verify_enveloped
 from gateway.xml.ns import DS, q
-from gateway.xml.parser import XmlLimits, load_contract, parse
+from gateway.xml.parser import XmlLimits, parse
+from tests.adapters.hospital.contracts import XS, assert_valid, contract, schema
+from tests.support.dev_signing import DevSigning
+from tests.support.xml_edits import Edit, drop, foreign_signature, set_text, swap
 
-CONTRACTS = Path(__file__).resolve().parents[3] / "xsd"
 FACILITY = "79071"
 CREATED = date(2024, 6, 28)
 SEEDS = range(150)
 
 
-def _schema(name: str) -> etree.XMLSchema:
-    return etree.XMLSchema(load_contract(str(CONTRACTS / name), folder=str(CONTRACTS)))
-
-
 @pytest.fixture(scope="module")
 def xml1_schema() -> etree.XMLSchema:
-    return _schema("qd130/xml1.xsd")
+    return schema("qd130/xml1.xsd")
 
 
 @pytest.fixture(scope="module")
 def envelope_schema() -> etree.XMLSchema:
-    return _schema("qd130/giamdinhhs.xsd")
-
-
-@pytest.fixture(scope="module")
-def pki() -> tuple[SigningIdentity, TrustAnchors]:
-    root = DevCA.root("Test Root CA")
-    issuing = root.intermediate("Test Issuing CA")
-    leaf = issuing.issue(f"Bệnh viện {FACILITY}")
-    identity = SigningIdentity(leaf.key, leaf.certificate, (issuing.certificate,))
-    anchors = TrustAnchors([root.certificate, issuing.certificate], [root.crl(), issuing.crl()])
-    return identity, anchors
+    return schema("qd130/giamdinhhs.xsd")
 
 
 def _visits() -> Iterator[synth.Visit]:
@@ -80,23 +62,19 @@ def _round(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _assert_valid(schema: etree.XMLSchema, root: etree._Element) -> None:
-    assert schema.validate(root), str(schema.error_log)
-
-
 # --- XML1 against its XSD ---------------------------------------------------------------------
 
 
 def test_generated_xml1_is_valid_against_the_xsd(xml1_schema: etree.XMLSchema) -> None:
     for visit in _visits():
-        _assert_valid(xml1_schema, _tree(synth.xml1(visit)))
+        assert_valid(xml1_schema, _tree(synth.xml1(visit)))
 
 
 def test_xml1_writes_every_field_in_the_order_of_the_xsd() -> None:
-    xsd = load_contract(str(CONTRACTS / "qd130/xml1.xsd"), folder=str(CONTRACTS))
+    xsd = contract("qd130/xml1.xsd")
     documented = xsd.xpath(
         "/xs:schema/xs:element[@name='TONG_HOP']/xs:complexType/xs:sequence/xs:element/@name",
-        namespaces={"xs": "http://www.w3.org/2001/XMLSchema"},
+        namespaces=XS,
     )
     assert isinstance(documented, list)
     assert len(documented) == 66  # 65 numbered fields + NHOM_MAU (QD130.md section B)
@@ -126,7 +104,7 @@ def test_an_optional_field_may_be_absent_as_before_qd4750(xml1_schema: etree.XML
     root = _tree(synth.xml1(synth.make_visit(random.Random(4), facility_code=FACILITY, index=1)))
     for name in ("NHOM_MAU", "STT", "DU_PHONG"):
         root.remove(root.find(name))  # type: ignore[arg-type]
-    _assert_valid(xml1_schema, root)
+    assert_valid(xml1_schema, root)
 
 
 @pytest.mark.parametrize(
@@ -140,63 +118,36 @@ def test_an_optional_field_may_be_empty(xml1_schema: etree.XMLSchema, name: str)
     element = root.find(name)
     assert element is not None
     element.text = None
-    _assert_valid(xml1_schema, root)
-
-
-def _set(name: str, value: str) -> Callable[[etree._Element], None]:
-    def change(root: etree._Element) -> None:
-        element = root.find(name)
-        assert element is not None
-        element.text = value
-
-    return change
-
-
-def _drop(name: str) -> Callable[[etree._Element], None]:
-    def change(root: etree._Element) -> None:
-        root.remove(root.find(name))  # type: ignore[arg-type]
-
-    return change
-
-
-def _swap(first: str, second: str) -> Callable[[etree._Element], None]:
-    def change(root: etree._Element) -> None:
-        a, b = root.find(first), root.find(second)
-        assert a is not None and b is not None
-        b.addnext(a)  # moves ``first`` after ``second``
-
-    return change
+    assert_valid(xml1_schema, root)
 
 
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(_set("GIOI_TINH", "4"), id="GIOI_TINH outside 1..3"),
-        pytest.param(_drop("MA_LK"), id="MA_LK missing"),
-        pytest.param(_set("MA_LK", ""), id="MA_LK empty"),
-        pytest.param(_set("NGAY_VAO", "2024010108001"), id="13-digit date-time"),
-        pytest.param(_set("NGAY_RA", "2024-01-01 08:00"), id="date-time with separators"),
-        pytest.param(_set("NAM_NAM_LIEN_TUC", "2024010"), id="7-digit date"),
-        pytest.param(_set("KET_QUA_DTRI", "9"), id="KET_QUA_DTRI outside 1..8"),
-        pytest.param(_set("MA_LOAI_RV", "6"), id="MA_LOAI_RV outside 1..5"),
-        pytest.param(_set("THANG_QT", "13"), id="THANG_QT 13"),
-        pytest.param(_set("MA_LOAI_KCB", "1"), id="MA_LOAI_KCB without its leading zero"),
-        pytest.param(_set("T_BHTT", "1000.123"), id="money with 3 decimals"),
-        pytest.param(_set("T_THUOC", "-1.00"), id="negative money"),
-        pytest.param(_set("T_TONGCHI_BV", ""), id="required money empty"),
-        pytest.param(_set("MA_CSKCB", "790710"), id="facility code of 6 characters"),
-        pytest.param(_set("MA_DOITUONG_KCB", "1.1.1"), id="MA_DOITUONG_KCB of 5 characters"),
-        pytest.param(_set("MA_KHUVUC", "K4"), id="MA_KHUVUC outside K1..K3"),
-        pytest.param(_set("STT", "0"), id="STT 0"),
-        pytest.param(_set("CAN_NANG", "62,5"), id="weight with a comma"),
-        pytest.param(_swap("MA_BN", "HO_TEN"), id="fields out of order"),
+        pytest.param(set_text("GIOI_TINH", "4"), id="GIOI_TINH outside 1..3"),
+        pytest.param(drop("MA_LK"), id="MA_LK missing"),
+        pytest.param(set_text("MA_LK", ""), id="MA_LK empty"),
+        pytest.param(set_text("NGAY_VAO", "2024010108001"), id="13-digit date-time"),
+        pytest.param(set_text("NGAY_RA", "2024-01-01 08:00"), id="date-time with separators"),
+        pytest.param(set_text("NAM_NAM_LIEN_TUC", "2024010"), id="7-digit date"),
+        pytest.param(set_text("KET_QUA_DTRI", "9"), id="KET_QUA_DTRI outside 1..8"),
+        pytest.param(set_text("MA_LOAI_RV", "6"), id="MA_LOAI_RV outside 1..5"),
+        pytest.param(set_text("THANG_QT", "13"), id="THANG_QT 13"),
+        pytest.param(set_text("MA_LOAI_KCB", "1"), id="MA_LOAI_KCB without its leading zero"),
+        pytest.param(set_text("T_BHTT", "1000.123"), id="money with 3 decimals"),
+        pytest.param(set_text("T_THUOC", "-1.00"), id="negative money"),
+        pytest.param(set_text("T_TONGCHI_BV", ""), id="required money empty"),
+        pytest.param(set_text("MA_CSKCB", "790710"), id="facility code of 6 characters"),
+        pytest.param(set_text("MA_DOITUONG_KCB", "1.1.1"), id="MA_DOITUONG_KCB of 5 characters"),
+        pytest.param(set_text("MA_KHUVUC", "K4"), id="MA_KHUVUC outside K1..K3"),
+        pytest.param(set_text("STT", "0"), id="STT 0"),
+        pytest.param(set_text("CAN_NANG", "62,5"), id="weight with a comma"),
+        pytest.param(swap("MA_BN", "HO_TEN"), id="fields out of order"),
     ],
 )
-def test_a_wrong_value_fails_the_xsd(
-    xml1_schema: etree.XMLSchema, change: Callable[[etree._Element], None]
-) -> None:
+def test_a_wrong_value_fails_the_xsd(xml1_schema: etree.XMLSchema, change: Edit) -> None:
     root = _tree(synth.xml1(synth.make_visit(random.Random(6), facility_code=FACILITY, index=1)))
-    _assert_valid(xml1_schema, root)
+    assert_valid(xml1_schema, root)
     change(root)
     assert not xml1_schema.validate(root)
 
@@ -444,11 +395,10 @@ def test_tables_without_the_wrapper_hold_the_same_rows() -> None:
 
 
 def test_a_batch_without_the_wrapper_carries_bare_lists(
-    pki: tuple[SigningIdentity, TrustAnchors],
+    hospital_signing: DevSigning,
 ) -> None:
-    identity, _ = pki
     data, visits = synth.make_batch(
-        random.Random(11), identity, FACILITY, 3, created=CREATED, wrapper=False
+        random.Random(11), hospital_signing.identity, FACILITY, 3, created=CREATED, wrapper=False
     )
     root = _tree(data)
     for hoso, visit in zip(root.iterfind(".//HOSO"), visits, strict=True):
@@ -476,7 +426,7 @@ def test_unsigned_envelope_has_the_documented_shape(envelope_schema: etree.XMLSc
     assert data.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
     assert data.rstrip().endswith(b"<CHUKYDONVI></CHUKYDONVI></GIAMDINHHS>")
     root = _tree(data)
-    _assert_valid(envelope_schema, root)
+    assert_valid(envelope_schema, root)
     assert root.nsmap == {
         "xsi": "http://www.w3.org/2001/XMLSchema-instance",
         "xsd": "http://www.w3.org/2001/XMLSchema",
@@ -500,7 +450,7 @@ def test_noidungfile_is_the_base64_of_each_table(xml1_schema: etree.XMLSchema) -
         for f in root.iterfind(".//FILEHOSO")
     }
     assert decoded == synth.tables(visit)
-    _assert_valid(xml1_schema, _tree(decoded["XML1"]))
+    assert_valid(xml1_schema, _tree(decoded["XML1"]))
 
 
 def test_envelope_refuses_an_empty_batch() -> None:
@@ -511,57 +461,30 @@ def test_envelope_refuses_an_empty_batch() -> None:
 
 
 def test_signed_batch_verifies_and_validates_once_the_signature_is_removed(
-    pki: tuple[SigningIdentity, TrustAnchors],
+    hospital_signing: DevSigning,
     envelope_schema: etree.XMLSchema,
     xml1_schema: etree.XMLSchema,
 ) -> None:
-    identity, anchors = pki
-    data, visits = synth.make_batch(random.Random(10), identity, FACILITY, 4, created=CREATED)
+    data, visits = synth.make_batch(
+        random.Random(10), hospital_signing.identity, FACILITY, 4, created=CREATED
+    )
     assert len(visits) == 4
     assert all(v.ngay_ra.date() < CREATED for v in visits)
     root = _tree(data)
     container = root[-1]
     assert container.tag == "CHUKYDONVI"
     assert [c.tag for c in container] == [q(DS, "Signature")]
-    _assert_valid(envelope_schema, root)  # the Signature is allowed by xs:any (skip)
-    verified = verify_enveloped(
-        root,
-        location=("GIAMDINHHS", "CHUKYDONVI"),
-        anchors=anchors,
-        policy=SignaturePolicy(),
-        at=datetime.now(UTC),
-    )
+    assert_valid(envelope_schema, root)  # the Signature is allowed by xs:any (skip)
+    verified = hospital_signing.verify(root, "GIAMDINHHS", "CHUKYDONVI")
     assert len(verified.root.find("CHUKYDONVI")) == 0  # type: ignore[arg-type]
-    _assert_valid(envelope_schema, verified.root)
+    assert_valid(envelope_schema, verified.root)
     assert verified.root.findtext("THONGTINHOSO/SOLUONGHOSO") == "4"
     for file in verified.root.iterfind(".//FILEHOSO[LOAIHOSO='XML1']"):
-        _assert_valid(xml1_schema, _tree(base64.b64decode(file.findtext("NOIDUNGFILE") or "")))
+        assert_valid(xml1_schema, _tree(base64.b64decode(file.findtext("NOIDUNGFILE") or "")))
 
 
 def _unsigned() -> etree._Element:
     return _tree(_envelope(2))
-
-
-def _env_set(path: str, value: str) -> Callable[[etree._Element], None]:
-    def change(root: etree._Element) -> None:
-        element = root.find(path)
-        assert element is not None
-        element.text = value
-
-    return change
-
-
-def _env_remove(path: str) -> Callable[[etree._Element], None]:
-    def change(root: etree._Element) -> None:
-        element = root.find(path)
-        assert element is not None
-        element.getparent().remove(element)  # type: ignore[union-attr]
-
-    return change
-
-
-def _foreign_signature(root: etree._Element) -> None:
-    etree.SubElement(root.find("CHUKYDONVI"), "Signature")  # type: ignore[arg-type]
 
 
 def _duplicate_table(root: etree._Element) -> None:
@@ -578,23 +501,21 @@ def _no_visit(root: etree._Element) -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(_env_remove("CHUKYDONVI"), id="CHUKYDONVI missing"),
-        pytest.param(_foreign_signature, id="non-XMLDSig element in CHUKYDONVI"),
-        pytest.param(_env_set(".//NOIDUNGFILE", "not base64!"), id="NOIDUNGFILE not base64"),
-        pytest.param(_env_set(".//NOIDUNGFILE", ""), id="NOIDUNGFILE empty"),
-        pytest.param(_env_set(".//LOAIHOSO", ""), id="LOAIHOSO empty"),
-        pytest.param(_env_set(".//NGAYLAP", "2024-06-28"), id="NGAYLAP with dashes"),
-        pytest.param(_env_set(".//MACSKCB", "7907"), id="MACSKCB of 4 characters"),
-        pytest.param(_env_set(".//SOLUONGHOSO", "0"), id="SOLUONGHOSO 0"),
+        pytest.param(drop("CHUKYDONVI"), id="CHUKYDONVI missing"),
+        pytest.param(foreign_signature, id="non-XMLDSig element in CHUKYDONVI"),
+        pytest.param(set_text(".//NOIDUNGFILE", "not base64!"), id="NOIDUNGFILE not base64"),
+        pytest.param(set_text(".//NOIDUNGFILE", ""), id="NOIDUNGFILE empty"),
+        pytest.param(set_text(".//LOAIHOSO", ""), id="LOAIHOSO empty"),
+        pytest.param(set_text(".//NGAYLAP", "2024-06-28"), id="NGAYLAP with dashes"),
+        pytest.param(set_text(".//MACSKCB", "7907"), id="MACSKCB of 4 characters"),
+        pytest.param(set_text(".//SOLUONGHOSO", "0"), id="SOLUONGHOSO 0"),
         pytest.param(_no_visit, id="DANHSACHHOSO without HOSO"),
-        pytest.param(_env_remove(".//HOSO/FILEHOSO/LOAIHOSO"), id="FILEHOSO without LOAIHOSO"),
+        pytest.param(drop(".//HOSO/FILEHOSO/LOAIHOSO"), id="FILEHOSO without LOAIHOSO"),
         pytest.param(_duplicate_table, id="two XML1 in one HOSO"),
     ],
 )
-def test_a_wrong_envelope_fails_the_xsd(
-    envelope_schema: etree.XMLSchema, change: Callable[[etree._Element], None]
-) -> None:
+def test_a_wrong_envelope_fails_the_xsd(envelope_schema: etree.XMLSchema, change: Edit) -> None:
     root = _unsigned()
-    _assert_valid(envelope_schema, root)
+    assert_valid(envelope_schema, root)
     change(root)
     assert not envelope_schema.validate(root)

@@ -6,22 +6,17 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from adapters.hospital import synth
-from gateway.trust.anchors import TrustAnchors
-from gateway.trust.devpki import DevCA
-from gateway.trust.policy import SignaturePolicy
-from gateway.trust.sign import SigningIdentity
-from gateway.trust.verify import verify_enveloped
-from gateway.xml.parser import XmlLimits, load_contract, parse
+from gateway.xml.parser import XmlLimits, parse
+from tests.adapters.hospital.contracts import schema
+from tests.support.dev_signing import DevSigning
 
-CONTRACTS = Path(__file__).resolve().parents[3] / "xsd"
 FACILITY = "79071"
 CREATED = date(2024, 6, 28)
 COUNT = 4
@@ -39,20 +34,7 @@ SCHEMAS = {
 
 @pytest.fixture(scope="module")
 def schemas() -> dict[str, etree.XMLSchema]:
-    return {
-        kind: etree.XMLSchema(load_contract(str(CONTRACTS / f"{name}.xsd"), folder=str(CONTRACTS)))
-        for kind, name in SCHEMAS.items()
-    }
-
-
-@pytest.fixture(scope="module")
-def pki() -> tuple[SigningIdentity, TrustAnchors]:
-    root = DevCA.root("Test Root CA")
-    issuing = root.intermediate("Test Issuing CA")
-    leaf = issuing.issue(f"Bệnh viện {FACILITY}")
-    identity = SigningIdentity(leaf.key, leaf.certificate, (issuing.certificate,))
-    anchors = TrustAnchors([root.certificate, issuing.certificate], [root.crl(), issuing.crl()])
-    return identity, anchors
+    return {kind: schema(f"{name}.xsd") for kind, name in SCHEMAS.items()}
 
 
 def _tree(data: bytes) -> etree._Element:
@@ -93,7 +75,7 @@ class Hoso:
 
 
 def _batch(
-    pki: tuple[SigningIdentity, TrustAnchors],
+    signing: DevSigning,
     schemas: dict[str, etree.XMLSchema],
     faults: list[str],
     *,
@@ -102,18 +84,11 @@ def _batch(
 ) -> tuple[etree._Element, list[synth.Visit]]:
     """A faulted batch, checked to be signed correctly and to pass the envelope XSD; the
     verified root, without its signature."""
-    identity, anchors = pki
     data, visits = synth.make_batch(
-        random.Random(seed), identity, FACILITY, COUNT, created=CREATED, faults=faults,
+        random.Random(seed), signing.identity, FACILITY, COUNT, created=CREATED, faults=faults,
         wrapper=wrapper,
     )  # fmt: skip
-    verified = verify_enveloped(
-        _tree(data),
-        location=("GIAMDINHHS", "CHUKYDONVI"),
-        anchors=anchors,
-        policy=SignaturePolicy(),
-        at=datetime.now(UTC),
-    )
+    verified = signing.verify(_tree(data), "GIAMDINHHS", "CHUKYDONVI")
     assert schemas["ENVELOPE"].validate(verified.root), str(schemas["ENVELOPE"].error_log)
     return verified.root, visits
 
@@ -248,9 +223,9 @@ CHECKS: dict[str, Callable[[Hoso, synth.Visit], None]] = {
 
 @pytest.mark.parametrize("name", list(CHECKS))
 def test_a_visit_fault_is_in_every_visit_of_a_signed_valid_batch(
-    pki: tuple[SigningIdentity, TrustAnchors], schemas: dict[str, etree.XMLSchema], name: str
+    hospital_signing: DevSigning, schemas: dict[str, etree.XMLSchema], name: str
 ) -> None:
-    root, visits = _batch(pki, schemas, [name])
+    root, visits = _batch(hospital_signing, schemas, [name])
     assert root.findtext("THONGTINHOSO/SOLUONGHOSO") == str(COUNT)
     hosos = _hosos(root)
     assert len(hosos) == len(visits) == COUNT
@@ -267,10 +242,10 @@ def test_a_visit_fault_is_in_every_visit_of_a_signed_valid_batch(
 
 
 def test_a_fault_breaks_nothing_else_in_the_money_rules(
-    pki: tuple[SigningIdentity, TrustAnchors], schemas: dict[str, etree.XMLSchema]
+    hospital_signing: DevSigning, schemas: dict[str, etree.XMLSchema]
 ) -> None:
     # bhtt_formula changes T_BHTT only: every other XML1 total still sums its rows [C2].
-    root, _ = _batch(pki, schemas, ["bhtt_formula"])
+    root, _ = _batch(hospital_signing, schemas, ["bhtt_formula"])
     for hoso in _hosos(root):
         rows = hoso.drugs + hoso.services
         assert _money(hoso.summary, "T_THUOC") == hoso.total("THANH_TIEN_BV", hoso.drugs)
@@ -282,9 +257,9 @@ def test_a_fault_breaks_nothing_else_in_the_money_rules(
 
 
 def test_count_mismatch_declares_one_visit_too_many(
-    pki: tuple[SigningIdentity, TrustAnchors], schemas: dict[str, etree.XMLSchema]
+    hospital_signing: DevSigning, schemas: dict[str, etree.XMLSchema]
 ) -> None:
-    root, visits = _batch(pki, schemas, ["count_mismatch"])
+    root, visits = _batch(hospital_signing, schemas, ["count_mismatch"])
     hosos = root.findall("THONGTINHOSO/DANHSACHHOSO/HOSO")
     assert len(hosos) == COUNT
     assert root.findtext("THONGTINHOSO/SOLUONGHOSO") == str(COUNT + 1)
@@ -292,10 +267,10 @@ def test_count_mismatch_declares_one_visit_too_many(
 
 
 def test_faults_combine_and_apply_to_bare_lists(
-    pki: tuple[SigningIdentity, TrustAnchors], schemas: dict[str, etree.XMLSchema]
+    hospital_signing: DevSigning, schemas: dict[str, etree.XMLSchema]
 ) -> None:
     faults = ["line_amount", "ma_lk_mismatch", "high_quantity", "count_mismatch"]
-    root, visits = _batch(pki, schemas, faults, wrapper=False)
+    root, visits = _batch(hospital_signing, schemas, faults, wrapper=False)
     assert root.findtext("THONGTINHOSO/SOLUONGHOSO") == str(COUNT + 1)
     for hoso, visit in zip(_hosos(root), visits, strict=True):
         assert visit.faults == ("line_amount", "ma_lk_mismatch", "high_quantity")
@@ -311,9 +286,9 @@ def test_faults_combine_and_apply_to_bare_lists(
 
 
 def test_fault_rate_zero_gives_the_batch_without_faults(
-    pki: tuple[SigningIdentity, TrustAnchors],
+    hospital_signing: DevSigning,
 ) -> None:
-    identity, _ = pki
+    identity = hospital_signing.identity
     _, clean = synth.make_batch(random.Random(5), identity, FACILITY, 6, created=CREATED)
     _, none = synth.make_batch(
         random.Random(5), identity, FACILITY, 6, created=CREATED,
@@ -323,9 +298,9 @@ def test_fault_rate_zero_gives_the_batch_without_faults(
 
 
 def test_fault_rate_picks_some_visits_and_is_deterministic(
-    pki: tuple[SigningIdentity, TrustAnchors],
+    hospital_signing: DevSigning,
 ) -> None:
-    identity, _ = pki
+    identity = hospital_signing.identity
 
     def faulted() -> list[tuple[str, ...]]:
         _, visits = synth.make_batch(
@@ -341,8 +316,8 @@ def test_fault_rate_picks_some_visits_and_is_deterministic(
         assert 0 < hits < 40
 
 
-def test_faults_are_drawn_after_the_visits(pki: tuple[SigningIdentity, TrustAnchors]) -> None:
-    identity, _ = pki
+def test_faults_are_drawn_after_the_visits(hospital_signing: DevSigning) -> None:
+    identity = hospital_signing.identity
     _, clean = synth.make_batch(random.Random(7), identity, FACILITY, 3, created=CREATED)
     _, faulted = synth.make_batch(
         random.Random(7), identity, FACILITY, 3, created=CREATED, faults=["treatment_days"]
@@ -360,9 +335,9 @@ def test_faults_are_drawn_after_the_visits(pki: tuple[SigningIdentity, TrustAnch
     ],
 )
 def test_make_batch_refuses_bad_fault_options(
-    pki: tuple[SigningIdentity, TrustAnchors], options: dict[str, object], message: str
+    hospital_signing: DevSigning, options: dict[str, object], message: str
 ) -> None:
-    identity, _ = pki
+    identity = hospital_signing.identity
     with pytest.raises(ValueError, match=message):
         synth.make_batch(
             random.Random(1), identity, FACILITY, 1, created=CREATED,

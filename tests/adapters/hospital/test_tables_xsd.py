@@ -9,26 +9,20 @@ from __future__ import annotations
 import copy
 import random
 import re
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from lxml import etree
 
 from adapters.hospital import synth
-from gateway.trust.anchors import TrustAnchors
-from gateway.trust.devpki import DevCA
-from gateway.trust.policy import SignaturePolicy
-from gateway.trust.sign import SigningIdentity
-from gateway.trust.verify import verify_enveloped
 from gateway.xml.ns import DS, q
-from gateway.xml.parser import XmlLimits, load_contract, parse
+from gateway.xml.parser import XmlLimits, parse
+from tests.adapters.hospital.contracts import assert_valid, documented_fields, schema
+from tests.support.dev_signing import DevSigning
+from tests.support.xml_edits import Edit, drop, foreign_signature, set_text, swap
 
-CONTRACTS = Path(__file__).resolve().parents[3] / "xsd"
 FACILITY = "79071"
 SEEDS = range(120)
-XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
 LISTS = ("XML2", "XML3", "XML4", "XML5")
 KINDS = (*LISTS, "CHECKIN")
 
@@ -93,15 +87,11 @@ CV3190 = {
 }  # fmt: skip
 
 
-def _schema(name: str) -> etree.XMLSchema:
-    return etree.XMLSchema(load_contract(str(CONTRACTS / name), folder=str(CONTRACTS)))
-
-
 @pytest.fixture(scope="module")
 def schemas() -> dict[str, etree.XMLSchema]:
-    found = {kind: _schema(f"qd130/{kind.lower()}.xsd") for kind in KINDS}
-    found["XML1"] = _schema("qd130/xml1.xsd")
-    found["ENVELOPE"] = _schema("qd130/giamdinhhs.xsd")
+    found = {kind: schema(f"qd130/{kind.lower()}.xsd") for kind in KINDS}
+    found["XML1"] = schema("qd130/xml1.xsd")
+    found["ENVELOPE"] = schema("qd130/giamdinhhs.xsd")
     return found
 
 
@@ -129,10 +119,6 @@ def _first_row(kind: str, root: etree._Element) -> etree._Element:
     return row
 
 
-def _assert_valid(schema: etree.XMLSchema, root: etree._Element) -> None:
-    assert schema.validate(root), str(schema.error_log)
-
-
 # --- Generated tables -------------------------------------------------------------------------
 
 
@@ -144,7 +130,7 @@ def test_every_generated_table_is_valid_in_both_layouts(
     for visit in map(_visit, SEEDS):
         for kind, data in synth.tables(visit, wrapper=wrapper).items():
             root = _tree(data)
-            _assert_valid(schemas[kind], root)
+            assert_valid(schemas[kind], root)
             seen.add(kind)
             if kind != "XML1":
                 layout = synth.LAYOUTS[kind]
@@ -155,7 +141,7 @@ def test_every_generated_table_is_valid_in_both_layouts(
 def test_every_generated_checkin_is_valid(schemas: dict[str, etree.XMLSchema]) -> None:
     for visit in map(_visit, SEEDS):
         root = _tree(synth.checkin(visit))
-        _assert_valid(schemas["CHECKIN"], root)
+        assert_valid(schemas["CHECKIN"], root)
         assert [child.tag for child in root] == ["DSACH_TRANG_THAI_KCB", "CHUKYDONVI"]
 
 
@@ -164,34 +150,12 @@ def test_the_checkin_list_without_its_wrapper_is_declared(
 ) -> None:
     items = _tree(synth.checkin(_visit(1))).find("DSACH_TRANG_THAI_KCB")
     assert items is not None
-    _assert_valid(schemas["CHECKIN"], etree.ElementTree(copy.deepcopy(items)).getroot())
-
-
-def _documented(kind: str) -> list[str]:
-    """The xs:sequence of the row type of ``kind``, reached from its global list element."""
-    xsd = load_contract(str(CONTRACTS / f"qd130/{kind.lower()}.xsd"), folder=str(CONTRACTS))
-    layout = synth.LAYOUTS[kind]
-    list_type = xsd.xpath(
-        "string(/xs:schema/xs:element[@name=$items]/@type)", namespaces=XS, items=layout.items
-    )
-    row_type = xsd.xpath(
-        "string(/xs:schema/xs:complexType[@name=$t]/xs:sequence/xs:element[@name=$row]/@type)",
-        namespaces=XS,
-        t=list_type,
-        row=layout.row,
-    )
-    names = xsd.xpath(
-        "/xs:schema/xs:complexType[@name=$t]/xs:sequence/xs:element/@name",
-        namespaces=XS,
-        t=row_type,
-    )
-    assert isinstance(names, list)
-    return [str(name) for name in names]
+    assert_valid(schemas["CHECKIN"], etree.ElementTree(copy.deepcopy(items)).getroot())
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_rows_follow_the_field_table_order_of_the_xsd(kind: str) -> None:
-    documented = _documented(kind)
+    documented = list(documented_fields(kind))
     # 4750 appendix: Bảng 2 has 38 numbered rows + NGAY_TH_YL, Bảng 3 47, Bảng 4 12, Bảng 5 9,
     # the check-in sheet 26.
     assert len(documented) == {"XML2": 39, "XML3": 47, "XML4": 12, "XML5": 9, "CHECKIN": 26}[kind]
@@ -210,7 +174,7 @@ def test_the_cv3190_layout_before_qd4750_still_validates(
             if child.tag not in CV3190[kind]:
                 row.remove(child)  # the fields QĐ 4750 inserted
         assert [child.tag for child in row] == list(CV3190[kind])
-    _assert_valid(schemas[kind], root)
+    assert_valid(schemas[kind], root)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -219,7 +183,7 @@ def test_cdata_text_is_accepted(schemas: dict[str, etree.XMLSchema], kind: str) 
     # Every non-empty value in CDATA, numbers and dates included, as some exporters write them.
     wrapped = re.sub(rb"<([A-Z_0-9]+)>([^<]+)</\1>", rb"<\1><![CDATA[\2]]></\1>", data)
     assert wrapped.count(b"<![CDATA[") > data.count(b"<![CDATA[") > 0
-    _assert_valid(schemas[kind], _tree(wrapped))
+    assert_valid(schemas[kind], _tree(wrapped))
 
 
 def _fields(kind: str) -> Iterator[tuple[str, str]]:
@@ -247,35 +211,10 @@ def test_a_required_field_must_be_present_and_filled_an_optional_one_need_not(
         if name in REQUIRED[kind]:
             assert not schema.validate(root), f"{kind}.{name} {change} is accepted"
         else:
-            _assert_valid(schema, root)
+            assert_valid(schema, root)
 
 
 # --- Wrong values -----------------------------------------------------------------------------
-
-
-def _set(name: str, value: str) -> Callable[[etree._Element], None]:
-    def change(row: etree._Element) -> None:
-        element = row.find(name)
-        assert element is not None
-        element.text = value
-
-    return change
-
-
-def _drop(name: str) -> Callable[[etree._Element], None]:
-    def change(row: etree._Element) -> None:
-        row.remove(row.find(name))  # type: ignore[arg-type]
-
-    return change
-
-
-def _swap(first: str, second: str) -> Callable[[etree._Element], None]:
-    def change(row: etree._Element) -> None:
-        a, b = row.find(first), row.find(second)
-        assert a is not None and b is not None
-        b.addnext(a)
-
-    return change
 
 
 def _extra(row: etree._Element) -> None:
@@ -289,73 +228,73 @@ def _same_stt(row: etree._Element) -> None:
 
 WRONG = [
     # XML2
-    ("XML2", _set("STT", "một"), "STT not a number"),
-    ("XML2", _set("STT", "0"), "STT 0"),
+    ("XML2", set_text("STT", "một"), "STT not a number"),
+    ("XML2", set_text("STT", "0"), "STT 0"),
     ("XML2", _same_stt, "two rows with one STT"),
-    ("XML2", _drop("MA_THUOC"), "MA_THUOC missing"),
-    ("XML2", _set("DUONG_DUNG", "1.011"), "DUONG_DUNG of 5 characters"),
-    ("XML2", _set("MA_KHOA", "K" * 51), "MA_KHOA of 51 characters"),
-    ("XML2", _set("MA_LK", "7" * 101), "MA_LK of 101 characters"),
-    ("XML2", _set("MA_NHOM", "20"), "MA_NHOM 20"),
-    ("XML2", _set("MA_NHOM", "0"), "MA_NHOM 0"),
-    ("XML2", _set("PHAM_VI", "4"), "PHAM_VI 4"),
-    ("XML2", _set("NGUON_CTRA", "5"), "NGUON_CTRA 5"),
-    ("XML2", _set("MA_PTTT", "4"), "MA_PTTT 4"),
-    ("XML2", _set("VET_THUONG_TP", "2"), "VET_THUONG_TP 2"),
-    ("XML2", _set("TYLE_TT_BH", "80.5"), "TYLE_TT_BH not an integer"),
-    ("XML2", _set("MUC_HUONG", "101"), "MUC_HUONG 101"),
-    ("XML2", _set("SO_LUONG", "1.2345"), "SO_LUONG with 4 decimals"),
-    ("XML2", _set("SO_LUONG", "2,5"), "SO_LUONG with a comma"),
-    ("XML2", _set("DON_GIA", "-250"), "negative DON_GIA"),
-    ("XML2", _set("THANH_TIEN_BV", "750.125"), "money with 3 decimals"),
-    ("XML2", _set("T_BHTT", ""), "required money empty"),
-    ("XML2", _set("NGAY_YL", "202401011260"), "NGAY_YL minute 60"),
-    ("XML2", _set("NGAY_TH_YL", "2024-01-01 08:00"), "NGAY_TH_YL with separators"),
-    ("XML2", _swap("TEN_THUOC", "DON_VI_TINH"), "fields out of order"),
+    ("XML2", drop("MA_THUOC"), "MA_THUOC missing"),
+    ("XML2", set_text("DUONG_DUNG", "1.011"), "DUONG_DUNG of 5 characters"),
+    ("XML2", set_text("MA_KHOA", "K" * 51), "MA_KHOA of 51 characters"),
+    ("XML2", set_text("MA_LK", "7" * 101), "MA_LK of 101 characters"),
+    ("XML2", set_text("MA_NHOM", "20"), "MA_NHOM 20"),
+    ("XML2", set_text("MA_NHOM", "0"), "MA_NHOM 0"),
+    ("XML2", set_text("PHAM_VI", "4"), "PHAM_VI 4"),
+    ("XML2", set_text("NGUON_CTRA", "5"), "NGUON_CTRA 5"),
+    ("XML2", set_text("MA_PTTT", "4"), "MA_PTTT 4"),
+    ("XML2", set_text("VET_THUONG_TP", "2"), "VET_THUONG_TP 2"),
+    ("XML2", set_text("TYLE_TT_BH", "80.5"), "TYLE_TT_BH not an integer"),
+    ("XML2", set_text("MUC_HUONG", "101"), "MUC_HUONG 101"),
+    ("XML2", set_text("SO_LUONG", "1.2345"), "SO_LUONG with 4 decimals"),
+    ("XML2", set_text("SO_LUONG", "2,5"), "SO_LUONG with a comma"),
+    ("XML2", set_text("DON_GIA", "-250"), "negative DON_GIA"),
+    ("XML2", set_text("THANH_TIEN_BV", "750.125"), "money with 3 decimals"),
+    ("XML2", set_text("T_BHTT", ""), "required money empty"),
+    ("XML2", set_text("NGAY_YL", "202401011260"), "NGAY_YL minute 60"),
+    ("XML2", set_text("NGAY_TH_YL", "2024-01-01 08:00"), "NGAY_TH_YL with separators"),
+    ("XML2", swap("TEN_THUOC", "DON_VI_TINH"), "fields out of order"),
     ("XML2", _extra, "an unknown field"),
     # XML3
-    ("XML3", _set("STT", "1.5"), "STT not an integer"),
-    ("XML3", _drop("MA_NHOM"), "MA_NHOM missing"),
-    ("XML3", _set("MA_BAC_SI", ""), "MA_BAC_SI empty"),
-    ("XML3", _set("GOI_VTYT", "G1234"), "GOI_VTYT of 5 characters"),
-    ("XML3", _set("TT_THAU", "2" * 26), "TT_THAU of 26 characters"),
-    ("XML3", _set("MA_XANG_DAU", "X" * 21), "MA_XANG_DAU of 21 characters"),
-    ("XML3", _set("MA_DICH_VU", "1" * 51), "MA_DICH_VU of 51 characters"),
-    ("XML3", _set("PP_VO_CAM", "5"), "PP_VO_CAM 5"),
-    ("XML3", _set("PHAM_VI", "0"), "PHAM_VI 0"),
-    ("XML3", _set("MA_NHOM", "19.5"), "MA_NHOM not an integer"),
-    ("XML3", _set("TAI_SU_DUNG", "0"), "TAI_SU_DUNG 0"),
-    ("XML3", _set("TYLE_TT_DV", "150"), "TYLE_TT_DV 150"),
-    ("XML3", _set("VI_TRI_TH_DVKT", "1000"), "VI_TRI_TH_DVKT of 4 digits"),
-    ("XML3", _set("DON_GIA_BV", "38700.0001"), "DON_GIA_BV with 4 decimals"),
-    ("XML3", _set("T_TRANTT", "không"), "T_TRANTT not a number"),
-    ("XML3", _set("NGAY_KQ", "20240101"), "NGAY_KQ of 8 digits"),
+    ("XML3", set_text("STT", "1.5"), "STT not an integer"),
+    ("XML3", drop("MA_NHOM"), "MA_NHOM missing"),
+    ("XML3", set_text("MA_BAC_SI", ""), "MA_BAC_SI empty"),
+    ("XML3", set_text("GOI_VTYT", "G1234"), "GOI_VTYT of 5 characters"),
+    ("XML3", set_text("TT_THAU", "2" * 26), "TT_THAU of 26 characters"),
+    ("XML3", set_text("MA_XANG_DAU", "X" * 21), "MA_XANG_DAU of 21 characters"),
+    ("XML3", set_text("MA_DICH_VU", "1" * 51), "MA_DICH_VU of 51 characters"),
+    ("XML3", set_text("PP_VO_CAM", "5"), "PP_VO_CAM 5"),
+    ("XML3", set_text("PHAM_VI", "0"), "PHAM_VI 0"),
+    ("XML3", set_text("MA_NHOM", "19.5"), "MA_NHOM not an integer"),
+    ("XML3", set_text("TAI_SU_DUNG", "0"), "TAI_SU_DUNG 0"),
+    ("XML3", set_text("TYLE_TT_DV", "150"), "TYLE_TT_DV 150"),
+    ("XML3", set_text("VI_TRI_TH_DVKT", "1000"), "VI_TRI_TH_DVKT of 4 digits"),
+    ("XML3", set_text("DON_GIA_BV", "38700.0001"), "DON_GIA_BV with 4 decimals"),
+    ("XML3", set_text("T_TRANTT", "không"), "T_TRANTT not a number"),
+    ("XML3", set_text("NGAY_KQ", "20240101"), "NGAY_KQ of 8 digits"),
     # XML4
-    ("XML4", _set("STT", "0"), "STT 0"),
-    ("XML4", _drop("MA_LK"), "MA_LK missing"),
-    ("XML4", _set("MA_DICH_VU", "22.0120.1370.012"), "MA_DICH_VU of 16 characters"),
-    ("XML4", _set("GIA_TRI", "9" * 51), "GIA_TRI of 51 characters"),
-    ("XML4", _set("TEN_CHI_SO", "x" * 256), "TEN_CHI_SO of 256 characters"),
-    ("XML4", _set("NGAY_KQ", "202413011200"), "NGAY_KQ month 13"),
-    ("XML4", _set("NGAY_KQ", "2024010112000"), "NGAY_KQ of 13 digits"),
+    ("XML4", set_text("STT", "0"), "STT 0"),
+    ("XML4", drop("MA_LK"), "MA_LK missing"),
+    ("XML4", set_text("MA_DICH_VU", "22.0120.1370.012"), "MA_DICH_VU of 16 characters"),
+    ("XML4", set_text("GIA_TRI", "9" * 51), "GIA_TRI of 51 characters"),
+    ("XML4", set_text("TEN_CHI_SO", "x" * 256), "TEN_CHI_SO of 256 characters"),
+    ("XML4", set_text("NGAY_KQ", "202413011200"), "NGAY_KQ month 13"),
+    ("XML4", set_text("NGAY_KQ", "2024010112000"), "NGAY_KQ of 13 digits"),
     # XML5
-    ("XML5", _set("STT", "-1"), "STT negative"),
-    ("XML5", _drop("DIEN_BIEN_LS"), "DIEN_BIEN_LS missing"),
-    ("XML5", _set("THOI_DIEM_DBLS", ""), "THOI_DIEM_DBLS empty"),
-    ("XML5", _set("THOI_DIEM_DBLS", "202402321200"), "THOI_DIEM_DBLS day 32"),
-    ("XML5", _set("NGUOI_THUC_HIEN", "1" * 256), "NGUOI_THUC_HIEN of 256 characters"),
-    ("XML5", _swap("MA_LK", "STT"), "fields out of order"),
+    ("XML5", set_text("STT", "-1"), "STT negative"),
+    ("XML5", drop("DIEN_BIEN_LS"), "DIEN_BIEN_LS missing"),
+    ("XML5", set_text("THOI_DIEM_DBLS", ""), "THOI_DIEM_DBLS empty"),
+    ("XML5", set_text("THOI_DIEM_DBLS", "202402321200"), "THOI_DIEM_DBLS day 32"),
+    ("XML5", set_text("NGUOI_THUC_HIEN", "1" * 256), "NGUOI_THUC_HIEN of 256 characters"),
+    ("XML5", swap("MA_LK", "STT"), "fields out of order"),
     # Check-in
-    ("CHECKIN", _set("GIOI_TINH", "4"), "GIOI_TINH 4"),
-    ("CHECKIN", _set("GIOI_TINH", "nam"), "GIOI_TINH not a number"),
-    ("CHECKIN", _set("MA_LOAI_KCB", "1"), "MA_LOAI_KCB without its leading zero"),
-    ("CHECKIN", _set("MA_THE_BHYT", "HT3795908301661X"), "MA_THE_BHYT of 16 characters"),
-    ("CHECKIN", _set("MA_DKBD", "790710"), "MA_DKBD of 6 characters"),
-    ("CHECKIN", _set("MA_DOITUONG_KCB", "1.1.1"), "MA_DOITUONG_KCB of 5 characters"),
-    ("CHECKIN", _set("GT_THE_DEN", "2025022"), "GT_THE_DEN of 7 digits"),
-    ("CHECKIN", _set("GT_THE_TU", "20241301"), "GT_THE_TU month 13"),
-    ("CHECKIN", _drop("NGAY_YL"), "NGAY_YL missing"),
-    ("CHECKIN", _set("NGAY_VAO", "202406141908 "), "NGAY_VAO with a space"),
+    ("CHECKIN", set_text("GIOI_TINH", "4"), "GIOI_TINH 4"),
+    ("CHECKIN", set_text("GIOI_TINH", "nam"), "GIOI_TINH not a number"),
+    ("CHECKIN", set_text("MA_LOAI_KCB", "1"), "MA_LOAI_KCB without its leading zero"),
+    ("CHECKIN", set_text("MA_THE_BHYT", "HT3795908301661X"), "MA_THE_BHYT of 16 characters"),
+    ("CHECKIN", set_text("MA_DKBD", "790710"), "MA_DKBD of 6 characters"),
+    ("CHECKIN", set_text("MA_DOITUONG_KCB", "1.1.1"), "MA_DOITUONG_KCB of 5 characters"),
+    ("CHECKIN", set_text("GT_THE_DEN", "2025022"), "GT_THE_DEN of 7 digits"),
+    ("CHECKIN", set_text("GT_THE_TU", "20241301"), "GT_THE_TU month 13"),
+    ("CHECKIN", drop("NGAY_YL"), "NGAY_YL missing"),
+    ("CHECKIN", set_text("NGAY_VAO", "202406141908 "), "NGAY_VAO with a space"),
 ]  # fmt: skip
 
 
@@ -364,10 +303,10 @@ WRONG = [
     [pytest.param(kind, change, id=f"{kind}: {what}") for kind, change, what in WRONG],
 )
 def test_a_wrong_value_fails_the_xsd(
-    schemas: dict[str, etree.XMLSchema], kind: str, change: Callable[[etree._Element], None]
+    schemas: dict[str, etree.XMLSchema], kind: str, change: Edit
 ) -> None:
     root = _tree(_document(kind, _inpatient()))
-    _assert_valid(schemas[kind], root)
+    assert_valid(schemas[kind], root)
     change(_first_row(kind, root))
     assert not schemas[kind].validate(root)
 
@@ -378,10 +317,6 @@ def _no_container(root: etree._Element) -> None:
 
 def _container_first(root: etree._Element) -> None:
     root.insert(0, root.find("CHUKYDONVI"))  # type: ignore[arg-type]
-
-
-def _foreign_signature(root: etree._Element) -> None:
-    etree.SubElement(root.find("CHUKYDONVI"), "Signature")  # type: ignore[arg-type]
 
 
 def _empty_list(root: etree._Element) -> None:
@@ -395,15 +330,15 @@ def _empty_list(root: etree._Element) -> None:
     [
         pytest.param(_no_container, id="CHUKYDONVI missing"),
         pytest.param(_container_first, id="CHUKYDONVI not last"),
-        pytest.param(_foreign_signature, id="non-XMLDSig element in CHUKYDONVI"),
+        pytest.param(foreign_signature, id="non-XMLDSig element in CHUKYDONVI"),
         pytest.param(_empty_list, id="no TRANG_THAI_KCB"),
     ],
 )
 def test_a_wrong_checkin_document_fails_the_xsd(
-    schemas: dict[str, etree.XMLSchema], change: Callable[[etree._Element], None]
+    schemas: dict[str, etree.XMLSchema], change: Edit
 ) -> None:
     root = _tree(synth.checkin(_visit(3)))
-    _assert_valid(schemas["CHECKIN"], root)
+    assert_valid(schemas["CHECKIN"], root)
     change(root)
     assert not schemas["CHECKIN"].validate(root)
 
@@ -426,34 +361,17 @@ def test_a_list_table_needs_a_row_and_its_list(
 # --- The signed check-in ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pki() -> tuple[SigningIdentity, TrustAnchors]:
-    root = DevCA.root("Test Root CA")
-    issuing = root.intermediate("Test Issuing CA")
-    leaf = issuing.issue(f"Bệnh viện {FACILITY}")
-    identity = SigningIdentity(leaf.key, leaf.certificate, (issuing.certificate,))
-    anchors = TrustAnchors([root.certificate, issuing.certificate], [root.crl(), issuing.crl()])
-    return identity, anchors
-
-
 @pytest.mark.parametrize("inpatient", [False, True], ids=["outpatient", "inpatient"])
 def test_signed_checkin_verifies_and_validates_once_the_signature_is_removed(
-    pki: tuple[SigningIdentity, TrustAnchors],
+    hospital_signing: DevSigning,
     schemas: dict[str, etree.XMLSchema],
     inpatient: bool,
 ) -> None:
-    identity, anchors = pki
     visit = _inpatient() if inpatient else next(v for v in map(_visit, SEEDS) if not v.notes)
-    root = _tree(synth.signed_checkin(identity, visit))
+    root = _tree(synth.signed_checkin(hospital_signing.identity, visit))
     assert [c.tag for c in root[-1]] == [q(DS, "Signature")]
-    _assert_valid(schemas["CHECKIN"], root)  # the Signature is allowed by xs:any (skip)
-    verified = verify_enveloped(
-        root,
-        location=("CHI_TIEU_TRANG_THAI_KCB", "CHUKYDONVI"),
-        anchors=anchors,
-        policy=SignaturePolicy(),
-        at=datetime.now(UTC),
-    )
+    assert_valid(schemas["CHECKIN"], root)  # the Signature is allowed by xs:any (skip)
+    verified = hospital_signing.verify(root, "CHI_TIEU_TRANG_THAI_KCB", "CHUKYDONVI")
     assert len(verified.root.find("CHUKYDONVI")) == 0  # type: ignore[arg-type]
-    _assert_valid(schemas["CHECKIN"], verified.root)
+    assert_valid(schemas["CHECKIN"], verified.root)
     assert verified.root.findtext(".//MA_LK") == visit.ma_lk

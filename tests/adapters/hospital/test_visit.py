@@ -75,14 +75,9 @@ SERVICE = {
 
 
 def _lines(kind: str, rows: list[dict[str, str]], *, wrapped: bool = True) -> list[dict[str, Any]]:
-    fields = {
-        "XML2": visits.XML2_FIELDS,
-        "XML3": visits.XML3_FIELDS,
-        "XML4": visits.XML4_FIELDS,
-    }.get(kind, visits.XML5_FIELDS)
     spec = next(spec for spec in lines.TABLES if spec.kind == kind)
     found, issues = lines.normalize(
-        parse(visits.table(kind, fields, rows, wrapped=wrapped), XmlLimits()), spec
+        parse(visits.table(kind, rows, wrapped=wrapped), XmlLimits()), spec
     )
     assert not issues
     return found
@@ -210,10 +205,10 @@ def test_both_exporter_layouts_give_the_same_lines(kind: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "official"),
     [
-        (lines.DRUGS, visits.XML2_FIELDS),
-        (lines.SERVICES, visits.XML3_FIELDS),
-        (lines.PARACLINICAL, visits.XML4_FIELDS),
-        (lines.CLINICAL_NOTES, visits.XML5_FIELDS),
+        (lines.DRUGS, visits.OFFICIAL_FIELDS["XML2"]),
+        (lines.SERVICES, visits.OFFICIAL_FIELDS["XML3"]),
+        (lines.PARACLINICAL, visits.OFFICIAL_FIELDS["XML4"]),
+        (lines.CLINICAL_NOTES, visits.OFFICIAL_FIELDS["XML5"]),
     ],
 )
 def test_every_official_field_is_mapped_to_a_distinct_name(
@@ -226,10 +221,7 @@ def test_every_official_field_is_mapped_to_a_distinct_name(
 
 @pytest.mark.parametrize("spec", lines.TABLES, ids=lambda spec: spec.kind)
 def test_a_row_with_every_field_filled_keeps_every_field(spec: lines.LineTable) -> None:
-    fields = {"XML2": visits.XML2_FIELDS, "XML3": visits.XML3_FIELDS, "XML4": visits.XML4_FIELDS}
-    document = visits.table(
-        spec.kind, fields.get(spec.kind, visits.XML5_FIELDS), [visits.full_row(spec)]
-    )
+    document = visits.table(spec.kind, [visits.full_row(spec)])
     (line,), issues = lines.normalize(parse(document, XmlLimits()), spec)
     assert not issues
     assert set(line) == {name for name, _ in spec.fields.values()}  # no silent drops

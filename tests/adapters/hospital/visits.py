@@ -6,7 +6,6 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -14,39 +13,11 @@ from lxml import etree
 from adapters.hospital import lines, synth, values
 from adapters.hospital.visit import normalize_visit
 from gateway.records.model import Subject
-from gateway.xml.parser import XmlLimits, load_contract, parse
+from gateway.xml.parser import XmlLimits, parse
+from tests.adapters.hospital.contracts import documented_fields
 
 FACILITY = "79071"
-CONTRACTS = Path(__file__).resolve().parents[3] / "xsd"
 
-# The official field lists of QĐ 130 Bảng 2–5 as amended by QĐ 4750 (QD130.md section B), in
-# order: the oracle for "every official field is mapped".
-XML2_FIELDS = (
-    "MA_LK", "STT", "MA_THUOC", "MA_PP_CHEBIEN", "MA_CSKCB_THUOC", "MA_NHOM", "TEN_THUOC",
-    "DON_VI_TINH", "HAM_LUONG", "DUONG_DUNG", "DANG_BAO_CHE", "LIEU_DUNG", "CACH_DUNG",
-    "SO_DANG_KY", "TT_THAU", "PHAM_VI", "TYLE_TT_BH", "SO_LUONG", "DON_GIA", "THANH_TIEN_BV",
-    "THANH_TIEN_BH", "T_NGUONKHAC_NSNN", "T_NGUONKHAC_VTNN", "T_NGUONKHAC_VTTN", "T_NGUONKHAC_CL",
-    "T_NGUONKHAC", "MUC_HUONG", "T_BNTT", "T_BNCCT", "T_BHTT", "MA_KHOA", "MA_BAC_SI",
-    "MA_DICH_VU", "NGAY_YL", "NGAY_TH_YL", "MA_PTTT", "NGUON_CTRA", "VET_THUONG_TP", "DU_PHONG",
-)  # fmt: skip
-XML3_FIELDS = (
-    "MA_LK", "STT", "MA_DICH_VU", "MA_PTTT_QT", "MA_VAT_TU", "MA_NHOM", "GOI_VTYT",
-    "TEN_VAT_TU", "TEN_DICH_VU", "MA_XANG_DAU", "DON_VI_TINH", "PHAM_VI", "SO_LUONG",
-    "DON_GIA_BV", "DON_GIA_BH", "TT_THAU", "TYLE_TT_DV", "TYLE_TT_BH", "THANH_TIEN_BV",
-    "THANH_TIEN_BH", "T_TRANTT", "MUC_HUONG", "T_NGUONKHAC_NSNN", "T_NGUONKHAC_VTNN",
-    "T_NGUONKHAC_VTTN", "T_NGUONKHAC_CL", "T_NGUONKHAC", "T_BNTT", "T_BNCCT", "T_BHTT", "MA_KHOA",
-    "MA_GIUONG", "MA_BAC_SI", "NGUOI_THUC_HIEN", "MA_BENH", "MA_BENH_YHCT", "NGAY_YL",
-    "NGAY_TH_YL", "NGAY_KQ", "MA_PTTT", "VET_THUONG_TP", "PP_VO_CAM", "VI_TRI_TH_DVKT", "MA_MAY",
-    "MA_HIEU_SP", "TAI_SU_DUNG", "DU_PHONG",
-)  # fmt: skip
-XML4_FIELDS = (
-    "MA_LK", "STT", "MA_DICH_VU", "MA_CHI_SO", "TEN_CHI_SO", "GIA_TRI", "DON_VI_DO", "MO_TA",
-    "KET_LUAN", "NGAY_KQ", "MA_BS_DOC_KQ", "DU_PHONG",
-)  # fmt: skip
-XML5_FIELDS = (
-    "MA_LK", "STT", "DIEN_BIEN_LS", "GIAI_DOAN_BENH", "HOI_CHAN", "PHAU_THUAT", "THOI_DIEM_DBLS",
-    "NGUOI_THUC_HIEN", "DU_PHONG",
-)  # fmt: skip
 LAYOUTS = {
     "XML2": ("CHITIEU_CHITIET_THUOC", "DSACH_CHI_TIET_THUOC", "CHI_TIET_THUOC"),
     "XML3": ("CHITIEU_CHITIET_DVKT_VTYT", "DSACH_CHI_TIET_DVKT", "CHI_TIET_DVKT"),
@@ -58,27 +29,27 @@ LAYOUTS = {
     ),
 }
 
+# The official field lists of QĐ 130 Bảng 2–5 as amended by QĐ 4750 (QD130.md section B), in
+# order: the oracle for "every official field is mapped". Read from the XSDs, where
+# test_tables_xsd checks them against the appendix's field counts, so that neither the normalizer
+# nor the generator is checked against its own list.
+OFFICIAL_FIELDS = {kind: documented_fields(kind) for kind in LAYOUTS}
+
 
 _FREE_TEXT = frozenset(
     {"DIEN_BIEN_LS", "KET_LUAN", "MO_TA", "TEN_CHI_SO", "TEN_THUOC", "TEN_DICH_VU"}
 )
 
 
-def schema(name: str) -> etree.XMLSchema:
-    return etree.XMLSchema(load_contract(str(CONTRACTS / name), folder=str(CONTRACTS)))
-
-
-def table(
-    kind: str, fields: tuple[str, ...], rows: list[dict[str, str]], *, wrapped: bool = True
-) -> bytes:
-    """A line table written by hand: every field in order, empty when not given; with or
-    without the CHITIEU_* wrapper; free text as CDATA like exporters do."""
+def table(kind: str, rows: list[dict[str, str]], *, wrapped: bool = True) -> bytes:
+    """A line table written by hand: every official field in order, empty when not given; with
+    or without the CHITIEU_* wrapper; free text as CDATA like exporters do."""
     wrapper, listing, row_tag = LAYOUTS[kind]
     root = etree.Element(wrapper) if wrapped else None
     rows_parent = etree.Element(listing) if root is None else etree.SubElement(root, listing)
     for given in rows:
         row = etree.SubElement(rows_parent, row_tag)
-        for name in fields:
+        for name in OFFICIAL_FIELDS[kind]:
             text = given.get(name, "")
             element = etree.SubElement(row, name)
             is_free_text = name in _FREE_TEXT

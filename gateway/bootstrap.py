@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.hospital.assessment import AssessmentFormat
 from adapters.hospital.checkin import CheckinFormat
 from adapters.hospital.history import SignalPolicy
 from adapters.hospital.qd130 import Qd130Format
@@ -36,6 +37,7 @@ class Gateway:
     pipeline: PipelineDeps
     claims: BatchFormat
     checkin: BatchFormat
+    assessment: BatchFormat
     metrics: Metrics
 
     def close(self) -> None:
@@ -89,5 +91,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             )
         ),
         checkin=CheckinFormat(),
+        assessment=AssessmentFormat(),
         metrics=metrics,
     )

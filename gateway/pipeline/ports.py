@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from gateway.errors import GatewayError
-from gateway.records.model import CommonRecord, Signal, Subject
+from gateway.records.model import CommonRecord, RecordKind, Signal, Subject
 from gateway.store.ports import IndexEntry, IndexReader
 from gateway.trust.verify import VerifiedDocument
 from gateway.xml.parser import XmlLimits
@@ -47,9 +47,12 @@ class BatchFormat(Protocol):
 
     name: str
     version: str
-    record_kind: Literal["hi_claim", "hi_checkin", "dossier"]
     signature_location: tuple[str, ...]
     envelope_schema: str
+
+    @property
+    def record_kind(self) -> RecordKind:
+        """The kind of the records it makes (read-only: a format may declare a narrower type)."""
 
     def facility_codes(self, document: ValidatedDocument) -> set[str]:
         """Every facility code the batch speaks for (checked against the partner)."""

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION = "1.0"
 
 Channel = Literal["rest", "soap", "vss-portal"]
+# hi_claim: a QĐ 130 visit (GIAMDINHHS); hi_checkin: its check-in row; hi_assessment: a medical
+# assessment row (QĐ 130 table 12); dossier: a VSS e-dossier.
+RecordKind = Literal["hi_claim", "hi_checkin", "hi_assessment", "dossier"]
 Gender = Literal["male", "female", "undetermined"]
 
 
@@ -74,7 +77,7 @@ class CommonRecord(_Frozen):
     """One accepted claim record or dossier, normalized."""
 
     id: str = Field(description="ULID")
-    kind: Literal["hi_claim", "hi_checkin", "dossier"]
+    kind: RecordKind
     schema_version: str = SCHEMA_VERSION
     source: Source
     received_at: datetime = Field(description="RFC 3339, UTC")

@@ -35,7 +35,12 @@ def test_docs_openapi_and_record_schema(served: Served) -> None:
         paths = http.get("/openapi.json").json()["paths"]
         assert {"/api/v1/claims", "/api/v1/receipts/{receipt_id}", "/soap/claims"} <= set(paths)
         schema = http.get("/api/v1/schemas/record").json()
-        assert schema["properties"]["kind"]["enum"] == ["hi_claim", "hi_checkin", "dossier"]
+        assert schema["properties"]["kind"]["enum"] == [
+            "hi_claim",
+            "hi_checkin",
+            "hi_assessment",
+            "dossier",
+        ]
         assert {"id", "source", "signature", "original", "subject", "payload"} <= set(
             schema["required"]
         )

@@ -27,6 +27,7 @@ from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.legacy import legacy_password_hash
 from tests.conftest import HOSPITAL, Pki, Served, counts, partner_file
+from tests.support.assessment import assessment_xml
 from tests.support.batches import batch_with, edit_xml1, sign
 from tests.support.vss_portal_client import VssPortalClient, md5_upper
 from tests.support.xmlsec_signer import xmlsec_sign
@@ -496,21 +497,6 @@ def test_field_names_are_matched_without_case_like_the_portal(portal: Served, pk
     assert answer["maKetQua"] == "200", answer
 
 
-def test_medical_assessment_is_recognized_but_not_yet_accepted(portal: Served) -> None:
-    document = (
-        b"<CHI_TIEU_GIAM_DINH_YKHOA><DSACH_GIAM_DINH_YKHOA><GIAM_DINH_YKHOA>"
-        b"<HO_TEN>Nguyen Van A</HO_TEN></GIAM_DINH_YKHOA></DSACH_GIAM_DINH_YKHOA>"
-        b"<CHUKYDONVI/></CHI_TIEU_GIAM_DINH_YKHOA>"
-    )
-    with logged_in(portal) as client:
-        answer = client.send("assessment", document)
-        wrong = client.send("assessment", b"<GIAMDINHHS/>")
-    assert answer["maKetQua"] == "501"
-    assert "not yet accepted" in answer["thongDiep"]
-    assert (wrong["maKetQua"], wrong["thongDiep"][:14]) == ("422", "SCHEMA_INVALID")
-    assert counts(portal.gateway) == NOTHING
-
-
 def test_every_spec_error_code_has_the_ma_ket_qua_of_its_http_status() -> None:
     def subclasses(cls: type[GatewayError]) -> Iterator[type[GatewayError]]:
         for sub in cls.__subclasses__():
@@ -521,3 +507,80 @@ def test_every_spec_error_code_has_the_ma_ket_qua_of_its_http_status() -> None:
     assert {code: MA_KET_QUA.get(code) for code in codes} == {
         code: str(status) for code, status in codes.items()
     }
+
+
+# --- Medical assessment (table 12, CV 3190 I.4) -------------------------------------------------
+
+
+def assessment(pki: Pki, rows: list[dict[str, str | None]], meeting: date) -> bytes:
+    """A signed table-12 document of ``rows`` (tests/support/assessment.py)."""
+    return sign(assessment_xml(rows, meeting=meeting), pki.hospital)
+
+
+def test_medical_assessment_is_received_and_readable(portal: Served, pki: Pki) -> None:
+    meeting = date.today() - timedelta(days=3)
+    with logged_in(portal) as client:
+        answer = client.send("assessment", assessment(pki, [{}, {}], meeting))
+    assert answer["maKetQua"] == "200", answer
+    assert list(answer) == ["maKetQua", "maGiaoDich", "thoiGianTiepNhan", "thongDiep"]
+    assert answer["maGiaoDich"] and "2/2" in answer["thongDiep"]
+    stored = receipt(portal, answer["maGiaoDich"])
+    assert stored["channel"] == "vss-portal" and stored["status"] == "accepted"
+    assert stored["format"] == "QD130-XML12/4750"
+    # No MA_LK in table 12: a row is keyed by the council meeting and its entry in the minutes.
+    assert [r["key"] for r in stored["results"]] == [f"{meeting:%Y%m%d}/15", f"{meeting:%Y%m%d}/16"]
+    first = record(portal, stored["results"][0]["record_id"])
+    assert first["kind"] == "hi_assessment"
+    # The document names no facility; maCSKCB is checked against the partner, not recorded.
+    assert first["source"] == {
+        "partner_id": HOSPITAL,
+        "channel": "vss-portal",
+        "facility_code": None,
+    }
+    assert first["original"]["format"] == "QD130-XML12"
+    assert first["original"]["item"] == f"{meeting:%Y%m%d}/15"
+    assert first["subject"]["full_name"] == "Trần Thị Lan"
+    assert first["subject"]["hi_card_number"] == "DN4010178012345"
+    assert first["subject"]["si_number"] == "0178012345"
+    assert first["payload"]["assessment"]["meeting_date"] == meeting.isoformat()
+    assert first["payload"]["conclusion"]["impairment_percent"] == 21
+    assert counts(portal.gateway) == {"receipts": 1, "records": 2, "originals": 1}
+
+
+def test_tampered_medical_assessment_answers_signature_invalid(portal: Served, pki: Pki) -> None:
+    signed = assessment(pki, [{}], date.today() - timedelta(days=3))
+    tampered = signed.replace(b"<TYLE_TTCT_MOI>21<", b"<TYLE_TTCT_MOI>61<")
+    assert tampered != signed
+    with logged_in(portal) as client:
+        answer = client.send("assessment", tampered)
+    assert answer["maKetQua"] == "422"
+    assert "SIGNATURE_INVALID" in answer["thongDiep"]
+    assert receipt(portal, answer["maGiaoDich"])["status"] == "rejected"
+    assert counts(portal.gateway) == {"receipts": 1, "records": 0, "originals": 0}
+
+
+def test_schema_invalid_medical_assessment_answers_422(portal: Served, pki: Pki) -> None:
+    document = assessment(pki, [{}, {"KET_QUA_KHAM": None}], date.today() - timedelta(days=3))
+    with logged_in(portal) as client:
+        answer = client.send("assessment", document)
+        # A signed check-in sent as an assessment: its signature is not where table 12 has it.
+        check_in = client.send("assessment", sign(checkin_xml([visit(18)]), pki.hospital))
+    assert answer["maKetQua"] == "422"
+    assert answer["thongDiep"].startswith("SCHEMA_INVALID")
+    assert "KET_QUA_KHAM" in answer["thongDiep"]
+    assert (check_in["maKetQua"], check_in["thongDiep"][:17]) == ("422", "SIGNATURE_INVALID")
+    assert counts(portal.gateway)["records"] == 0
+
+
+def test_medical_assessment_row_with_an_impossible_date_is_named_by_its_key(
+    portal: Served, pki: Pki
+) -> None:
+    meeting = date.today() - timedelta(days=3)
+    document = assessment(pki, [{}, {"NGAY_CHUNG_TU": "20230229"}], meeting)
+    with logged_in(portal) as client:
+        answer = client.send("assessment", document)
+    assert answer["maKetQua"] == "200", answer
+    assert "1/2" in answer["thongDiep"]
+    assert f"NGAY_HOP/SO_BIEN_BAN {meeting:%Y%m%d}/16 (#2): SCHEMA_INVALID" in answer["thongDiep"]
+    assert receipt(portal, answer["maGiaoDich"])["status"] == "partially_accepted"
+    assert counts(portal.gateway)["records"] == 1

@@ -1,0 +1,207 @@
+"""The portal's router: the token (CV 3190 I.1) and the three submissions (I.2, I.3, I.4), each
+a thin entrypoint over ``submit_batch``; every error is rendered by ``answers``."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio.to_thread
+from anyio import CapacityLimiter
+from fastapi import APIRouter, Request, Response
+
+from gateway.api import work
+from gateway.api.auth import source_address
+from gateway.api.vss_portal import answers, forms
+from gateway.api.vss_portal.forms import ASSESSMENT, CHECKIN, CLAIMS, Table
+from gateway.bootstrap import Gateway
+from gateway.errors import Forbidden, GatewayError, Unauthorized
+from gateway.legacy import LegacyLogin, TokenSigner
+from gateway.partners import Partner, require_service
+from gateway.pipeline.batches import submit_batch
+from gateway.pipeline.ports import BatchFormat
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["vss-portal"])
+
+TOKEN_PATH = "/api/token/take"  # noqa: S105 (a URL path) -- CV 3190 I.1, p. 2
+
+_TOKEN_BODY_LIMIT = 16 * 1024
+_LOGIN_THREADS = 4  # concurrent scrypt checks (16 MiB each), so a login flood stays bounded
+
+
+class _PortalState:
+    """What the portal keeps for the life of the app: the login and the formats by loaiHoSo."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.login = LegacyLogin(gateway.partners, TokenSigner(gateway.pipeline.identity))
+        self.login_threads = CapacityLimiter(_LOGIN_THREADS)
+        # The formats come from the composition root.
+        self.formats: dict[str, BatchFormat] = {
+            CHECKIN.loai_ho_so: gateway.checkin,
+            CLAIMS.loai_ho_so: gateway.claims,
+            ASSESSMENT.loai_ho_so: gateway.assessment,
+        }
+
+
+def _state(request: Request) -> _PortalState:
+    state: _PortalState | None = getattr(request.app.state, "vss_portal", None)
+    if state is None:  # built on first use: nothing awaits in between, so built once
+        state = request.app.state.vss_portal = _PortalState(request.app.state.gateway)
+    return state
+
+
+def _now(request: Request) -> datetime:
+    gateway: Gateway = request.app.state.gateway
+    return gateway.pipeline.clock.now()
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _answering(
+    failure: Callable[[GatewayError, datetime], dict[str, Any]],
+) -> Callable[[Endpoint], Endpoint]:
+    """Render every error of the endpoint as a portal answer (HTTP 200, package docstring)."""
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def answering(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except GatewayError as error:
+                return answers.respond(failure(error, _now(request)), retry_after=error.retry_after)
+            except Exception:
+                log.exception("unexpected error on %s", request.url.path)
+                internal = GatewayError("internal error")
+                return answers.respond(failure(internal, _now(request)))
+
+        return answering
+
+    return decorate
+
+
+# --- The token (CV 3190 I.1, p. 2–3) --------------------------------------------------------
+
+
+@router.post(
+    TOKEN_PATH,
+    summary="VSS portal login: a token for the username and uppercase-MD5 password (CV 3190 I.1)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["username", "password"],
+                        "properties": {
+                            "username": {"type": "string"},
+                            "password": {"type": "string", "description": "uppercase MD5 hex"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+@_answering(answers.token_failure)
+async def take_token(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    state = _state(request)
+    fields = await forms.read_fields(request, _TOKEN_BODY_LIMIT)
+    # I.1.2 (p. 2): "username" (Tên tài khoản được cấp), "password" (MD5 uppercase).
+    username, password = fields.get("username", ""), fields.get("password", "")
+    if not username or not password:
+        raise Unauthorized("username and password are required")
+    address = source_address(request, gateway.settings.trusted_proxies)
+    login = functools.partial(
+        state.login.login, username, password, address=address, now=_now(request)
+    )
+    grant = await anyio.to_thread.run_sync(login, limiter=state.login_threads)
+    # I.1.3 (p. 2–3): maKetQua, then APIKey (ResultObject) with access_token, id_token,
+    # token_type, username and expires_in ("Datetime: thời gian hết hạn token (UTC)").
+    return answers.respond(
+        {
+            "maKetQua": answers.SUCCESS,
+            "APIKey": {
+                "access_token": grant.access_token,
+                "id_token": grant.id_token,
+                "token_type": grant.token_type,
+                "username": grant.username,
+                "expires_in": grant.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        }
+    )
+
+
+# --- The submissions (CV 3190 I.2, I.3, I.4) ----------------------------------------------------
+
+
+async def _caller(request: Request, state: _PortalState) -> Partner:
+    """The partner behind the headers of I.2.1 / I.3.1 / I.4.1 (p. 3, 5, 18): ``accessToken``,
+    ``tokenId``, ``passwordHash``; then its source address and its grant, like every caller."""
+    gateway: Gateway = request.app.state.gateway
+    headers = [request.headers.get(name, "") for name in ("accessToken", "tokenId", "passwordHash")]
+    if not all(headers):
+        raise Unauthorized("the accessToken, tokenId and passwordHash headers are required")
+    check = functools.partial(state.login.authenticate, *headers, now=_now(request))
+    partner = await anyio.to_thread.run_sync(check, limiter=state.login_threads)
+    if not partner.allows_address(source_address(request, gateway.settings.trusted_proxies)):
+        raise Forbidden(f"requests for {partner.id} are not accepted from this address")
+    require_service(partner, "claims.submit")
+    return partner
+
+
+async def _submit(request: Request, table: Table) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    state = _state(request)
+    partner = await _caller(request, state)
+    fields = await forms.read_fields(request, forms.form_limit(gateway.pipeline.limits.max_bytes))
+    document = forms.document(fields, partner, table, gateway)
+    fmt = state.formats[table.loai_ho_so]
+    outcome = await work.run(
+        request,
+        len(document),
+        submit_batch,
+        document,
+        partner=partner,
+        channel="vss-portal",
+        fmt=fmt,
+        deps=gateway.pipeline,
+    )
+    return answers.respond(answers.accepted_answer(outcome, key=table.key))
+
+
+@router.post(
+    CHECKIN.path,
+    summary="VSS portal: check-in table, loaiHoSo 0 (CV 3190 I.2)",
+    openapi_extra=forms.form_doc(CHECKIN),
+)
+@_answering(answers.submission_failure)
+async def check_in(request: Request) -> Response:
+    return await _submit(request, CHECKIN)
+
+
+@router.post(
+    CLAIMS.path,
+    summary="VSS portal: QĐ 130 claim batch GIAMDINHHS, loaiHoSo 130 (CV 3190 I.3)",
+    openapi_extra=forms.form_doc(CLAIMS),
+)
+@_answering(answers.submission_failure)
+async def send_claims(request: Request) -> Response:
+    return await _submit(request, CLAIMS)
+
+
+@router.post(
+    ASSESSMENT.path,
+    summary="VSS portal: medical assessment table 12, loaiHoSo 12 (CV 3190 I.4)",
+    openapi_extra=forms.form_doc(ASSESSMENT),
+)
+@_answering(answers.submission_failure)
+async def send_assessment(request: Request) -> Response:
+    return await _submit(request, ASSESSMENT)

@@ -106,6 +106,35 @@ def verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def legacy_password(args: argparse.Namespace) -> int:
+    """Print the partner-file lines of a legacy login (VSS-portal compatible token endpoint)."""
+    import getpass
+    import hashlib
+
+    from gateway.legacy import legacy_password_hash
+
+    if args.md5:
+        md5 = args.md5
+    else:
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("password: ")
+            if getpass.getpass("again: ") != password:
+                print("the two passwords differ", file=sys.stderr)
+                return 2
+        # What the hospital's software sends: the uppercase MD5 of the password (CV 3190 I.1).
+        md5 = hashlib.md5(password.encode(), usedforsecurity=False).hexdigest().upper()
+    try:
+        stored = legacy_password_hash(md5)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f'legacy_username = "{args.username}"')
+    print(f'legacy_password_hash = "{stored}"')
+    return 0
+
+
 def submit(args: argparse.Namespace) -> int:
     import httpx
 
@@ -296,6 +325,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default="http://127.0.0.1:8080")
     p.add_argument("--token", required=True)
     p.set_defaults(run=submit)
+
+    p = commands.add_parser(
+        "legacy-password", help="partner-file lines for a VSS-portal legacy login (scrypt hash)"
+    )
+    p.add_argument("--username", required=True, help="the login the hospital's software uses")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--md5", help="the uppercase MD5 the client sends, instead of a password")
+    source.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    p.set_defaults(run=legacy_password)
 
     _bulk_commands(commands)
     return parser

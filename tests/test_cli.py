@@ -91,3 +91,22 @@ def test_missing_files_and_trust_store_exit_with_a_message(
     doc.write_text("<GIAMDINHHS><CHUKYDONVI/></GIAMDINHHS>", encoding="utf-8")
     assert main(["verify", str(doc), "--trust", str(tmp_path / "none")]) == 2
     assert "configuration error: trust store" in capsys.readouterr().err
+
+
+def test_legacy_password_lines_let_the_client_log_in(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import io
+
+    from gateway.legacy.passwords import StoredHash
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Mật-khẩu 2024\n"))
+    assert main(["legacy-password", "--username", "bv01929", "--password-stdin"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == 'legacy_username = "bv01929"'
+    stored = out[1].removeprefix('legacy_password_hash = "').removesuffix('"')
+    sent = hashlib.md5("Mật-khẩu 2024".encode(), usedforsecurity=False).hexdigest().upper()
+    assert StoredHash.read(stored).matches(sent)
+    assert not StoredHash.read(stored).matches(hashlib.md5(b"other").hexdigest().upper())
+    assert main(["legacy-password", "--username", "u", "--md5", "not-an-md5"]) == 2

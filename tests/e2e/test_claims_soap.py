@@ -421,3 +421,31 @@ def test_hand_written_soap_request_gets_the_same_answer_as_zeep(
         fault.findtext(f"detail/{q(CLAIMS_SERVICE, 'GatewayFault')}/{q(CLAIMS_SERVICE, 'Code')}")
         == "UNAUTHORIZED"
     )
+
+
+def test_rule_violations_and_signals_travel_in_the_soap_receipt(
+    served: Served, soap: ClientFactory, pki: Pki
+) -> None:
+    def one(seed: int, fault: str) -> bytes:
+        body, _ = make_batch(
+            random.Random(seed),
+            pki.hospital,
+            "01929",
+            1,
+            created=date.today(),
+            faults=[fault],
+            first_index=seed * 10,
+        )
+        return body
+
+    client = soap()
+    broken = client.service.SubmitClaimBatch(Batch=one(41, "total_mismatch"))
+    [result] = broken.Result
+    assert (broken.Status, result.Status) == ("rejected", "rejected")
+    assert result.Error[0].Code == "RULE_VIOLATION"
+    assert any("rule=QD130-TOTAL-T_THUOC" in issue for issue in result.Error[0].Issue)
+
+    flagged = client.service.SubmitClaimBatch(Batch=one(42, "high_quantity"))
+    [result] = flagged.Result
+    assert result.Status == "accepted" and result.RecordId
+    assert "QUANTITY_CEILING" in {signal.Code for signal in result.Signal}

@@ -27,14 +27,12 @@ from typing import Any, Literal
 
 from lxml import etree
 
-from adapters.hospital import history, xml1
 from adapters.hospital import values as v
+from adapters.hospital import xml1
+from adapters.hospital.rows import RowFormat
 from gateway.errors import SchemaInvalid
 from gateway.pipeline.ports import NormalizedItem, RejectedItem, ValidatedDocument
-from gateway.records.model import CommonRecord, Subject
-from gateway.store.ports import IndexEntry, IndexReader
-from gateway.xml.parser import XmlLimits
-from gateway.xml.schemas import SchemaRegistry
+from gateway.records.model import Subject
 
 ROOT = "CHI_TIEU_GIAM_DINH_YKHOA"
 _ROWS = "DSACH_GIAM_DINH_YKHOA/GIAM_DINH_YKHOA"
@@ -91,49 +89,22 @@ FIELDS: dict[str, tuple[str, str, xml1.Convert]] = {
 }
 
 
-def _rows(root: etree._Element) -> list[etree._Element]:
-    return list(root.iterfind(_ROWS))
-
-
-class AssessmentFormat:
+class AssessmentFormat(RowFormat):
     """The signed medical assessment document (loaiHoSo 12, CV 3190 I.4.2), one record per row."""
 
     name = "QD130-XML12"
-    version = "4750"
     record_kind: Literal["hi_assessment"] = "hi_assessment"
-    signature_location: tuple[str, ...] = (ROOT, "CHUKYDONVI")
     envelope_schema = "qd130/xml12"
+    root = ROOT
+    rows = _ROWS
+    fields = FIELDS
 
     def facility_codes(self, document: ValidatedDocument) -> set[str]:
         """None: the document names no facility (module docstring)."""
         return set()
 
-    def items(
-        self,
-        document: ValidatedDocument,
-        *,
-        schemas: SchemaRegistry,
-        limits: XmlLimits,
-        history: IndexReader,
-    ) -> list[NormalizedItem | RejectedItem]:
-        # The document already passed xml12.xsd as a whole; a row can still hold a value its
-        # pattern lets through but that is no date (20240230), refused for that row alone.
-        return [_item(row, index) for index, row in enumerate(_rows(document.verified.root), 1)]
-
-    def payload_schema(self) -> dict[str, Any]:
-        """JSON Schema of an assessment payload, derived from the field table."""
-        properties: dict[str, dict[str, Any]] = {}
-        for section, name, convert in FIELDS.values():
-            kind: dict[str, Any] = {"type": "integer" if convert is v.integer else "string"}
-            if convert is v.split_list:
-                kind = {"type": "array", "items": {"type": "string"}}
-            properties.setdefault(section, {"type": "object", "properties": {}})
-            properties[section]["properties"][name] = kind
-        properties["cards"] = {"type": "array", "items": {"type": "object"}}
-        return {"type": "object", "properties": properties}
-
-    def index_entries(self, record: CommonRecord, item: NormalizedItem) -> tuple[IndexEntry, ...]:
-        return history.index_entries(record, content_sha256=item.content_sha256)
+    def item(self, row: etree._Element, index: int) -> NormalizedItem | RejectedItem:
+        return _item(row, index)
 
 
 def key_of(texts: dict[str, str]) -> str | None:

@@ -21,14 +21,11 @@ from typing import Any, Literal
 
 from lxml import etree
 
-from adapters.hospital import history, xml1
 from adapters.hospital import values as v
+from adapters.hospital import xml1
+from adapters.hospital.rows import RowFormat
 from gateway.errors import SchemaInvalid
 from gateway.pipeline.ports import NormalizedItem, RejectedItem, ValidatedDocument
-from gateway.records.model import CommonRecord
-from gateway.store.ports import IndexEntry, IndexReader
-from gateway.xml.parser import XmlLimits
-from gateway.xml.schemas import SchemaRegistry
 
 ROOT = "CHI_TIEU_TRANG_THAI_KCB"
 _ROWS = "DSACH_TRANG_THAI_KCB/TRANG_THAI_KCB"
@@ -59,49 +56,22 @@ _SHARED = (
 FIELDS = {**{tag: xml1.FIELDS[tag] for tag in _SHARED}, **_OWN_FIELDS}
 
 
-def _rows(root: etree._Element) -> list[etree._Element]:
-    return list(root.iterfind(_ROWS))
-
-
-class CheckinFormat:
+class CheckinFormat(RowFormat):
     """The signed check-in document (loaiHoSo 0, CV 3190 I.2.2), one record per visit row."""
 
     name = "QD130-CHECKIN"
-    version = "4750"
     record_kind: Literal["hi_claim", "hi_checkin", "dossier"] = "hi_checkin"
-    signature_location: tuple[str, ...] = (ROOT, "CHUKYDONVI")
     envelope_schema = "qd130/checkin"
+    root = ROOT
+    rows = _ROWS
+    fields = FIELDS
 
     def facility_codes(self, document: ValidatedDocument) -> set[str]:
         """Every row's MA_CSKCB: a row without one speaks for the empty code, never allowed."""
-        return {(row.findtext("MA_CSKCB") or "").strip() for row in _rows(document.verified.root)}
+        return {(row.findtext("MA_CSKCB") or "").strip() for row in self.rows_of(document)}
 
-    def items(
-        self,
-        document: ValidatedDocument,
-        *,
-        schemas: SchemaRegistry,
-        limits: XmlLimits,
-        history: IndexReader,
-    ) -> list[NormalizedItem | RejectedItem]:
-        # The document already passed checkin.xsd as a whole; a row can still hold a value its
-        # pattern lets through but that is no date (20240230…), refused for that row alone.
-        return [_item(row, index) for index, row in enumerate(_rows(document.verified.root), 1)]
-
-    def payload_schema(self) -> dict[str, Any]:
-        """JSON Schema of a check-in payload, derived from the field table."""
-        properties: dict[str, dict[str, Any]] = {}
-        for section, name, convert in FIELDS.values():
-            kind: dict[str, Any] = {"type": "integer" if convert is v.integer else "string"}
-            if convert is v.split_list:
-                kind = {"type": "array", "items": {"type": "string"}}
-            properties.setdefault(section, {"type": "object", "properties": {}})
-            properties[section]["properties"][name] = kind
-        properties["cards"] = {"type": "array", "items": {"type": "object"}}
-        return {"type": "object", "properties": properties}
-
-    def index_entries(self, record: CommonRecord, item: NormalizedItem) -> tuple[IndexEntry, ...]:
-        return history.index_entries(record, content_sha256=item.content_sha256)
+    def item(self, row: etree._Element, index: int) -> NormalizedItem | RejectedItem:
+        return _item(row, index)
 
 
 def _item(row: etree._Element, index: int) -> NormalizedItem | RejectedItem:

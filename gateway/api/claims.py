@@ -25,6 +25,11 @@ async def read_xml_body(request: Request, limit: int) -> bytes:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in XML_TYPES:
         raise XmlMalformed(f"content type {media_type or 'none'!r}: send application/xml")
+    return await read_body(request, limit)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it is known to be over ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise XmlTooLarge(f"the body has {declared} bytes; the limit is {limit}")

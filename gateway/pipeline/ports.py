@@ -47,12 +47,15 @@ class BatchFormat(Protocol):
 
     name: str
     version: str
-    signature_location: tuple[str, ...]
     envelope_schema: str
 
     @property
     def record_kind(self) -> RecordKind:
         """The kind of the records it makes (read-only: a format may declare a narrower type)."""
+
+    @property
+    def signature_location(self) -> tuple[str, ...]:
+        """Tags from the document element to the parent of its one signature."""
 
     def facility_codes(self, document: ValidatedDocument) -> set[str]:
         """Every facility code the batch speaks for (checked against the partner)."""

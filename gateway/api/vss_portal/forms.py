@@ -11,8 +11,9 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import Request
 
+from gateway.api.claims import read_body
 from gateway.bootstrap import Gateway
-from gateway.errors import Forbidden, Unauthorized, XmlMalformed, XmlTooLarge
+from gateway.errors import Forbidden, Unauthorized, XmlMalformed
 from gateway.partners import Partner
 from gateway.xml.parser import decode_base64
 
@@ -40,20 +41,6 @@ ASSESSMENT = Table(
     "CHI_TIEU_GIAM_DINH_YKHOA",
     key="NGAY_HOP/SO_BIEN_BAN",
 )
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise XmlTooLarge(f"the body has {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise XmlTooLarge(f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def read_fields(request: Request, limit: int) -> dict[str, str]:

@@ -27,7 +27,7 @@ def _partner_entry(partner_id: str, code: str, name: str, cert_fp: str, token: s
         f'id = "{partner_id}"\n'
         'kind = "hospital"\n'
         f'name = "{name}"\n'
-        'services = ["claims.submit", "claims.read"]\n'
+        'services = ["claims.submit", "claims.read", "signals.read"]\n'
         f'facility_codes = ["{code}"]\n'
         f'certificates = ["{cert_fp}"]\n'
         f'tokens = ["{token_hash(token)}"]\n'

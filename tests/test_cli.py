@@ -61,6 +61,8 @@ def test_demo_preparation_gives_a_working_gateway(tmp_path: Path) -> None:
         assert outcome.receipt.status == "accepted" and len(outcome.receipt.results) == 3
         token = (tmp_path / "demo/hospital-01929.token").read_text().strip()
         assert gateway.partners.by_token(token) == partner
+        # The README's signals example runs with this token: the demo hospital may read its own.
+        assert partner.may("signals.read")
         assert token not in (tmp_path / "demo/partners.toml").read_text()
     finally:
         gateway.close()

@@ -1,5 +1,5 @@
-"""The composition root: settings → partners, trust, schemas, store, formats. The only module
-that chooses concrete implementations."""
+"""The composition root: settings → partners, trust, schemas, store and audit log, formats. The
+only module that chooses concrete implementations."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from adapters.hospital.assessment import AssessmentFormat
 from adapters.hospital.checkin import CheckinFormat
 from adapters.hospital.history import SignalPolicy
 from adapters.hospital.qd130 import Qd130Format
+from gateway.audit import AuditLog, Auditor
+from gateway.audit.redis import RedisAuditLog
+from gateway.audit.sqlite import SqliteAuditLog
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.errors import ConfigError
@@ -39,18 +42,27 @@ class Gateway:
     checkin: BatchFormat
     assessment: BatchFormat
     metrics: Metrics
+    audit: Auditor
 
     def close(self) -> None:
         self.pipeline.store.close()
+        self.audit.log.close()
 
 
-def open_store(settings: Settings) -> Store:
-    """The store named by ``GATEWAY_STORE_URL``: ``sqlite:///path`` or ``redis://host:port/db``."""
+def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, AuditLog]:
+    """The store named by ``GATEWAY_STORE_URL`` (``sqlite:///path`` or ``redis://host:port/db``)
+    and the audit log kept in the same database, with the same durability. ``create=False``
+    refuses a SQLite file that does not exist yet (a mistyped path, not an empty log)."""
     url = settings.store_url
     if url.startswith("sqlite:///"):
-        return SqliteStore(Path(url.removeprefix("sqlite:///")))
+        path = Path(url.removeprefix("sqlite:///"))
+        if not create and not path.is_file():
+            raise ConfigError(f"GATEWAY_STORE_URL {url!r}: there is no database at {path}")
+        return SqliteStore(path), SqliteAuditLog(path)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStore(url, require_durable=settings.redis_require_durable)
+        # The store checks the server's durability; the audit log shares the server.
+        store = RedisStore(url, require_durable=settings.redis_require_durable)
+        return store, RedisAuditLog(url)
     raise ConfigError(f"GATEWAY_STORE_URL {url!r}: use sqlite:///path or redis://host:port/db")
 
 
@@ -70,14 +82,16 @@ def signing_identity(settings: Settings) -> SigningIdentity:
 def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     """Build a gateway from settings; a mistake stops here with a ``ConfigError``."""
     metrics = Metrics()
+    clock = clock or SystemClock()
+    store, audit_log = open_storage(settings)
     pipeline = PipelineDeps(
-        store=open_store(settings),
+        store=store,
         anchors=TrustAnchors.from_directory(settings.trust_store),
         policy=SignaturePolicy(),
         schemas=SchemaRegistry(settings.contracts / "xsd"),
         limits=settings.xml_limits(),
         identity=signing_identity(settings),
-        clock=clock or SystemClock(),
+        clock=clock,
         metrics=metrics,
     )
     return Gateway(
@@ -93,4 +107,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         checkin=CheckinFormat(),
         assessment=AssessmentFormat(),
         metrics=metrics,
+        audit=Auditor(audit_log, clock),
     )

@@ -1,4 +1,5 @@
-"""The ``gateway`` command: serve, demo, dev-pki, sign, verify, submit, ingest and generate."""
+"""The ``gateway`` command: serve, demo, dev-pki, sign, verify, submit, ingest, generate and
+audit."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from lxml import etree
@@ -21,6 +23,9 @@ from gateway.trust.sign import SigningIdentity, sign_enveloped
 from gateway.trust.verify import verify_enveloped
 from gateway.xml.ns import RECEIPT, q
 from gateway.xml.parser import XmlLimits, parse
+
+if TYPE_CHECKING:
+    from gateway.audit import AuditHead, AuditLog
 
 # Where each signed document type carries its signature (tags from the root to the parent).
 SIGNATURE_LOCATIONS = {
@@ -212,6 +217,70 @@ def generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_log() -> AuditLog:
+    from gateway.bootstrap import open_storage
+
+    store, log = open_storage(Settings(), create=False)
+    store.close()
+    return log
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    from gateway.audit.chain import check_anchor
+
+    log = _audit_log()
+    try:
+        report = log.verify()
+        if report.ok and args.anchor is not None:
+            report = check_anchor(report, args.anchor, log.entries)
+    finally:
+        log.close()
+    if report.ok:
+        head = report.head
+        print(f"OK: {report.count} entries, the chain holds; head {head.seq}:{head.hash}")
+        return 0
+    where = f"entry {report.first_broken_seq}" if report.first_broken_seq else "the head"
+    print(f"BROKEN at {where}: {report.reason}")
+    return 1
+
+
+def anchor(text: str) -> AuditHead:
+    """``SEQ:HASH``, as ``audit verify`` prints the head."""
+    from gateway.audit.chain import head_of
+
+    seq, _, hash_hex = text.partition(":")
+    head = head_of(seq, hash_hex)
+    if head.seq < 1:
+        raise ValueError(text)
+    return head
+
+
+def audit_tail(args: argparse.Namespace) -> int:
+    import orjson
+
+    if args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    log = _audit_log()
+    try:
+        last = log.head().seq
+        entries = log.entries(after_seq=max(last - args.limit, 0), limit=args.limit)
+    except ValueError as exc:
+        print(f"error: {exc}; run gateway audit verify", file=sys.stderr)
+        return 1
+    finally:
+        log.close()
+    for entry in entries:
+        try:
+            event = orjson.loads(entry.body)
+        except orjson.JSONDecodeError:
+            event = None
+        if not isinstance(event, dict):
+            event = {"seq": entry.seq, "unreadable": entry.body.decode(errors="replace")}
+        print(orjson.dumps({**event, "hash": entry.hash}, option=orjson.OPT_SORT_KEYS).decode())
+    return 0
+
+
 def demo(args: argparse.Namespace) -> None:
     from gateway.demo import run_demo
 
@@ -282,6 +351,27 @@ def _bulk_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     p.set_defaults(run=generate)
 
 
+def _audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="the audit log of reads of personal data (configured by GATEWAY_* like serve)",
+    )
+    actions = audit.add_subparsers(dest="audit_command", required=True)
+    p = actions.add_parser(
+        "verify", help="check the hash chain; exit 1 and name the first broken entry if not"
+    )
+    p.add_argument(
+        "--anchor",
+        type=anchor,
+        metavar="SEQ:HASH",
+        help="a head printed by an earlier verify and kept elsewhere: the log must still hold it",
+    )
+    p.set_defaults(run=audit_verify)
+    p = actions.add_parser("tail", help="print the last events as JSON lines, oldest first")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="(default %(default)s)")
+    p.set_defaults(run=audit_tail)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -338,6 +428,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=legacy_password)
 
     _bulk_commands(commands)
+    _audit_commands(commands)
     return parser
 
 

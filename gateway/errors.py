@@ -190,6 +190,10 @@ _TABLE: tuple[tuple[str, str, type[Unavailable]], ...] = (
     ("redis.exceptions", "BusyLoadingError", Unavailable),
     ("redis.exceptions", "ConnectionError", Unavailable),
     ("redis.exceptions", "TimeoutError", Unavailable),
+    # A Redis that cannot take writes (maxmemory reached, a replica after failover) still
+    # answers reads: a write refused for these reasons is an outage, not a bug.
+    ("redis.exceptions", "OutOfMemoryError", Unavailable),
+    ("redis.exceptions", "ReadOnlyError", Unavailable),
     ("sqlite3", "OperationalError", Unavailable),
 )
 

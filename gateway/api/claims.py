@@ -7,10 +7,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
+from gateway import reads
 from gateway.api import work
 from gateway.api.auth import authenticate, granted
 from gateway.bootstrap import Gateway
-from gateway.errors import NotFound, XmlMalformed, XmlTooLarge
+from gateway.errors import XmlMalformed, XmlTooLarge
 from gateway.partners import Partner
 from gateway.pipeline.batches import Outcome, submit_batch
 
@@ -84,28 +85,17 @@ async def post_claims(
 
 @router.get("/claims/{record_id}", summary="The common record of one claim")
 def get_claim(
-    record_id: str, request: Request, partner: Annotated[Partner, Depends(granted("claims.read"))]
+    record_id: str, request: Request, partner: Annotated[Partner, Depends(authenticate)]
 ) -> Response:
-    gateway: Gateway = request.app.state.gateway
-    record = gateway.pipeline.store.get_record(record_id)
-    if record is None or record.partner_id != partner.id:
-        raise NotFound(f"no claim record {record_id}")
+    record = reads.record(request.app.state.gateway, partner, record_id, channel="rest")
     return Response(record.json, media_type=JSON)
 
 
 @router.get("/claims/{record_id}/original", summary="The original signed batch, byte for byte")
 def get_claim_original(
-    record_id: str, request: Request, partner: Annotated[Partner, Depends(granted("claims.read"))]
+    record_id: str, request: Request, partner: Annotated[Partner, Depends(authenticate)]
 ) -> Response:
-    gateway: Gateway = request.app.state.gateway
-    store = gateway.pipeline.store
-    record = store.get_record(record_id)
-    if record is None or record.partner_id != partner.id:
-        raise NotFound(f"no claim record {record_id}")
-    sha256 = orjson.loads(record.json)["original"]["sha256"]
-    original = store.get_original(sha256)
-    if original is None:
-        raise NotFound(f"no original for claim record {record_id}")
+    original = reads.original(request.app.state.gateway, partner, record_id, channel="rest")
     return Response(original, media_type="application/xml")
 
 
@@ -115,10 +105,7 @@ def get_claim_original(
 def get_receipt(
     receipt_id: str, request: Request, partner: Annotated[Partner, Depends(authenticate)]
 ) -> Response:
-    gateway: Gateway = request.app.state.gateway
-    receipt = gateway.pipeline.store.get_receipt(receipt_id)
-    if receipt is None or receipt.partner_id != partner.id:
-        raise NotFound(f"no receipt {receipt_id}")
+    receipt = reads.receipt(request.app.state.gateway, partner, receipt_id, channel="rest")
     if "xml" in request.headers.get("accept", ""):
         return Response(receipt.xml, media_type="application/xml")
     return Response(receipt.json, media_type=JSON)

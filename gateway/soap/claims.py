@@ -8,8 +8,9 @@ from collections.abc import Callable
 import orjson
 from lxml import etree
 
+from gateway import reads
 from gateway.bootstrap import Gateway
-from gateway.errors import NotFound, XmlMalformed
+from gateway.errors import XmlMalformed
 from gateway.partners import Partner, require_service
 from gateway.pipeline.batches import submit_batch
 from gateway.receipts import ErrorInfo, Receipt
@@ -91,10 +92,7 @@ def submit_claim_batch(
 
 
 def get_receipt(gateway: Gateway, partner: Partner, operation: etree._Element) -> etree._Element:
-    receipt_id = _field(operation, "ReceiptId")
-    stored = gateway.pipeline.store.get_receipt(receipt_id)
-    if stored is None or stored.partner_id != partner.id:
-        raise NotFound(f"no receipt {receipt_id}")
+    stored = reads.receipt(gateway, partner, _field(operation, "ReceiptId"), channel="soap")
     answer = root_element(q(NS, "GetReceiptResponse"), default_ns=NS)
     _receipt(answer, stored, duplicate=False)
     return answer
@@ -103,11 +101,7 @@ def get_receipt(gateway: Gateway, partner: Partner, operation: etree._Element) -
 def get_claim_record(
     gateway: Gateway, partner: Partner, operation: etree._Element
 ) -> etree._Element:
-    require_service(partner, "claims.read")
-    record_id = _field(operation, "RecordId")
-    record = gateway.pipeline.store.get_record(record_id)
-    if record is None or record.partner_id != partner.id:
-        raise NotFound(f"no claim record {record_id}")
+    record = reads.record(gateway, partner, _field(operation, "RecordId"), channel="soap")
     answer = root_element(q(NS, "GetClaimRecordResponse"), default_ns=NS)
     answer.append(record_xml(orjson.loads(record.json)))
     return answer

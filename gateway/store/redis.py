@@ -122,18 +122,22 @@ def _receipt_args(receipt: StoredReceipt) -> list[str | bytes]:
     ]
 
 
+def connect(url: str) -> redis.Redis:
+    """A client that fails fast, without retries: a Redis outage is a 503 the partner retries,
+    not a stalled request. Options in the URL's query string override these defaults."""
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
 class RedisStore:
     """A ``Store`` on a Redis server; refuses, unless told otherwise, one that may lose writes."""
 
     def __init__(self, url: str, *, require_durable: bool = True) -> None:
-        # Fail fast, no retries: a Redis outage is a 503 the partner retries, not a stalled
-        # request. Options in the URL's query string override these defaults.
-        self._redis = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=2,
-            socket_timeout=5,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._redis = connect(url)
         self._save_accepted = self._redis.register_script(_SAVE_ACCEPTED)
         self._save_rejection = self._redis.register_script(_SAVE_REJECTION)
         if require_durable:

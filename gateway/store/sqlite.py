@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.errors import translate
@@ -47,19 +49,39 @@ def _receipt(row: tuple[str, str, str, int, bytes, bytes] | None) -> StoredRecei
     return StoredReceipt(row[0], row[1], row[2], bool(row[3]), bytes(row[4]), bytes(row[5]))
 
 
+def connect(path: Path, schema: str) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, every commit fsynced,
+    with ``schema`` created if it is not there yet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    # FULL: the WAL is fsynced at every commit, so an answer follows a durable write.
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.executescript(schema)
+    return db
+
+
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, begun before the first read so that what the block reads cannot
+    change under it; committed when the block ends, rolled back when it raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 class SqliteStore:
     """One connection, serialized by a lock; ``synchronous=FULL`` makes each commit durable."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = connect(path, _SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: the WAL is fsynced at every commit, so a receipt follows a durable write.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
 
     def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
         with translate("the store"), self._lock:
@@ -72,37 +94,29 @@ class SqliteStore:
 
     def save_accepted(self, submission: Submission) -> StoredReceipt:
         receipt = submission.receipt
-        with translate("the store"), self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                existing = self._db.execute(
-                    f"SELECT {_RECEIPT_COLUMNS} FROM receipts "  # noqa: S608
-                    "WHERE partner_id = ? AND sha256 = ? AND accepted = 1",
-                    (receipt.partner_id, receipt.sha256),
-                ).fetchone()
-                if existing is not None:
-                    self._db.execute("ROLLBACK")
-                    stored = _receipt(existing)
-                    assert stored is not None
-                    return stored
-                self._insert_receipt(receipt)
-                self._db.executemany(
-                    "INSERT INTO records (id, receipt_id, partner_id, json) VALUES (?, ?, ?, ?)",
-                    [(r.id, r.receipt_id, r.partner_id, r.json) for r in submission.records],
-                )
-                self._db.execute(
-                    "INSERT OR IGNORE INTO originals (sha256, body) VALUES (?, ?)",
-                    (receipt.sha256, submission.original),
-                )
-                self._db.executemany(
-                    "INSERT INTO entries (name, value) VALUES (?, ?)",
-                    [(e.name, e.value) for e in submission.index],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        with translate("the store"), self._lock, immediate(self._db):
+            existing = self._db.execute(
+                f"SELECT {_RECEIPT_COLUMNS} FROM receipts "  # noqa: S608
+                "WHERE partner_id = ? AND sha256 = ? AND accepted = 1",
+                (receipt.partner_id, receipt.sha256),
+            ).fetchone()
+            if existing is not None:
+                stored = _receipt(existing)  # nothing was written: the commit is empty
+                assert stored is not None
+                return stored
+            self._insert_receipt(receipt)
+            self._db.executemany(
+                "INSERT INTO records (id, receipt_id, partner_id, json) VALUES (?, ?, ?, ?)",
+                [(r.id, r.receipt_id, r.partner_id, r.json) for r in submission.records],
+            )
+            self._db.execute(
+                "INSERT OR IGNORE INTO originals (sha256, body) VALUES (?, ?)",
+                (receipt.sha256, submission.original),
+            )
+            self._db.executemany(
+                "INSERT INTO entries (name, value) VALUES (?, ?)",
+                [(e.name, e.value) for e in submission.index],
+            )
         return receipt
 
     def _insert_receipt(self, receipt: StoredReceipt) -> None:

@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import requests
 import zeep
@@ -34,6 +33,7 @@ from gateway.trust.verify import verify_enveloped
 from gateway.xml.ns import CLAIMS_SERVICE, DS, RECEIPT, RECORD, SOAP11, q
 from gateway.xml.parser import XmlLimits, load_contract, parse
 from tests.conftest import HOSPITAL, OTHER_HOSPITAL, TOKENS, Pki, Served, counts
+from tests.support.soap import post_soap, soap_envelope
 
 CONTRACTS = Path(__file__).resolve().parents[2]
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
@@ -115,26 +115,6 @@ def _tamper_facility(body: bytes) -> bytes:
     tampered = body.replace(b"<MACSKCB>01929</MACSKCB>", b"<MACSKCB>01928</MACSKCB>", 1)
     assert tampered != body
     return tampered
-
-
-def _envelope(operation: str, field: str, value: str) -> bytes:
-    """A SOAP 1.1 request written by hand, as a non-zeep client would."""
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns:c="urn:vss:gateway:claims:1">'
-        f"<s:Header/><s:Body><c:{operation}><c:{field}>{value}</c:{field}></c:{operation}>"
-        "</s:Body></s:Envelope>"
-    ).encode()
-
-
-def _post_raw(served: Served, operation: str, body: bytes, partner: str | None) -> httpx.Response:
-    headers = {
-        "Content-Type": "text/xml; charset=utf-8",
-        "SOAPAction": f'"urn:vss:gateway:claims:1#{operation}"',
-    }
-    with served.client(partner) as http:
-        return http.post("/soap/claims", content=body, headers=headers)
 
 
 def _c14n(element: etree._Element) -> bytes:
@@ -376,10 +356,10 @@ def test_hand_written_soap_request_gets_the_same_answer_as_zeep(
     served: Served, soap: ClientFactory, batch: Callable[..., bytes]
 ) -> None:
     body = batch(2)
-    submitted = _post_raw(
+    submitted = post_soap(
         served,
         "SubmitClaimBatch",
-        _envelope("SubmitClaimBatch", "Batch", base64.b64encode(body).decode()),
+        soap_envelope("SubmitClaimBatch", "Batch", base64.b64encode(body).decode()),
         HOSPITAL,
     )
     assert submitted.status_code == 200, submitted.text
@@ -404,14 +384,14 @@ def test_hand_written_soap_request_gets_the_same_answer_as_zeep(
     client.service.GetReceipt(ReceiptId=receipt_id)
     assert history.last_received is not None
     by_zeep = history.last_received["envelope"]
-    by_hand = _post_raw(
-        served, "GetReceipt", _envelope("GetReceipt", "ReceiptId", receipt_id), HOSPITAL
+    by_hand = post_soap(
+        served, "GetReceipt", soap_envelope("GetReceipt", "ReceiptId", receipt_id), HOSPITAL
     )
     assert by_hand.status_code == 200
     assert _c14n(parse(by_hand.content, XmlLimits())) == _c14n(by_zeep)
 
-    refused = _post_raw(
-        served, "GetReceipt", _envelope("GetReceipt", "ReceiptId", receipt_id), None
+    refused = post_soap(
+        served, "GetReceipt", soap_envelope("GetReceipt", "ReceiptId", receipt_id), None
     )
     assert refused.status_code == 500
     fault = parse(refused.content, XmlLimits()).find(f"{q(SOAP11, 'Body')}/{q(SOAP11, 'Fault')}")

@@ -1,19 +1,25 @@
-"""Store fixtures: real SQLite in tmp_path, the machine's Redis on db 15, a private AOF Redis."""
+"""Store fixtures: real SQLite in tmp_path, the machine's Redis on db 15, a private AOF Redis;
+the audit log on each, with a way to tamper with it behind its back."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
 from ulid import ULID
 
+from gateway.audit import AuditLog
+from gateway.audit.redis import RedisAuditLog
+from gateway.audit.sqlite import SqliteAuditLog
 from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
+from tests.support.audit_tampering import RedisTamperer, SqliteTamperer
 from tests.support.redis_server import (
     AOF_CONFIG,
     HOW_TO_GET_REDIS,
@@ -148,3 +154,44 @@ def start_redis(tmp_path: Path) -> Iterator[StartRedis]:
     yield start
     for server in servers:
         server.kill()
+
+
+@dataclass
+class AuditBackend:
+    """An audit log, a way to open more logs on the same database (another worker), and a
+    tamperer that edits the stored entries directly."""
+
+    log: AuditLog
+    open_another: Callable[[], AuditLog]
+    tamper: SqliteTamperer | RedisTamperer
+
+
+def _audit_backend(
+    open_one: Callable[[], AuditLog], tamper: SqliteTamperer | RedisTamperer
+) -> Iterator[AuditBackend]:
+    opened: list[AuditLog] = []
+
+    def open_log() -> AuditLog:
+        opened.append(open_one())
+        return opened[-1]
+
+    yield AuditBackend(open_log(), open_log, tamper)
+    for log in opened:
+        log.close()
+
+
+@pytest.fixture
+def sqlite_audit(tmp_path: Path) -> Iterator[AuditBackend]:
+    path = tmp_path / "gateway.sqlite3"
+    yield from _audit_backend(lambda: SqliteAuditLog(path), SqliteTamperer(path))
+
+
+@pytest.fixture
+def redis_audit(redis_url: str) -> Iterator[AuditBackend]:
+    yield from _audit_backend(lambda: RedisAuditLog(redis_url), RedisTamperer(redis_url))
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def audit(request: pytest.FixtureRequest) -> AuditBackend:
+    backend: AuditBackend = request.getfixturevalue(f"{request.param}_audit")
+    return backend

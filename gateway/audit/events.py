@@ -1,0 +1,93 @@
+"""What one audit event says: who read which personal data, when, over which channel, and how it
+ended. The event is also what is hashed, so it holds no personal identifier in clear."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+from gateway.logs import mask
+from gateway.records.model import Channel
+
+# Longer ids are not ids anyone stored: a partner cannot pad the log with its own text.
+_MAX_TARGET = 100
+_VISIBLE = 3  # characters of a card number left in clear, as in the ordinary logs
+
+
+class Action(enum.StrEnum):
+    """The reads of personal data that are audited (SPEC section 6)."""
+
+    RECORD_READ = "record.read"
+    RECORD_ORIGINAL_READ = "record.original.read"
+    RECEIPT_READ = "receipt.read"
+    SIGNALS_READ = "signals.read"
+
+
+class Result(enum.StrEnum):
+    """How the read ended: data returned, refused as unknown, or refused to this partner."""
+
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    DENIED = "denied"
+
+
+def target(kind: str, value: str) -> str:
+    """``kind:value`` for an id the partner named (record, receipt, facility). Ids are not
+    personal data, but the value comes from the request: anything in it shaped like a citizen
+    ID, card or SI number is masked, and it is cut to a bounded length."""
+    return f"{kind}:{mask(value[:_MAX_TARGET])}"
+
+
+def card_target(card: str) -> str:
+    """``card:************456``: the audit log must not become a second copy of the card
+    numbers it protects, so only the last characters stay, enough to tell an inquiry which of a
+    citizen's reads were about that card once the full number is known from elsewhere."""
+    card = card[:_MAX_TARGET]
+    return "card:" + "*" * max(len(card) - _VISIBLE, 0) + card[-_VISIBLE:]
+
+
+def rfc3339(at: datetime) -> str:
+    """UTC, microseconds, ``Z``: fixed width, so the text sorts as the time does."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One access: who (partner id), what (action, target), when (at), how it ended (result)."""
+
+    at: datetime
+    partner: str
+    channel: Channel
+    action: Action
+    target: str
+    result: Result
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "at": rfc3339(self.at),
+            "partner": self.partner,
+            "channel": self.channel,
+            "action": self.action.value,
+            "target": self.target,
+            "result": self.result.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEvent:
+        """The event of a stored entry; ``ValueError`` or ``KeyError`` if it is not one."""
+        channel = data["channel"]
+        if channel not in get_args(Channel):
+            raise ValueError(f"unknown channel {channel!r}")
+        at = datetime.fromisoformat(data["at"])
+        if at.utcoffset() is None:
+            raise ValueError(f"time {data['at']!r} has no offset")
+        return cls(
+            at=at,
+            partner=str(data["partner"]),
+            channel=channel,
+            action=Action(data["action"]),
+            target=str(data["target"]),
+            result=Result(data["result"]),
+        )

@@ -1,0 +1,78 @@
+"""The audit log in the store's Redis: a list of entries and a head key.
+
+    gw:audit         list    one entry per element: "<hash hex> <canonical JSON>", oldest first
+    gw:audit:head    string  "<seq> <hash hex>" of the last entry
+
+Lua in Redis 7.0 has no SHA-256, so the hash is computed here and the entry is appended by an
+optimistic transaction: WATCH the head, read it, link the entry, then MULTI / RPUSH / SET / EXEC.
+If another writer moved the head in between, EXEC does nothing and the append starts again from
+the new head; so writers in several processes still form one chain. The list and the head change
+together (one MULTI/EXEC, written to the AOF as one unit).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import redis
+import redis.exceptions
+
+from gateway.audit.chain import AuditEntry, AuditHead, AuditReport, head_of, link, verify
+from gateway.audit.events import AuditEvent
+from gateway.errors import Unavailable, translate
+from gateway.store.redis import connect
+
+LIST = "gw:audit"
+HEAD = "gw:audit:head"
+# Each lost race means another append succeeded, so this bounds only a pathological pile-up.
+_ATTEMPTS = 100
+
+
+def _head(value: bytes | None) -> AuditHead:
+    if value is None:
+        return AuditHead()
+    seq, _, hash_hex = value.decode(errors="replace").partition(" ")
+    return head_of(seq, hash_hex)
+
+
+class RedisAuditLog:
+    """The audit log on the Redis server the store uses (its durability is checked there)."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = connect(url)
+
+    def append(self, event: AuditEvent) -> AuditEntry:
+        with translate("the audit log"), self._redis.pipeline() as pipe:
+            for _ in range(_ATTEMPTS):
+                try:
+                    pipe.watch(HEAD)  # type: ignore[no-untyped-call]  # redis-py 8 leaves it untyped
+                    entry = link(_head(cast("bytes | None", pipe.get(HEAD))), event)
+                    pipe.multi()
+                    pipe.rpush(LIST, entry.hash.encode() + b" " + entry.body)
+                    pipe.set(HEAD, f"{entry.seq} {entry.hash}")
+                    pipe.execute()
+                    return entry
+                except redis.exceptions.WatchError:
+                    continue
+        raise Unavailable(f"the audit log: {_ATTEMPTS} appends in a row lost the race")
+
+    def head(self) -> AuditHead:
+        with translate("the audit log"):
+            return _head(cast("bytes | None", self._redis.get(HEAD)))
+
+    def entries(self, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
+        if limit <= 0:
+            return []
+        with translate("the audit log"):
+            values = cast("list[bytes]", self._redis.lrange(LIST, after_seq, after_seq + limit - 1))
+        entries = []
+        for seq, value in enumerate(values, start=after_seq + 1):
+            hash_hex, _, body = value.partition(b" ")
+            entries.append(AuditEntry(seq, body, hash_hex.decode(errors="replace")))
+        return entries
+
+    def verify(self) -> AuditReport:
+        return verify(self.head, self.entries)
+
+    def close(self) -> None:
+        self._redis.close()

@@ -1,0 +1,84 @@
+"""Reads of stored personal data on a partner's behalf: only its own records and receipts, each
+read written to the audit log before anything leaves. REST and SOAP are thin entrypoints over
+these functions, so neither can read without an audit event."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import orjson
+
+from gateway.audit import Action, card_target, target
+from gateway.errors import Forbidden, NotFound
+from gateway.partners import Partner, require_service
+from gateway.records.model import Channel
+from gateway.store.ports import Store, StoredReceipt, StoredRecord
+
+if TYPE_CHECKING:
+    from gateway.bootstrap import Gateway
+
+
+def _own_record(store: Store, partner: Partner, record_id: str) -> StoredRecord:
+    # Another partner's record is "not found": its existence is not the caller's business.
+    record = store.get_record(record_id)
+    if record is None or record.partner_id != partner.id:
+        raise NotFound(f"no claim record {record_id}")
+    return record
+
+
+def record(gateway: Gateway, partner: Partner, record_id: str, *, channel: Channel) -> StoredRecord:
+    """The common record ``record_id``, if ``partner`` stored it."""
+    what = target("record", record_id)
+    with gateway.audit.reading(partner, channel, Action.RECORD_READ, what):
+        require_service(partner, "claims.read")
+        return _own_record(gateway.pipeline.store, partner, record_id)
+
+
+def original(gateway: Gateway, partner: Partner, record_id: str, *, channel: Channel) -> bytes:
+    """The signed bytes that record ``record_id`` came from, unchanged."""
+    what = target("record", record_id)
+    with gateway.audit.reading(partner, channel, Action.RECORD_ORIGINAL_READ, what):
+        require_service(partner, "claims.read")
+        store = gateway.pipeline.store
+        sha256 = orjson.loads(_own_record(store, partner, record_id).json)["original"]["sha256"]
+        body = store.get_original(sha256)
+        if body is None:
+            raise NotFound(f"no original for claim record {record_id}")
+        return body
+
+
+def receipt(
+    gateway: Gateway, partner: Partner, receipt_id: str, *, channel: Channel
+) -> StoredReceipt:
+    """Receipt ``receipt_id``, if it was issued to ``partner`` (no service needed beyond that)."""
+    what = target("receipt", receipt_id)
+    with gateway.audit.reading(partner, channel, Action.RECEIPT_READ, what):
+        stored = gateway.pipeline.store.get_receipt(receipt_id)
+        if stored is None or stored.partner_id != partner.id:
+            raise NotFound(f"no receipt {receipt_id}")
+        return stored
+
+
+def signals(
+    gateway: Gateway,
+    partner: Partner,
+    *,
+    facility: str | None = None,
+    card: str | None = None,
+    channel: Channel,
+) -> list[bytes]:
+    """The signals of one facility, or of one HI card (give exactly one), oldest first."""
+    if facility is not None:
+        name, what = f"signals-facility:{facility}", target("facility", facility)
+    elif card is not None:
+        name, what = f"signals-card:{card}", card_target(card)
+    else:
+        raise ValueError("signals of a facility or of a card")
+    with gateway.audit.reading(partner, channel, Action.SIGNALS_READ, what):
+        require_service(partner, "signals.read")
+        # A hospital sees its own facilities' signals, never a card's history elsewhere.
+        if partner.kind == "hospital" and (
+            facility is None or facility not in partner.facility_codes
+        ):
+            raise Forbidden(f"{partner.id} may read the signals of its own facilities only")
+        return gateway.pipeline.store.entries(name)

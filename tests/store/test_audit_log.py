@@ -1,0 +1,202 @@
+"""The AuditLog contract, run against SqliteAuditLog and RedisAuditLog alike: entries chain by
+SHA-256, read back as written, and any edit of the stored log is caught by ``verify``."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+import pytest
+
+from gateway.audit import Action, AuditEvent, AuditHead, AuditReport, Result
+from gateway.audit.chain import GENESIS
+
+if TYPE_CHECKING:
+    from tests.store.conftest import AuditBackend
+
+T0 = datetime(2026, 10, 5, 1, 2, 3, 456789, tzinfo=UTC)
+
+
+def event(n: int = 0, *, result: Result = Result.OK) -> AuditEvent:
+    return AuditEvent(
+        at=T0 + timedelta(seconds=n),
+        partner="hospital-01929",
+        channel="rest",
+        action=Action.RECORD_READ,
+        target=f"record:01JREC{n:020d}",
+        result=result,
+    )
+
+
+def fill(audit: AuditBackend, count: int) -> None:
+    for n in range(count):
+        audit.log.append(event(n, result=Result.NOT_FOUND if n % 2 else Result.OK))
+
+
+def test_empty_log_verifies(audit: AuditBackend) -> None:
+    assert audit.log.head() == AuditHead(0, GENESIS)
+    assert audit.log.entries() == []
+    assert audit.log.verify() == AuditReport(0, True, head=AuditHead(0, GENESIS))
+
+
+def test_entries_read_back_in_order_as_written(audit: AuditBackend) -> None:
+    written = [audit.log.append(event(n)) for n in range(5)]
+
+    assert audit.log.entries() == written
+    assert [e.seq for e in written] == [1, 2, 3, 4, 5]
+    assert [e.event() for e in written] == [event(n) for n in range(5)]
+    assert audit.log.entries(after_seq=2, limit=2) == written[2:4]
+    assert audit.log.entries(after_seq=5) == []
+    assert audit.log.head() == AuditHead(5, written[-1].hash)
+
+
+def test_an_entry_is_canonical_json_chained_by_sha256_from_64_zeros(audit: AuditBackend) -> None:
+    first = audit.log.append(event(1))
+    second = audit.log.append(event(2, result=Result.DENIED))
+
+    assert first.body == (
+        b'{"action":"record.read","at":"2026-10-05T01:02:04.456789Z","channel":"rest",'
+        b'"partner":"hospital-01929","result":"ok","seq":1,'
+        b'"target":"record:01JREC00000000000000000001"}'
+    )
+    assert first.hash == hashlib.sha256(b"0" * 64 + first.body).hexdigest()
+    assert second.hash == hashlib.sha256(first.hash.encode() + second.body).hexdigest()
+    assert orjson.loads(second.body)["result"] == "denied"
+
+
+def test_a_sound_chain_verifies_and_reports_its_head(audit: AuditBackend) -> None:
+    fill(audit, 7)
+
+    report = audit.log.verify()
+
+    assert (report.count, report.ok, report.first_broken_seq, report.reason) == (
+        7,
+        True,
+        None,
+        None,
+    )
+    assert report.head == audit.log.head()
+
+
+def test_a_changed_field_is_caught_at_its_entry(audit: AuditBackend) -> None:
+    fill(audit, 5)
+    # Turn a refused read (entry 4) into an innocent-looking one.
+    audit.tamper.change(4, b'"result":"not_found"', b'"result":"ok"')
+
+    report = audit.log.verify()
+
+    assert (report.ok, report.count, report.first_broken_seq) == (False, 3, 4)
+    assert report.reason == "entry 4 does not match its hash (changed after it was written)"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        (b'"channel":"rest"', b'"channel": "rest"', "not in canonical form"),
+        (b'"seq":3', b'"seq":33', "missing or out of place"),
+        (b'"result":"ok"', b'"result":"fine"', "not a readable audit entry"),
+        (b'{"action"', b'["action"', "not a readable audit entry"),
+    ],
+)
+def test_an_entry_rewritten_out_of_shape_is_caught(
+    audit: AuditBackend, old: bytes, new: bytes, reason: str
+) -> None:
+    fill(audit, 4)
+    audit.tamper.change(3, old, new)
+
+    report = audit.log.verify()
+
+    assert (report.ok, report.first_broken_seq) == (False, 3)
+    assert reason in (report.reason or "")
+
+
+def test_a_deleted_entry_is_caught(audit: AuditBackend) -> None:
+    fill(audit, 5)
+    audit.tamper.delete(2)
+
+    report = audit.log.verify()
+
+    assert (report.ok, report.count, report.first_broken_seq) == (False, 1, 2)
+    assert "entry 2 is missing" in (report.reason or "")
+
+
+def test_a_deleted_last_entry_is_caught_by_the_head(audit: AuditBackend) -> None:
+    fill(audit, 3)
+    audit.tamper.delete(3)
+
+    report = audit.log.verify()
+
+    assert (report.ok, report.count, report.first_broken_seq) == (False, 2, 3)
+    assert report.reason == "entries 3 to 3 are missing (the log ends at entry 2, its head says 3)"
+
+
+def test_appends_after_a_restart_continue_the_chain(audit: AuditBackend) -> None:
+    fill(audit, 3)
+    audit.log.close()
+    reopened = audit.open_another()
+
+    assert reopened.append(event(9)).seq == 4
+    assert reopened.verify().ok
+
+
+def test_concurrent_appends_from_threads_form_one_chain(audit: AuditBackend) -> None:
+    threads, each = 8, 25
+    start = threading.Barrier(threads)
+
+    def append(worker: int) -> list[int]:
+        start.wait()
+        return [audit.log.append(event(worker * 100 + n)).seq for n in range(each)]
+
+    with ThreadPoolExecutor(threads) as pool:
+        seqs = [s for worker in pool.map(append, range(threads)) for s in worker]
+
+    assert sorted(seqs) == list(range(1, threads * each + 1))
+    assert audit.log.verify() == AuditReport(threads * each, True, head=audit.log.head())
+
+
+def test_concurrent_appends_through_separate_connections_form_one_chain(
+    audit: AuditBackend,
+) -> None:
+    """Two logs on one database, as two gateway workers have: neither overwrites the other's
+    entries or links from a stale head (Redis: WATCH/MULTI; SQLite: BEGIN IMMEDIATE)."""
+    logs = [audit.log, audit.open_another(), audit.open_another()]
+    start = threading.Barrier(len(logs))
+
+    def append(index: int) -> list[int]:
+        start.wait()
+        return [logs[index].append(event(index * 100 + n)).seq for n in range(40)]
+
+    with ThreadPoolExecutor(len(logs)) as pool:
+        seqs = [s for worker in pool.map(append, range(len(logs))) for s in worker]
+
+    assert sorted(seqs) == list(range(1, 121))
+    report = logs[1].verify()
+    assert (report.ok, report.count) == (True, 120)
+    assert len({e.event().target for e in audit.log.entries(limit=200)}) == 120
+
+
+def test_sqlite_refuses_to_update_or_delete_an_entry(
+    sqlite_audit: AuditBackend, tmp_path: Path
+) -> None:
+    fill(sqlite_audit, 2)
+    with sqlite3.connect(tmp_path / "gateway.sqlite3") as db:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("UPDATE audit SET entry = 'x' WHERE seq = 1")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("DELETE FROM audit")
+    assert sqlite_audit.log.verify().ok
+
+
+def test_a_removed_head_is_caught(audit: AuditBackend) -> None:
+    fill(audit, 2)
+    audit.tamper.remove_head()
+
+    report = audit.log.verify()
+
+    assert (report.ok, report.count, report.reason) == (False, 2, "the head is missing (2 entries)")

@@ -1,0 +1,59 @@
+"""Editing a stored audit log behind the gateway's back, as someone with access to the database
+would: the tests show that ``verify`` catches it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import redis
+
+from gateway.audit.redis import HEAD, LIST
+
+
+class SqliteTamperer:
+    """Edits the audit tables with a connection of its own, as someone with the file would,
+    dropping the append-only triggers first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _edit(self, sql: str, *params: object) -> None:
+        with sqlite3.connect(self.path) as db:
+            db.execute("DROP TRIGGER IF EXISTS audit_no_update")
+            db.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+            db.execute(sql, params)
+
+    def change(self, seq: int, old: bytes, new: bytes) -> None:
+        with sqlite3.connect(self.path) as db:
+            (entry,) = db.execute("SELECT entry FROM audit WHERE seq = ?", (seq,)).fetchone()
+        assert old in entry
+        self._edit("UPDATE audit SET entry = ? WHERE seq = ?", bytes(entry).replace(old, new), seq)
+
+    def delete(self, seq: int) -> None:
+        self._edit("DELETE FROM audit WHERE seq = ?", seq)
+
+    def remove_head(self) -> None:
+        self._edit("DELETE FROM audit_head")
+
+
+class RedisTamperer:
+    """Edits the ``gw:audit`` list with a plain client."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def change(self, seq: int, old: bytes, new: bytes) -> None:
+        with redis.Redis.from_url(self.url) as client:
+            value = client.lindex(LIST, seq - 1)
+            assert isinstance(value, bytes) and old in value
+            client.lset(LIST, seq - 1, value.replace(old, new))
+
+    def delete(self, seq: int) -> None:
+        with redis.Redis.from_url(self.url) as client:
+            value = client.lindex(LIST, seq - 1)
+            assert client.lrem(LIST, 1, value) == 1
+
+    def remove_head(self) -> None:
+        with redis.Redis.from_url(self.url) as client:
+            client.delete(HEAD)

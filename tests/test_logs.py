@@ -37,3 +37,15 @@ def test_a_served_batch_leaves_no_identifier_in_the_logs(
     assert "/api/v1/claims" in output  # the access log was written...
     for identifier in (record["subject"]["citizen_id"], record["subject"]["hi_card_number"]):
         assert identifier not in output  # ...without the identifiers in clear
+
+
+def test_a_logged_traceback_is_masked_too(capfd: pytest.CaptureFixture[str]) -> None:
+    logs.configure("INFO")
+    try:
+        raise KeyError("card GD4797920123456 of citizen 079201012345")
+    except KeyError:
+        logging.getLogger("gateway.test").exception("lookup failed")
+    output = capfd.readouterr().err
+    assert "lookup failed" in output and "KeyError" in output
+    assert "GD4797920123456" not in output and "079201012345" not in output
+    assert "************456" in output

@@ -102,33 +102,39 @@ def document(fields: dict[str, str], partner: Partner, table: Table, gateway: Ga
     )
 
 
+def form_body(fields: dict[str, str]) -> dict[str, Any]:
+    """OpenAPI of a form body whose every field (name: description) is a required string."""
+    return {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": list(fields),
+                    "properties": {
+                        name: {"type": "string", "description": text}
+                        for name, text in fields.items()
+                    },
+                }
+            }
+        },
+    }
+
+
 def form_doc(table: Table) -> dict[str, Any]:
     """OpenAPI of a submission: the guide's headers and form fields."""
-    fields = {
-        "username": "the account's username",
-        "loaiHoSo": f"{table.loai_ho_so}",
-        "maTinh": "province code of the facility",
-        "maCSKCB": "facility code (one of the partner's)",
-        "fileHSBase64": f"base64 of the signed {table.root} XML",
-    }
     return {
         "parameters": [
             {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
             for name in ("accessToken", "tokenId", "passwordHash")
         ],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "required": list(fields),
-                        "properties": {
-                            name: {"type": "string", "description": text}
-                            for name, text in fields.items()
-                        },
-                    }
-                }
-            },
-        },
+        "requestBody": form_body(
+            {
+                "username": "the account's username",
+                "loaiHoSo": f"{table.loai_ho_so}",
+                "maTinh": "province code of the facility",
+                "maCSKCB": "facility code (one of the partner's)",
+                "fileHSBase64": f"base64 of the signed {table.root} XML",
+            }
+        ),
     }

@@ -92,21 +92,9 @@ def _answering(
     TOKEN_PATH,
     summary="VSS portal login: a token for the username and uppercase-MD5 password (CV 3190 I.1)",
     openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["username", "password"],
-                        "properties": {
-                            "username": {"type": "string"},
-                            "password": {"type": "string", "description": "uppercase MD5 hex"},
-                        },
-                    }
-                }
-            },
-        }
+        "requestBody": forms.form_body(
+            {"username": "the account's username", "password": "uppercase MD5 hex"}
+        )
     },
 )
 @_answering(answers.token_failure)

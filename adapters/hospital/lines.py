@@ -181,12 +181,13 @@ def normalize(table: etree._Element, spec: LineTable) -> tuple[list[dict[str, An
     for row in table.iter(spec.row):
         line: dict[str, Any] = {}
         for child in row:
-            raw = child.text
-            if not raw or not isinstance(child.tag, str):
-                continue
+            # A comment's tag is a function, never a key of the field table: no type test needed.
             field = fields.get(child.tag)
-            value = raw.strip()
-            if field is None or not value:
+            if field is None:
+                continue
+            raw = child.text
+            value = raw.strip() if raw else ""
+            if not value:
                 continue
             name, convert = field
             try:

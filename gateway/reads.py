@@ -66,8 +66,11 @@ def signals(
     facility: str | None = None,
     card: str | None = None,
     channel: Channel,
+    start: int = 0,
+    limit: int | None = None,
 ) -> list[bytes]:
-    """The signals of one facility, or of one HI card (give exactly one), oldest first."""
+    """The signals of one facility, or of one HI card (give exactly one), oldest first, from
+    position ``start``, at most ``limit``."""
     if facility is not None:
         name, what = f"signals-facility:{facility}", target("facility", facility)
     elif card is not None:
@@ -81,4 +84,4 @@ def signals(
             facility is None or facility not in partner.facility_codes
         ):
             raise Forbidden(f"{partner.id} may read the signals of its own facilities only")
-        return gateway.pipeline.store.entries(name)
+        return gateway.pipeline.store.entries(name, start=start, limit=limit)

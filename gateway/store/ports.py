@@ -50,8 +50,9 @@ class Submission:
 class IndexReader(Protocol):
     """Reads the append-only lists that accepted submissions wrote."""
 
-    def entries(self, name: str) -> list[bytes]:
-        """Every value of list ``name``, oldest first (empty if there is none)."""
+    def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
+        """The values of list ``name`` from position ``start`` (0 = oldest), at most ``limit``
+        of them (all when None), oldest first; empty if there is none."""
 
 
 class Store(Protocol):
@@ -73,8 +74,8 @@ class Store(Protocol):
 
     def get_original(self, sha256: str) -> bytes | None: ...
 
-    def entries(self, name: str) -> list[bytes]:
-        """Every value of index list ``name``, oldest first."""
+    def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
+        """Values of index list ``name`` from ``start``, at most ``limit``, oldest first."""
 
     def ping(self) -> None:
         """Raise ``Unavailable`` unless the store answers."""

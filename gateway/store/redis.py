@@ -259,9 +259,12 @@ class RedisStore:
         with translate("the store"):
             return self._get(_original_key(sha256))
 
-    def entries(self, name: str) -> list[bytes]:
+    def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
+        stop = -1 if limit is None else start + limit - 1
+        if limit == 0:
+            return []
         with translate("the store"):
-            return cast("list[bytes]", self._redis.lrange(_index_key(name), 0, -1))
+            return cast("list[bytes]", self._redis.lrange(_index_key(name), start, stop))
 
     def ping(self) -> None:
         with translate("the store"):

@@ -158,10 +158,11 @@ class SqliteStore:
             ).fetchone()
         return None if row is None else bytes(row[0])
 
-    def entries(self, name: str) -> list[bytes]:
+    def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
         with translate("the store"), self._lock:
             rows = self._db.execute(
-                "SELECT value FROM entries WHERE name = ? ORDER BY seq", (name,)
+                "SELECT value FROM entries WHERE name = ? ORDER BY seq LIMIT ? OFFSET ?",
+                (name, -1 if limit is None else limit, start),
             ).fetchall()
         return [bytes(row[0]) for row in rows]
 

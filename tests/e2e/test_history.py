@@ -146,3 +146,19 @@ def test_a_hospital_reads_only_its_own_facility_signals(served: Served) -> None:
     with served.client("inspector") as http:
         both = http.get("/api/v1/signals", params={"facility": "01929", "card": "X"})
     assert both.status_code == 400
+
+
+def test_signals_are_listed_by_pages(served: Served, pki: Pki) -> None:
+    first = visit(30, "01929", inpatient=False)
+    send(served, pki, [first], "hospital-01929", "01929")
+    for round_ in range(3):  # three changed resends: three RESENT_CHANGED signals
+        changed = replace(first, ghi_chu=f"{first.ghi_chu} ({round_})")
+        send(served, pki, [changed], "hospital-01929", "01929")
+    with served.client("inspector") as http:
+        page = http.get("/api/v1/signals", params={"facility": "01929", "limit": 2})
+        assert len(page.json()) == 2
+        following = page.headers["link"].split(";")[0].strip("<>")
+        rest = http.get(following)
+    assert "offset=2" in following
+    assert len(rest.json()) == 1 and "link" not in rest.headers
+    assert [s["code"] for s in page.json() + rest.json()] == ["RESENT_CHANGED"] * 3

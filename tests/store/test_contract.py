@@ -195,3 +195,18 @@ def test_a_duplicate_submission_writes_no_index_entry(
     store.save_accepted(first)
     assert store.save_accepted(again) == first.receipt
     assert store.entries("signals-card:X") == [b"first"]
+
+
+def test_index_entries_are_read_by_pages(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    values = [f"v{i}".encode() for i in range(5)]
+    store.save_accepted(
+        replace(make_submission(claim_xml()), index=tuple(IndexEntry("page", v) for v in values))
+    )
+    assert store.entries("page", start=0, limit=2) == values[:2]
+    assert store.entries("page", start=2, limit=2) == values[2:4]
+    assert store.entries("page", start=4, limit=2) == values[4:]
+    assert store.entries("page", start=5, limit=2) == []
+    assert store.entries("page", start=3) == values[3:]
+    assert store.entries("page", limit=0) == []

@@ -90,7 +90,21 @@ class Qd130Format:
         batch_issues = rules.check_batch(root, len(decoded))
         if batch_issues:
             raise RuleViolation("the batch breaks a QĐ 130 rule", issues=batch_issues)
-        return [self._item(hoso, facility, schemas, history) for hoso in decoded]
+        first: dict[str, int] = {}
+        for hoso in decoded:
+            key = _key(hoso)
+            if key is not None:
+                first.setdefault(key, hoso.index)
+        return [
+            self._item(
+                hoso,
+                facility,
+                schemas,
+                history,
+                earlier={k: n for k, n in first.items() if n < hoso.index},
+            )
+            for hoso in decoded
+        ]
 
     def payload_schema(self) -> dict[str, Any]:
         return payload.payload_json_schema()
@@ -99,7 +113,13 @@ class Qd130Format:
         return history.index_entries(record, content_sha256=item.content_sha256)
 
     def _item(
-        self, hoso: Hoso, facility: str, schemas: SchemaRegistry, reader: IndexReader
+        self,
+        hoso: Hoso,
+        facility: str,
+        schemas: SchemaRegistry,
+        reader: IndexReader,
+        *,
+        earlier: dict[str, int],
     ) -> NormalizedItem | RejectedItem:
         if hoso.error is not None:
             return RejectedItem(key=None, error=hoso.error)
@@ -111,12 +131,12 @@ class Qd130Format:
                     "the HOSO has no summary table", issues=[Issue("XML1 is missing", table="XML1")]
                 ),
             )
-        key = (summary.findtext("MA_LK") or "").strip() or None
+        key = _key(hoso)
         try:
             _refuse_qd4210(summary)
             validate_tables(hoso.tables, schemas)
             subject, content = normalize_visit(hoso.tables)
-            broken = rules.check_visit(hoso.tables, content)
+            broken = rules.check_visit(hoso.tables, content, earlier=earlier)
             if broken:
                 raise RuleViolation("the visit breaks QĐ 130 rules", issues=broken)
         except GatewayError as exc:
@@ -173,6 +193,11 @@ def decode_hoso(hoso: etree._Element, index: int, limits: XmlLimits) -> Hoso:
         digest.update(f"{kind}:{len(data)}:".encode())
         digest.update(data)
     return Hoso(index, tables, digest.hexdigest())
+
+
+def _key(hoso: Hoso) -> str | None:
+    summary = hoso.tables.get("XML1")
+    return None if summary is None else (summary.findtext("MA_LK") or "").strip() or None
 
 
 def validate_tables(tables: dict[str, etree._Element], schemas: SchemaRegistry) -> None:

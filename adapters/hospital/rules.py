@@ -41,9 +41,16 @@ class Rule(Generic[F]):
 class VisitFacts:
     """What the visit rules read: the payload, and the tables to point issues at rows."""
 
-    def __init__(self, tables: Mapping[str, etree._Element], payload: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        tables: Mapping[str, etree._Element],
+        payload: Mapping[str, Any],
+        earlier: Mapping[str, int] | None = None,
+    ) -> None:
         self.tables = tables
         self.payload = payload
+        # MA_LK → number of the first HOSO that carries it, for the HOSOs before this one.
+        self.earlier: Mapping[str, int] = earlier or {}
         self.visit: Mapping[str, Any] = payload.get("visit", {})
         self.totals: Mapping[str, Any] = payload.get("totals", {})
         self._rows: dict[str, list[etree._Element]] = {}
@@ -85,6 +92,14 @@ def _link(f: VisitFacts) -> Iterator[Issue]:
         for i, line in enumerate(f.lines(spec)):
             if (sent := line.get("visit_key")) != key:
                 yield f.at_line(spec, i, "MA_LK", f"MA_LK {sent!r} is not the visit's {key!r}")
+
+
+def _unique(f: VisitFacts) -> Iterator[Issue]:
+    key = f.visit.get("visit_key")
+    if key is not None and key in f.earlier:
+        yield f.at_summary(
+            "MA_LK", f"MA_LK {key} is already HOSO {f.earlier[key]} of this batch: one HOSO a visit"
+        )
 
 
 def _count(b: BatchFacts) -> Iterator[Issue]:
@@ -233,6 +248,8 @@ def _visit(rule_id: str, check: Check, source: str, description: str) -> Rule[Vi
 VISIT_RULES: tuple[Rule[VisitFacts], ...] = (
     _visit("QD130-LINK-MA_LK", _link, "C1 [S2]",
            "every row of XML2–XML5 carries the MA_LK of XML1"),
+    _visit("QD130-UNIQUE-MA_LK", _unique, "C1 [S3][S12]",
+           "a MA_LK stands in one HOSO of a batch; a later HOSO repeating it is refused"),
     _visit("QD130-AMOUNT-XML2", amounts.xml2_amounts, "C2 [S2]",
            "XML2 THANH_TIEN_BV = SO_LUONG × DON_GIA, THANH_TIEN_BH = that × TYLE_TT_BH/100"),
     _visit("QD130-AMOUNT-XML3", amounts.xml3_amounts, "C2 [S2][S19]",
@@ -276,9 +293,15 @@ BATCH_RULES: tuple[Rule[BatchFacts], ...] = (
 RULES: tuple[Rule[VisitFacts] | Rule[BatchFacts], ...] = (*VISIT_RULES, *BATCH_RULES)
 
 
-def check_visit(tables: Mapping[str, etree._Element], payload: Mapping[str, Any]) -> list[Issue]:
-    """The failures of every visit rule on one normalized visit, each stamped with its rule id."""
-    facts = VisitFacts(tables, payload)
+def check_visit(
+    tables: Mapping[str, etree._Element],
+    payload: Mapping[str, Any],
+    *,
+    earlier: Mapping[str, int] | None = None,
+) -> list[Issue]:
+    """The failures of every visit rule on one normalized visit, each stamped with its rule id;
+    ``earlier`` maps the MA_LKs of the batch's earlier HOSOs to their numbers."""
+    facts = VisitFacts(tables, payload, earlier)
     return [replace(issue, rule=rule.id) for rule in VISIT_RULES for issue in rule.check(facts)]
 
 

@@ -160,3 +160,17 @@ def test_a_table_failing_its_xsd_names_the_table_and_field(served: Served, pki: 
     [error] = result["errors"]
     assert error["code"] == "SCHEMA_INVALID"
     assert error["issues"][0]["table"] == "XML2" and "MA_NHOM" in error["issues"][0]["path"]
+
+
+def test_a_visit_repeated_inside_one_batch_is_refused_after_its_first_hoso(
+    served: Served, pki: Pki
+) -> None:
+    visit = synth.make_visit(random.Random(8), facility_code="01929", index=8)
+    other = synth.make_visit(random.Random(9), facility_code="01929", index=9)
+    body = batch_with(pki.hospital, [synth.tables(visit), synth.tables(other), synth.tables(visit)])
+    results = post(served, body).json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "accepted", "rejected"]
+    [error] = results[2]["errors"]
+    assert error["code"] == "RULE_VIOLATION"
+    assert error["issues"][0]["rule"] == "QD130-UNIQUE-MA_LK"
+    assert counts(served.gateway)["records"] == 2

@@ -187,8 +187,27 @@ def test_breaking_one_rule_fires_exactly_that_rule(
     assert fired(tables) == {rule_id}
 
 
+# Rules broken by the batch around a visit, not by its tables: each has its own test below.
+BATCH_CONTEXT = {"QD130-UNIQUE-MA_LK"}
+
+
 def test_every_visit_rule_has_a_breaking_case() -> None:
-    assert {rule_id for rule_id, _, _ in CASES} == {rule.id for rule in rules.VISIT_RULES}
+    cases = {rule_id for rule_id, _, _ in CASES} | BATCH_CONTEXT
+    assert cases == {rule.id for rule in rules.VISIT_RULES}
+
+
+def test_a_visit_key_already_in_an_earlier_hoso_of_the_batch_breaks_uniqueness() -> None:
+    tables = visits.visit_tables(visits.first_seed(lambda v: True))
+    _, payload = normalize_visit(tables)
+    key = payload["visit"]["visit_key"]
+    assert rules.check_visit(tables, payload, earlier={"other": 1}) == []
+    [issue] = rules.check_visit(tables, payload, earlier={key: 2})
+    assert (issue.rule, issue.table, issue.path) == (
+        "QD130-UNIQUE-MA_LK",
+        "XML1",
+        "/TONG_HOP/MA_LK",
+    )
+    assert "HOSO 2" in issue.message
 
 
 def test_an_issue_names_its_rule_table_and_row() -> None:

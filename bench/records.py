@@ -46,7 +46,7 @@ from adapters.hospital.synth import make_batch
 from bench.corpus import FACILITY, PARTNER_ID, Shape, World, make_world
 from bench.pipeline import FLOOR, Floor, Laps, floor_once
 from gateway.bootstrap import Gateway, build
-from gateway.config import Settings
+from gateway.config import PROJECT_ROOT, Settings
 from gateway.errors import XmlTooLarge
 from gateway.metrics import Metrics
 from gateway.partners import Partner
@@ -317,7 +317,8 @@ def _where(key: tuple[str, int, str]) -> str:
     file, line, name = key
     if file == "~":
         return name
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+    root = f"{PROJECT_ROOT}/"
+    for marker in ("site-packages/", root, "lib/python3"):
         if marker in file:
             file = file.split(marker, 1)[1]
             break

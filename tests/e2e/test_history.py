@@ -7,6 +7,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from gateway.bootstrap import build
 from gateway.config import Settings
 from tests.conftest import OTHER_HOSPITAL, Pki, Served, counts
 from tests.support.batches import batch_with
+from tests.support.redis_server import AOF_CONFIG, RedisServer
 
 XML = {"Content-Type": "application/xml"}
 DAY = date(2026, 10, 5)
@@ -162,3 +164,29 @@ def test_signals_are_listed_by_pages(served: Served, pki: Pki) -> None:
     assert "offset=2" in following
     assert len(rest.json()) == 1 and "link" not in rest.headers
     assert [s["code"] for s in page.json() + rest.json()] == ["RESENT_CHANGED"] * 3
+
+
+@pytest.fixture
+def on_redis(settings: Settings, tmp_path: Path) -> Iterator[Served]:
+    server = RedisServer(tmp_path / "redis", *AOF_CONFIG)
+    server.start()
+    gateway = build(settings.model_copy(update={"store_url": server.url}))
+    try:
+        with Served(gateway) as served:
+            yield served
+    finally:
+        gateway.close()
+        server.kill()
+
+
+def test_the_visit_history_works_the_same_on_redis(on_redis: Served, pki: Pki) -> None:
+    here = visit(40, "01929", inpatient=True)
+    send(on_redis, pki, [here], "hospital-01929", "01929")
+    there = same_card(visit(41, "79001", inpatient=True), here)
+    [flag] = send(on_redis, pki, [there], OTHER_HOSPITAL, "79001")["results"][0]["signals"]
+    assert flag["code"] == "OVERLAPPING_STAY"
+    # In a new batch (with another visit), the unchanged visit is its first record again.
+    extra = visit(42, "01929", inpatient=False)
+    repeated, new = send(on_redis, pki, [here, extra], "hospital-01929", "01929")["results"]
+    assert repeated["duplicate"] is True and new["duplicate"] is False
+    assert [s["code"] for s in signals(on_redis, card=here.ma_the_bhyt)] == ["OVERLAPPING_STAY"]

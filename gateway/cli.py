@@ -27,11 +27,17 @@ from gateway.xml.parser import XmlLimits, parse
 if TYPE_CHECKING:
     from gateway.audit import AuditHead, AuditLog
 
-# Where each signed document type carries its signature (tags from the root to the parent).
-SIGNATURE_LOCATIONS = {
-    "GIAMDINHHS": ("GIAMDINHHS", "CHUKYDONVI"),
-    q(RECEIPT, "Receipt"): (q(RECEIPT, "Receipt"),),
-}
+
+def _signature_locations() -> dict[str, tuple[str, ...]]:
+    """Where each signed document type carries its signature, as its format declares it."""
+    from adapters.hospital.assessment import AssessmentFormat
+    from adapters.hospital.checkin import CheckinFormat
+    from adapters.hospital.qd130 import Qd130Format
+
+    locations: dict[str, tuple[str, ...]] = {q(RECEIPT, "Receipt"): (q(RECEIPT, "Receipt"),)}
+    for fmt in (Qd130Format(), CheckinFormat(), AssessmentFormat()):
+        locations[fmt.signature_location[0]] = fmt.signature_location
+    return locations
 
 
 def app_from_env() -> FastAPI:
@@ -94,7 +100,7 @@ def sign(args: argparse.Namespace) -> None:
 
 def verify(args: argparse.Namespace) -> int:
     root = parse(Path(args.input).read_bytes(), XmlLimits())
-    location = SIGNATURE_LOCATIONS.get(root.tag)
+    location = _signature_locations().get(root.tag)
     if location is None:
         print(f"unknown document type {root.tag}", file=sys.stderr)
         return 2

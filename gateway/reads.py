@@ -11,7 +11,7 @@ import orjson
 from gateway.audit import Action, card_target, target
 from gateway.errors import Forbidden, NotFound
 from gateway.partners import Partner, require_service
-from gateway.records.model import Channel
+from gateway.records.model import Channel, card_signals, facility_signals
 from gateway.store.ports import Store, StoredReceipt, StoredRecord
 
 if TYPE_CHECKING:
@@ -72,9 +72,9 @@ def signals(
     """The signals of one facility, or of one HI card (give exactly one), oldest first, from
     position ``start``, at most ``limit``."""
     if facility is not None:
-        name, what = f"signals-facility:{facility}", target("facility", facility)
+        name, what = facility_signals(facility), target("facility", facility)
     elif card is not None:
-        name, what = f"signals-card:{card}", card_target(card)
+        name, what = card_signals(card), card_target(card)
     else:
         raise ValueError("signals of a facility or of a card")
     with gateway.audit.reading(partner, channel, Action.SIGNALS_READ, what):

@@ -38,10 +38,6 @@ ROOT = "CHI_TIEU_GIAM_DINH_YKHOA"
 _ROWS = "DSACH_GIAM_DINH_YKHOA/GIAM_DINH_YKHOA"
 
 
-def _text(value: str) -> str:
-    return value
-
-
 # Sheet rows 4–6, 9–12, 16: XML1's fields (Bảng 1 rows 4–6, 11–15). MA_THE_BHYT (row 14) is
 # read apart as one card, as XML1's cards are.
 _SHARED = (
@@ -52,40 +48,40 @@ _SHARED = (
 # Table 12 field → (payload section, English name, conversion), in the order of the sheet.
 FIELDS: dict[str, tuple[str, str, xml1.Convert]] = {
     # 1–3: the council: who chaired it (1 chairman, 2 signing for the chairman), and when.
-    "NGUOI_CHU_TRI": ("assessment", "chair_name", _text),
-    "CHUC_VU": ("assessment", "chair_role_code", _text),
+    "NGUOI_CHU_TRI": ("assessment", "chair_name", v.text),
+    "CHUC_VU": ("assessment", "chair_role_code", v.text),
     "NGAY_HOP": ("assessment", "meeting_date", v.date),
     # 4–16: the person assessed.
     **{tag: ("person", xml1.FIELDS[tag][1], xml1.FIELDS[tag][2]) for tag in _SHARED},
     "NGAY_CAP_CCCD": ("person", "citizen_id_issued_on", v.date),
-    "NOI_CAP_CCCD": ("person", "citizen_id_issued_by", _text),
-    "MA_BHXH": ("person", "si_number", _text),
-    "NGHE_NGHIEP": ("person", "occupation", _text),
+    "NOI_CAP_CCCD": ("person", "citizen_id_issued_by", v.text),
+    "MA_BHXH": ("person", "si_number", v.text),
+    "NGHE_NGHIEP": ("person", "occupation", v.text),
     # 17–19, 22, 28: the assessment: categories (BB, BHXH1L, BNN, …; ";"-separated), kind of
     # examination (1 first … 8 combined), entry in the minutes, document date, legal basis.
     "MA_DOI_TUONG": ("assessment", "category_codes", v.split_list),
-    "KHAM_GIAM_DINH": ("assessment", "examination_type_code", _text),
-    "SO_BIEN_BAN": ("assessment", "minutes_entry", _text),
+    "KHAM_GIAM_DINH": ("assessment", "examination_type_code", v.text),
+    "SO_BIEN_BAN": ("assessment", "minutes_entry", v.text),
     "NGAY_CHUNG_TU": ("assessment", "document_date", v.date),
     "SO_VAN_BAN_CAN_CU": ("assessment", "legal_basis", v.split_list),
     # 20–21: what the person had before: the last assessment's rate, the benefits drawn (1..7).
     "TYLE_TTCT_CU": ("prior", "impairment_percent", v.integer),
     "DANG_HUONG_CHE_DO": ("prior", "benefit_codes", v.split_list),
     # 23–26: who sent the person: the letter, the request date, the unit's code and name.
-    "SO_GIAY_GIOI_THIEU": ("referral", "letter_number", _text),
+    "SO_GIAY_GIOI_THIEU": ("referral", "letter_number", v.text),
     "NGAY_DE_NGHI": ("referral", "requested_on", v.date),
-    "MA_DONVI": ("referral", "unit_code", _text),
-    "GIOI_THIEU_CUA": ("referral", "unit_name", _text),
+    "MA_DONVI": ("referral", "unit_code", v.text),
+    "GIOI_THIEU_CUA": ("referral", "unit_name", v.text),
     # 27, 29–34: the council's conclusion.
-    "KET_QUA_KHAM": ("conclusion", "examination_result", _text),
+    "KET_QUA_KHAM": ("conclusion", "examination_result", v.text),
     "TYLE_TTCT_MOI": ("conclusion", "impairment_percent", v.integer),
     "TONG_TYLE_TTCT": ("conclusion", "total_impairment_percent", v.integer),
-    "DANG_KHUYETTAT": ("conclusion", "disability_type_code", _text),
-    "MUC_DO_KHUYETTAT": ("conclusion", "disability_level_code", _text),
-    "DE_NGHI": ("conclusion", "proposals", _text),
-    "DUOC_XACDINH": ("conclusion", "care_determination", _text),
+    "DANG_KHUYETTAT": ("conclusion", "disability_type_code", v.text),
+    "MUC_DO_KHUYETTAT": ("conclusion", "disability_level_code", v.text),
+    "DE_NGHI": ("conclusion", "proposals", v.text),
+    "DUOC_XACDINH": ("conclusion", "care_determination", v.text),
     # 35
-    "DU_PHONG": ("assessment", "reserved", _text),
+    "DU_PHONG": ("assessment", "reserved", v.text),
 }
 
 

@@ -31,19 +31,15 @@ ROOT = "CHI_TIEU_TRANG_THAI_KCB"
 _ROWS = "DSACH_TRANG_THAI_KCB/TRANG_THAI_KCB"
 
 
-def _text(value: str) -> str:
-    return value
-
-
 # Check-in fields that XML1 does not have (sheet "Bang Check-in" rows 19–25): the first cost of
 # the visit, a service, a drug or a supply, and when it was ordered.
 _OWN_FIELDS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
-    "MA_DICH_VU": ("first_cost", "service_code", _text),
-    "TEN_DICH_VU": ("first_cost", "service_name", _text),
-    "MA_THUOC": ("first_cost", "drug_code", _text),
-    "TEN_THUOC": ("first_cost", "drug_name", _text),
-    "MA_VAT_TU": ("first_cost", "supply_code", _text),
-    "TEN_VAT_TU": ("first_cost", "supply_name", _text),
+    "MA_DICH_VU": ("first_cost", "service_code", v.text),
+    "TEN_DICH_VU": ("first_cost", "service_name", v.text),
+    "MA_THUOC": ("first_cost", "drug_code", v.text),
+    "TEN_THUOC": ("first_cost", "drug_name", v.text),
+    "MA_VAT_TU": ("first_cost", "supply_code", v.text),
+    "TEN_VAT_TU": ("first_cost", "supply_name", v.text),
     "NGAY_YL": ("first_cost", "ordered_at", v.date_time),
 }
 # Sheet rows 1–7, 12–18 and 26 are XML1 fields with XML1's meaning: XML1's names. The card of

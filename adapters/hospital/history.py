@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from gateway.records.model import CommonRecord, Signal
+from gateway.records.model import CommonRecord, Signal, card_signals, facility_signals
 from gateway.store.ports import IndexEntry, IndexReader
 
 RESENT_CHANGED = "RESENT_CHANGED"
@@ -238,6 +238,6 @@ def index_entries(record: CommonRecord, *, content_sha256: str) -> tuple[IndexEn
                 "received_at": record.received_at.isoformat(),
             }
         )
-        entries.append(IndexEntry(f"signals-facility:{facility}", value))
-        entries += [IndexEntry(f"signals-card:{card}", value) for card in cards]
+        entries.append(IndexEntry(facility_signals(facility), value))
+        entries += [IndexEntry(card_signals(card), value) for card in cards]
     return tuple(entries)

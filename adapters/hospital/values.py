@@ -30,6 +30,11 @@ def _checked(text: str, length: int, what: str) -> None:
         raise ValueProblem(f"{text!r} is not a {what}") from exc
 
 
+def text(value: str) -> str:
+    """A text field, kept as sent (already stripped)."""
+    return value
+
+
 def date_time(text: str) -> str:
     """``yyyyMMddHHmm`` → ISO 8601 with the +07:00 offset."""
     _checked(text, 12, "date-time yyyyMMddHHmm")

@@ -67,6 +67,17 @@ class Signal(_Frozen):
     reason: str
 
 
+def facility_signals(facility: str) -> str:
+    """Name of the index list of a facility's signals (written with each record, read by
+    ``GET /api/v1/signals``)."""
+    return f"signals-facility:{facility}"
+
+
+def card_signals(card: str) -> str:
+    """Name of the index list of an HI card's signals."""
+    return f"signals-card:{card}"
+
+
 class Routing(_Frozen):
     """Where the record goes next."""
 

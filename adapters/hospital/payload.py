@@ -184,7 +184,7 @@ class _CostLine(_Model):
     patient_copayment: DecimalText = _req("T_BNCCT")
     insurance_payment: DecimalText = _req("T_BHTT")
     department_codes: list[str] = _req("MA_KHOA")
-    ordering_clinician_ids: list[str] = _req("MA_BAC_SI")
+    ordering_clinician_ids: Omittable[list[str]] = _opt("MA_BAC_SI")
     ordered_at: Omittable[DateTimeText] = _opt("NGAY_YL")
     performed_at: Omittable[DateTimeText] = _opt("NGAY_TH_YL")
     payment_method_code: str = _req("MA_PTTT")
@@ -207,7 +207,9 @@ class DrugLine(_CostLine):
     registration_number: Omittable[str] = _opt("SO_DANG_KY")
     unit_price: DecimalText = _req("DON_GIA")
     service_codes: Omittable[list[str]] = _opt("MA_DICH_VU")
-    ordered_at: DateTimeText = _req("NGAY_YL")  # optional in XML3 only (tests sent out)
+    # Both optional in XML3 only (tests sent out, QĐ 4750).
+    ordering_clinician_ids: list[str] = _req("MA_BAC_SI")
+    ordered_at: DateTimeText = _req("NGAY_YL")
     funding_source_code: str = _req("NGUON_CTRA")
 
 

@@ -12,6 +12,7 @@ where the list has "1".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -75,6 +76,9 @@ class VisitFacts:
         return Issue(message=message, path=f"/TONG_HOP/{field}", table="XML1")
 
 
+Check = Callable[[VisitFacts], Iterator[Issue]]
+
+
 @dataclass(frozen=True)
 class BatchFacts:
     """What the batch rules read: the envelope and the number of HOSO it holds."""
@@ -109,6 +113,36 @@ def _count(b: BatchFacts) -> Iterator[Issue]:
             message=f"SOLUONGHOSO {sent!r} is not the number of HOSO ({b.hoso_count})",
             path="/GIAMDINHHS/THONGTINHOSO/SOLUONGHOSO",
         )
+
+
+# --- Fields the XSD cannot require [B] -----------------------------------------------------------
+# A paraclinical test whose specimen or patient is sent to another facility is coded in XML3
+# MA_DICH_VU as XX.YYYY.ZZZZ.K.WWWWW, WWWWW being the facility that performs it (QĐ 130 Bảng 3
+# field 3 [S2]). QĐ 4750 lets such a line leave NGAY_YL, NGAY_TH_YL, MA_BAC_SI and NGUOI_THUC_HIEN
+# out. XSD 1.0 cannot make a field depend on another one's value, so xml3.xsd makes them optional
+# everywhere; a field required on every other line gets a rule here (MA_BAC_SI so far).
+_SENT_OUT = re.compile(r"[0-9]{2}\.[0-9]{4}\.[0-9]{4}\.K\.[0-9A-Za-z]{5}")
+
+
+def _sent_out(line: Mapping[str, Any]) -> bool:
+    """Whether an XML3 line is a paraclinical test sent to another facility."""
+    code = line.get("service_code")
+    return code is not None and _SENT_OUT.fullmatch(code) is not None
+
+
+def _filled_unless_sent_out(field: str, name: str) -> Check:
+    """XML3 ``field`` (payload ``name``) is filled on every line but a test sent out."""
+
+    def check(f: VisitFacts) -> Iterator[Issue]:
+        for i, line in enumerate(f.lines(SERVICES)):
+            if not line.get(name) and not _sent_out(line):
+                message = (
+                    f"{field} is missing or empty; only a paraclinical test sent to another "
+                    "facility (MA_DICH_VU coded XX.YYYY.ZZZZ.K.WWWWW) may leave it out"
+                )
+                yield f.at_line(SERVICES, i, field, message)
+
+    return check
 
 
 # --- Dates and cards [C3] -----------------------------------------------------------------------
@@ -200,8 +234,6 @@ def _treatment_days(f: VisitFacts) -> Iterator[Issue]:
 
 # --- Code lists [C4] ----------------------------------------------------------------------------
 
-Check = Callable[[VisitFacts], Iterator[Issue]]
-
 
 def _code_check(field: str, where: str | tuple[LineTable, ...], name: str, allowed: str) -> Check:
     """``field`` (payload ``where.name``; ``where``: a XML1 section or line tables) is listed."""
@@ -250,6 +282,12 @@ VISIT_RULES: tuple[Rule[VisitFacts], ...] = (
            "every row of XML2–XML5 carries the MA_LK of XML1"),
     _visit("QD130-UNIQUE-MA_LK", _unique, "C1 [S3][S12]",
            "a MA_LK stands in one HOSO of a batch; a later HOSO repeating it is refused"),
+    # QĐ 4750, Bảng 3 field 33 (MA_BAC_SI), the last note of its amendment: "Trường này không
+    # bắt buộc trong trường hợp thực hiện chuyển gửi xét nghiệm cận lâm sàng."
+    _visit("QD130-REQUIRED-MA_BAC_SI",
+           _filled_unless_sent_out("MA_BAC_SI", "ordering_clinician_ids"), "B [S2]",
+           "XML3 MA_BAC_SI is filled, except on a paraclinical test sent to another facility "
+           "(MA_DICH_VU XX.YYYY.ZZZZ.K.WWWWW)"),
     _visit("QD130-AMOUNT-XML2", amounts.xml2_amounts, "C2 [S2]",
            "XML2 THANH_TIEN_BV = SO_LUONG × DON_GIA, THANH_TIEN_BH = that × TYLE_TT_BH/100"),
     _visit("QD130-AMOUNT-XML3", amounts.xml3_amounts, "C2 [S2][S19]",

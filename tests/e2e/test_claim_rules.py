@@ -13,7 +13,8 @@ import pytest
 from adapters.hospital import synth
 from adapters.hospital.payload import VisitPayload
 from tests.conftest import Pki, Served, counts
-from tests.support.batches import batch_with
+from tests.support.batches import batch_with, edit_row
+from tests.support.xml_edits import append_text, drop, set_text
 
 XML = {"Content-Type": "application/xml"}
 
@@ -174,3 +175,75 @@ def test_a_visit_repeated_inside_one_batch_is_refused_after_its_first_hoso(
     assert error["code"] == "RULE_VIOLATION"
     assert error["issues"][0]["rule"] == "QD130-UNIQUE-MA_LK"
     assert counts(served.gateway)["records"] == 2
+
+
+# XML3 rows of a synthetic visit, and the path the gateway names for a field of one of them.
+ROWS = "/CHITIEU_CHITIET_DVKT_VTYT/DSACH_CHI_TIET_DVKT/CHI_TIET_DVKT"
+
+
+def _visit(seed: int) -> synth.Visit:
+    return synth.make_visit(random.Random(seed), facility_code="01929", index=seed)
+
+
+def _tested(row: Any) -> bool:
+    """An XML3 row with a result: a paraclinical test."""
+    return bool(row.findtext("NGAY_KQ"))
+
+
+def _supply(row: Any) -> bool:
+    return bool(row.findtext("MA_NHOM") == "10")
+
+
+def test_a_test_sent_to_another_facility_is_accepted_without_its_ordering_clinician(
+    served: Served, pki: Pki
+) -> None:
+    # QĐ 4750, Bảng 3 field 33 (MA_BAC_SI): "Trường này không bắt buộc trong trường hợp thực hiện
+    # chuyển gửi xét nghiệm cận lâm sàng." Such a test is coded XX.YYYY.ZZZZ.K.WWWWW in
+    # MA_DICH_VU (QĐ 130 Bảng 3 field 3), WWWWW the facility that performs it.
+    sent_out = edit_row(
+        synth.tables(_visit(31)),
+        "XML3",
+        _tested,
+        append_text("MA_DICH_VU", ".K.79071"),
+        drop("MA_BAC_SI"),
+    )
+    other = _visit(32)
+    ordinary = edit_row(synth.tables(other), "XML3", _tested, drop("MA_BAC_SI"))
+    results = post(served, batch_with(pki.hospital, [sent_out, ordinary])).json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected"]
+    [error] = results[1]["errors"]
+    assert error["code"] == "RULE_VIOLATION"
+    [issue] = error["issues"]
+    row = next(n for n, line in enumerate(other.services, 1) if line.ngay_kq is not None)
+    assert (issue["rule"], issue["table"], issue["path"]) == (
+        "QD130-REQUIRED-MA_BAC_SI",
+        "XML3",
+        f"{ROWS}[{row}]/MA_BAC_SI",
+    )
+    with served.client() as http:
+        payload = http.get(f"/api/v1/claims/{results[0]['record_id']}").json()["payload"]
+    VisitPayload.model_validate(payload)
+    [line] = [s for s in payload["services"] if s.get("service_code", "").endswith(".K.79071")]
+    assert "ordering_clinician_ids" not in line
+
+
+def test_xml3_tt_thau_of_50_characters_is_accepted_and_of_51_refused(
+    served: Served, pki: Pki
+) -> None:
+    # QĐ 4750, Bảng 3 field 16 (TT_THAU): "Tăng kích thước tối đa lên 50 ký tự" (it was 25), in
+    # the form "Số quyết định.Mã đơn vị ban hành quyết định;Gi;Ni;XXXX".
+    fifty = "1516/QĐ-SYT-TTMS-BVĐKTTTWCT-KHTH.01901;G12;N0;2024"
+    first, second = [v for v in map(_visit, range(100)) if _supplies(v)][:2]
+    accepted = edit_row(synth.tables(first), "XML3", _supply, set_text("TT_THAU", fifty))
+    refused = edit_row(synth.tables(second), "XML3", _supply, set_text("TT_THAU", "9" + fifty))
+    results = post(served, batch_with(pki.hospital, [accepted, refused])).json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected"]
+    [error] = results[1]["errors"]
+    assert error["code"] == "SCHEMA_INVALID"
+    [issue] = error["issues"]
+    assert (issue["table"], issue["path"]) == ("XML3", f"{ROWS}[{_supplies(second)[0]}]/TT_THAU")
+
+
+def _supplies(visit: synth.Visit) -> list[int]:
+    """The 1-based XML3 row numbers of the visit's supplies."""
+    return [n for n, line in enumerate(visit.services, 1) if line.service.is_supply]

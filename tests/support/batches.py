@@ -11,6 +11,7 @@ from lxml import etree
 from adapters.hospital import synth
 from gateway.trust.sign import SigningIdentity, sign_enveloped
 from gateway.xml.parser import XmlLimits, parse
+from tests.support.xml_edits import Edit
 
 
 def sign(unsigned: bytes, identity: SigningIdentity) -> bytes:
@@ -41,3 +42,19 @@ def edit_xml1(tables: dict[str, bytes], change: Callable[[bytes], bytes]) -> dic
     changed = change(tables["XML1"])
     assert changed != tables["XML1"]
     return {**tables, "XML1": changed}
+
+
+def edit_row(
+    tables: dict[str, bytes],
+    kind: str,
+    pick: Callable[[etree._Element], bool],
+    *edits: Edit,
+) -> dict[str, bytes]:
+    """The same tables with the first row of table ``kind`` that ``pick`` accepts changed by
+    ``edits`` (``tests.support.xml_edits``)."""
+    root = parse(tables[kind], XmlLimits())
+    row = next((row for row in root.iter(synth.LAYOUTS[kind].row) if pick(row)), None)
+    assert row is not None, f"no {kind} row to edit"
+    for edit in edits:
+        edit(row)
+    return {**tables, kind: etree.tostring(root, xml_declaration=True, encoding="utf-8")}

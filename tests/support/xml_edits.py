@@ -20,6 +20,17 @@ def set_text(path: str, value: str) -> Edit:
     return change
 
 
+def append_text(path: str, suffix: str) -> Edit:
+    """Append ``suffix`` to the text of the element at ``path`` (below the edited element)."""
+
+    def change(root: etree._Element) -> None:
+        element = root.find(path)
+        assert element is not None, path
+        element.text = (element.text or "") + suffix
+
+    return change
+
+
 def drop(path: str) -> Edit:
     """Remove the element at ``path`` from its parent."""
 

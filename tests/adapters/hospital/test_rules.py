@@ -15,6 +15,7 @@ from adapters.hospital.visit import normalize_visit
 from gateway.xml.parser import XmlLimits, parse
 from tests.adapters.hospital import visits
 from tests.adapters.hospital.visits import add, get, put, rows, shift
+from tests.support.xml_edits import append_text, drop, set_text
 
 Tables = dict[str, etree._Element]
 
@@ -130,6 +131,10 @@ def _one_more_day(t: Tables) -> None:
     put(t["XML1"], "SO_NGAY_DTRI", str(int(get(t["XML1"], "SO_NGAY_DTRI")) + 1))
 
 
+def _clinician_left_out(t: Tables) -> None:
+    drop("MA_BAC_SI")(_service(t))
+
+
 def _payment_method_off_list(t: Tables) -> None:
     # The line leaves T_BHTT_GDV (Σ T_BHTT of MA_PTTT 1 lines): XML1 follows.
     add(t["XML1"], "T_BHTT_GDV", f"-{get(_drug(t), 'T_BHTT')}")
@@ -140,6 +145,8 @@ CASES: list[tuple[str, Callable[[Tables], None], bool]] = [
     # (rule id, the edit, needs an inpatient visit)
     ("QD130-LINK-MA_LK", _set("XML2", "MA_LK", "79071240101999999"), False),
     ("QD130-LINK-MA_LK", _set("XML5", "MA_LK", "79071240101999999"), True),
+    ("QD130-REQUIRED-MA_BAC_SI", _clinician_left_out, False),
+    ("QD130-REQUIRED-MA_BAC_SI", _set("XML3", "MA_BAC_SI", ""), True),
     ("QD130-AMOUNT-XML2", _unit_price_up, False),
     ("QD130-AMOUNT-XML3", _hospital_price_up, False),
     ("QD130-LINE-SPLIT", _copayment_not_split, False),
@@ -194,6 +201,44 @@ BATCH_CONTEXT = {"QD130-UNIQUE-MA_LK"}
 def test_every_visit_rule_has_a_breaking_case() -> None:
     cases = {rule_id for rule_id, _, _ in CASES} | BATCH_CONTEXT
     assert cases == {rule.id for rule in rules.VISIT_RULES}
+
+
+# --- Tests sent to another facility -----------------------------------------------------------
+# QĐ 4750, Bảng 3 field 33 (MA_BAC_SI): "Trường này không bắt buộc trong trường hợp thực hiện
+# chuyển gửi xét nghiệm cận lâm sàng." QĐ 130 Bảng 3 field 3 codes such a test's MA_DICH_VU
+# "XX.YYYY.ZZZZ.K.WWWWW", WWWWW the facility that performs it.
+SENT_OUT_TO = "01929"
+
+
+@pytest.mark.parametrize(
+    "without", [drop("MA_BAC_SI"), set_text("MA_BAC_SI", "")], ids=["absent", "empty"]
+)
+def test_a_test_sent_to_another_facility_needs_no_ordering_clinician(
+    without: Callable[[etree._Element], None],
+) -> None:
+    tables = visits.visit_tables(visits.first_seed(lambda v: True))
+    append_text("MA_DICH_VU", f".K.{SENT_OUT_TO}")(_tested(tables))
+    without(_tested(tables))
+    assert fired(tables) == set()
+    _, payload = normalize_visit(tables)
+    sent = [line for line in payload["services"] if ".K." in line.get("service_code", "")]
+    assert [line.get("ordering_clinician_ids") for line in sent] == [None]
+
+
+@pytest.mark.parametrize(
+    "coded",
+    ["", f".{SENT_OUT_TO}", f".K.{SENT_OUT_TO[:3]}"],
+    ids=["ordinary", "no .K.", "facility of 3 characters"],
+)
+def test_any_other_xml3_line_without_its_ordering_clinician_is_refused(coded: str) -> None:
+    tables = visits.visit_tables(visits.first_seed(lambda v: True))
+    row = _tested(tables)
+    append_text("MA_DICH_VU", coded)(row)
+    drop("MA_BAC_SI")(row)
+    _, payload = normalize_visit(tables)
+    [issue] = rules.check_visit(tables, payload)
+    assert (issue.rule, issue.table) == ("QD130-REQUIRED-MA_BAC_SI", "XML3")
+    assert issue.path == f"{row.getroottree().getpath(row)}/MA_BAC_SI"
 
 
 def test_a_visit_key_already_in_an_earlier_hoso_of_the_batch_breaks_uniqueness() -> None:
@@ -266,7 +311,8 @@ def _payload(**line: Any) -> dict[str, Any]:
         "visit": {"visit_key": key},
         "totals": {},
         "cards": [],
-        section: [{"visit_key": key, **line}],
+        # MA_BAC_SI is filled, as on every line but a test sent out (QD130-REQUIRED-MA_BAC_SI).
+        section: [{"visit_key": key, "ordering_clinician_ids": ["001234/BYT-CCHN"], **line}],
     }
 
 

@@ -15,9 +15,11 @@ import pytest
 from lxml import etree
 
 from adapters.hospital import synth
+from gateway.errors import SchemaInvalid
 from gateway.xml.ns import DS, q
 from gateway.xml.parser import XmlLimits, parse
-from tests.adapters.hospital.contracts import assert_valid, documented_fields, schema
+from gateway.xml.schemas import SchemaRegistry
+from tests.adapters.hospital.contracts import CONTRACTS, assert_valid, documented_fields, schema
 from tests.support.dev_signing import DevSigning
 from tests.support.xml_edits import Edit, drop, foreign_signature, set_text, swap
 
@@ -27,7 +29,9 @@ LISTS = ("XML2", "XML3", "XML4", "XML5")
 KINDS = (*LISTS, "CHECKIN")
 
 # Required fields: present and not empty. Every other field may be absent or empty. Sources and
-# the reasons for each deviation from the checklist are in the header of each XSD.
+# the reasons for each deviation from the checklist are in the header of each XSD. XML3 MA_BAC_SI
+# is optional here (tests sent to another facility, QĐ 4750); rule QD130-REQUIRED-MA_BAC_SI
+# requires it on every other line (test_rules).
 REQUIRED = {
     "XML2": {
         "MA_LK", "STT", "MA_THUOC", "MA_NHOM", "TEN_THUOC", "DON_VI_TINH", "HAM_LUONG",
@@ -40,7 +44,7 @@ REQUIRED = {
         "MA_LK", "STT", "MA_NHOM", "DON_VI_TINH", "PHAM_VI", "SO_LUONG", "DON_GIA_BV",
         "DON_GIA_BH", "TYLE_TT_DV", "TYLE_TT_BH", "THANH_TIEN_BV", "THANH_TIEN_BH", "MUC_HUONG",
         "T_NGUONKHAC_NSNN", "T_NGUONKHAC_VTNN", "T_NGUONKHAC_VTTN", "T_NGUONKHAC_CL",
-        "T_NGUONKHAC", "T_BNTT", "T_BNCCT", "T_BHTT", "MA_KHOA", "MA_BAC_SI", "MA_PTTT",
+        "T_NGUONKHAC", "T_BNTT", "T_BNCCT", "T_BHTT", "MA_KHOA", "MA_PTTT",
     },
     "XML4": {"MA_LK", "STT"},
     "XML5": {"MA_LK", "STT", "DIEN_BIEN_LS", "THOI_DIEM_DBLS", "NGUOI_THUC_HIEN"},
@@ -85,6 +89,13 @@ CV3190 = {
         "MA_CSKCB", "MA_DICH_VU", "TEN_DICH_VU", "NGAY_YL",
     ),
 }  # fmt: skip
+
+
+# XML3 TT_THAU in the form QĐ 4750 gives it ("Số quyết định.Mã đơn vị ban hành quyết định;Gi;Ni;
+# XXXX"), of the most characters 4750 allows and of one more: "Tăng kích thước tối đa lên 50 ký tự"
+# (Bảng 3 field 16; the old maximum was 25). "Đ" is one character of two UTF-8 bytes.
+TT_THAU_50 = "1516/QĐ-SYT-TTMS-BVĐKTTTWCT-KHTH.01901;G12;N0;2024"
+TT_THAU_51 = "15162/QĐ-SYT-TTMS-BVĐKTTTWCT-KHTH.01901;G12;N0;2024"
 
 
 @pytest.fixture(scope="module")
@@ -255,9 +266,8 @@ WRONG = [
     # XML3
     ("XML3", set_text("STT", "1.5"), "STT not an integer"),
     ("XML3", drop("MA_NHOM"), "MA_NHOM missing"),
-    ("XML3", set_text("MA_BAC_SI", ""), "MA_BAC_SI empty"),
     ("XML3", set_text("GOI_VTYT", "G1234"), "GOI_VTYT of 5 characters"),
-    ("XML3", set_text("TT_THAU", "2" * 26), "TT_THAU of 26 characters"),
+    ("XML3", set_text("TT_THAU", TT_THAU_51), "TT_THAU of 51 characters"),
     ("XML3", set_text("MA_XANG_DAU", "X" * 21), "MA_XANG_DAU of 21 characters"),
     ("XML3", set_text("MA_DICH_VU", "1" * 51), "MA_DICH_VU of 51 characters"),
     ("XML3", set_text("PP_VO_CAM", "5"), "PP_VO_CAM 5"),
@@ -309,6 +319,42 @@ def test_a_wrong_value_fails_the_xsd(
     assert_valid(schemas[kind], root)
     change(_first_row(kind, root))
     assert not schemas[kind].validate(root)
+
+
+def _supply(row: etree._Element) -> bool:
+    return row.findtext("MA_NHOM") == "10"
+
+
+def test_xml3_tt_thau_takes_the_50_characters_of_qd4750() -> None:
+    assert (len(TT_THAU_50), len(TT_THAU_51)) == (50, 51)
+    assert len(TT_THAU_50.encode()) > 50  # the XSD counts characters, not bytes
+    registry = SchemaRegistry(CONTRACTS)
+    root = _tree(_document("XML3", _inpatient()))
+    row = next(row for row in root.iter("CHI_TIET_DVKT") if _supply(row))
+    set_text("TT_THAU", TT_THAU_50)(row)
+    registry.validate("qd130/xml3", root, table="XML3")
+    set_text("TT_THAU", TT_THAU_51)(row)
+    with pytest.raises(SchemaInvalid) as refused:
+        registry.validate("qd130/xml3", root, table="XML3")
+    assert refused.value.code == "SCHEMA_INVALID"
+    [issue] = refused.value.issues
+    assert (issue.table, issue.path) == ("XML3", f"{root.getroottree().getpath(row)}/TT_THAU")
+    assert "50" in issue.message
+
+
+def test_xml2_tt_thau_keeps_its_50_characters() -> None:
+    # QĐ 130 Bảng 2 field 15 is already 50 characters; QĐ 4750 adds guidance, not length.
+    registry = SchemaRegistry(CONTRACTS)
+    root = _tree(_document("XML2", _inpatient()))
+    row = _first_row("XML2", root)
+    set_text("TT_THAU", TT_THAU_50)(row)
+    registry.validate("qd130/xml2", root, table="XML2")
+    set_text("TT_THAU", TT_THAU_51)(row)
+    with pytest.raises(SchemaInvalid) as refused:
+        registry.validate("qd130/xml2", root, table="XML2")
+    assert [issue.path for issue in refused.value.issues] == [
+        f"{root.getroottree().getpath(row)}/TT_THAU"
+    ]
 
 
 def _no_container(root: etree._Element) -> None:

@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             partner = gateway.partners.get(PARTNER_ID)
             assert partner is not None
-            floor = Floor.load(world, settings.contracts)
+            floor = Floor.load(world, gateway.contracts.folder)
             shapes = [shape(d) for d in documents[: args.docs]]
             print(
                 f"{len(documents)} distinct signed QĐ 130 batches ({HOSO_PER_BATCH} HOSO each) in "

@@ -46,7 +46,7 @@ from adapters.hospital.synth import make_batch
 from bench.corpus import FACILITY, PARTNER_ID, Shape, World, make_world
 from bench.pipeline import FLOOR, Floor, Laps, floor_once
 from gateway.bootstrap import Gateway, build
-from gateway.config import PROJECT_ROOT, Settings
+from gateway.config import Settings
 from gateway.errors import XmlTooLarge
 from gateway.metrics import Metrics
 from gateway.partners import Partner
@@ -317,7 +317,7 @@ def _where(key: tuple[str, int, str]) -> str:
     file, line, name = key
     if file == "~":
         return name
-    root = f"{PROJECT_ROOT}/"
+    root = f"{Path(__file__).resolve().parent.parent}/"
     for marker in ("site-packages/", root, "lib/python3"):
         if marker in file:
             file = file.split(marker, 1)[1]
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             partner = gateway.partners.get(PARTNER_ID)
             assert partner is not None
-            floor = Floor.load(world, settings.contracts)
+            floor = Floor.load(world, gateway.contracts.folder)
             print(
                 f"big batch: {args.hoso} HOSO, {counted.size / 1e6:.1f} MB, "
                 f"{counted.elements:,} elements "

@@ -1,4 +1,4 @@
-"""The composition root: settings → partners, trust, schemas, store and audit log, formats. The
+"""The composition root: settings → partners, trust, contracts, store and audit log, formats. The
 only module that chooses concrete implementations."""
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from gateway.metrics import Metrics
 from gateway.partners import PartnerRegistry
 from gateway.pipeline.batches import PipelineDeps
 from gateway.pipeline.ports import BatchFormat
+from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
 from gateway.trust.anchors import TrustAnchors
 from gateway.trust.policy import SignaturePolicy
 from gateway.trust.sign import SigningIdentity
-from gateway.xml.schemas import SchemaRegistry
+from gateway.xml.contracts import Contracts
 
 _DEV_PKI_ORGANIZATION = "VSS Gateway development PKI"
 
@@ -37,12 +38,17 @@ class Gateway:
 
     settings: Settings
     partners: PartnerRegistry
+    contracts: Contracts
     pipeline: PipelineDeps
     claims: BatchFormat
     checkin: BatchFormat
     assessment: BatchFormat
     metrics: Metrics
     audit: Auditor
+
+    def missing_contracts(self) -> list[str]:
+        """Contracts that a format or a SOAP service needs and that are not loaded."""
+        return _missing(self.contracts, (self.claims, self.checkin, self.assessment))
 
     def close(self) -> None:
         self.pipeline.store.close()
@@ -66,6 +72,11 @@ def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, Aud
     raise ConfigError(f"GATEWAY_STORE_URL {url!r}: use sqlite:///path or redis://host:port/db")
 
 
+def _missing(contracts: Contracts, formats: tuple[BatchFormat, ...]) -> list[str]:
+    schemas = [name for fmt in formats for name in fmt.schema_names]
+    return contracts.missing(schemas=[*schemas, *SCHEMAS.values()], wsdls=WSDLS.values())
+
+
 def signing_identity(settings: Settings) -> SigningIdentity:
     if settings.signing_key is None or settings.signing_cert is None:
         raise ConfigError("GATEWAY_SIGNING_KEY and GATEWAY_SIGNING_CERT are required (receipts)")
@@ -83,29 +94,40 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     """Build a gateway from settings; a mistake stops here with a ``ConfigError``."""
     metrics = Metrics()
     clock = clock or SystemClock()
-    store, audit_log = open_storage(settings)
-    pipeline = PipelineDeps(
-        store=store,
-        anchors=TrustAnchors.from_directory(settings.trust_store),
-        policy=SignaturePolicy(),
-        schemas=SchemaRegistry(settings.contracts / "xsd"),
-        limits=settings.xml_limits(),
-        identity=signing_identity(settings),
-        clock=clock,
-        metrics=metrics,
+    claims = Qd130Format(
+        SignalPolicy(
+            max_outpatient_facilities_per_day=settings.max_outpatient_facilities_per_day,
+            max_units_per_day=settings.max_drug_units_per_day,
+        )
     )
+    checkin, assessment = CheckinFormat(), AssessmentFormat()
+    # Everything that reads files comes first, so that a mistake there stops startup before a
+    # store is opened.
+    contracts = Contracts.load(settings.contracts)
+    missing = _missing(contracts, (claims, checkin, assessment))
+    if missing:
+        raise ConfigError(f"contract {contracts.folder / missing[0]} is missing")
+    partners = PartnerRegistry.from_file(settings.partners)
+    anchors = TrustAnchors.from_directory(settings.trust_store)
+    identity = signing_identity(settings)
+    store, audit_log = open_storage(settings)
     return Gateway(
         settings=settings,
-        partners=PartnerRegistry.from_file(settings.partners),
-        pipeline=pipeline,
-        claims=Qd130Format(
-            SignalPolicy(
-                max_outpatient_facilities_per_day=settings.max_outpatient_facilities_per_day,
-                max_units_per_day=settings.max_drug_units_per_day,
-            )
+        partners=partners,
+        contracts=contracts,
+        pipeline=PipelineDeps(
+            store=store,
+            anchors=anchors,
+            policy=SignaturePolicy(),
+            schemas=contracts.schemas,
+            limits=settings.xml_limits(),
+            identity=identity,
+            clock=clock,
+            metrics=metrics,
         ),
-        checkin=CheckinFormat(),
-        assessment=AssessmentFormat(),
+        claims=claims,
+        checkin=checkin,
+        assessment=assessment,
         metrics=metrics,
         audit=Auditor(audit_log, clock),
     )

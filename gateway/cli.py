@@ -21,7 +21,7 @@ from gateway.trust.anchors import TrustAnchors
 from gateway.trust.policy import SignaturePolicy
 from gateway.trust.sign import SigningIdentity, sign_enveloped
 from gateway.trust.verify import verify_enveloped
-from gateway.xml.ns import RECEIPT, q
+from gateway.xml.ns import DS, RECEIPT, q
 from gateway.xml.parser import XmlLimits, parse
 
 if TYPE_CHECKING:
@@ -51,21 +51,33 @@ def app_from_env() -> FastAPI:
 def serve(args: argparse.Namespace) -> None:
     import ssl
 
-    import uvicorn
-
+    from gateway import server
+    from gateway.api.app import create_app
     from gateway.api.tls import ClientCertH11Protocol
+    from gateway.bootstrap import build
+    from gateway.trust.sign import check_private_key_file
 
+    # Built here first, so that a configuration mistake (a contract missing from the package, a
+    # private key open to others) stops the command with its one-line message, not a traceback
+    # in every worker. One worker serves this very gateway; several build their own.
+    gateway = build(Settings())
+    target: FastAPI | str = create_app(gateway)
+    if args.workers > 1:
+        gateway.close()
+        target = "gateway.cli:app_from_env"
     tls: dict[str, object] = {}
     if args.tls_cert:
+        if args.tls_key:
+            check_private_key_file(Path(args.tls_key))
         tls = {
             "ssl_certfile": args.tls_cert,
             "ssl_keyfile": args.tls_key,
             "ssl_ca_certs": args.tls_client_ca,
             "ssl_cert_reqs": ssl.CERT_OPTIONAL if args.tls_client_ca else ssl.CERT_NONE,
         }
-    uvicorn.run(
-        "gateway.cli:app_from_env",
-        factory=True,
+    server.run(
+        target,
+        factory=isinstance(target, str),
         host=args.host,
         port=args.port,
         workers=args.workers,
@@ -74,7 +86,7 @@ def serve(args: argparse.Namespace) -> None:
         # never by uvicorn's own default trust of 127.0.0.1.
         proxy_headers=False,
         log_config=None,
-        **tls,  # type: ignore[arg-type]
+        **tls,
     )
 
 
@@ -87,15 +99,27 @@ def dev_pki(args: argparse.Namespace) -> None:
         print(f"{name}: key {key}, certificate {cert}")
 
 
-def sign(args: argparse.Namespace) -> None:
+def sign(args: argparse.Namespace) -> int:
     identity = SigningIdentity.from_files(Path(args.key), Path(args.cert))
     root = parse(Path(args.input).read_bytes(), XmlLimits())
-    container = root.find("CHUKYDONVI") if root.tag == "GIAMDINHHS" else root
-    if container is None:
-        container = etree.SubElement(root, "CHUKYDONVI")
+    location = _signature_locations().get(root.tag)
+    if location is None:
+        known = ", ".join(sorted(_signature_locations()))
+        print(f"unknown document type {root.tag}; gateway sign signs {known}", file=sys.stderr)
+        return 2
+    if root.find(f".//{{{DS}}}Signature") is not None:
+        print(f"{args.input} is already signed", file=sys.stderr)
+        return 2
+    # Where the gateway will look for the signature: the format's container (CHUKYDONVI, made
+    # as the last child if the document has none yet).
+    container = root
+    for tag in location[1:]:
+        child = container.find(tag)
+        container = etree.SubElement(container, tag) if child is None else child
     sign_enveloped(root, identity, container=container)
     Path(args.output).write_bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
     print(f"signed {args.input} -> {args.output}")
+    return 0
 
 
 def verify(args: argparse.Namespace) -> int:
@@ -120,9 +144,8 @@ def verify(args: argparse.Namespace) -> int:
 def legacy_password(args: argparse.Namespace) -> int:
     """Print the partner-file lines of a legacy login (VSS-portal compatible token endpoint)."""
     import getpass
-    import hashlib
 
-    from gateway.legacy import legacy_password_hash
+    from gateway.legacy import legacy_password_hash, md5_upper
 
     if args.md5:
         md5 = args.md5
@@ -134,8 +157,7 @@ def legacy_password(args: argparse.Namespace) -> int:
             if getpass.getpass("again: ") != password:
                 print("the two passwords differ", file=sys.stderr)
                 return 2
-        # What the hospital's software sends: the uppercase MD5 of the password (CV 3190 I.1).
-        md5 = hashlib.md5(password.encode(), usedforsecurity=False).hexdigest().upper()
+        md5 = md5_upper(password)
     try:
         stored = legacy_password_hash(md5)
     except ValueError as exc:
@@ -290,7 +312,7 @@ def audit_tail(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> None:
     from gateway.demo import run_demo
 
-    run_demo(Path(args.dir), host=args.host, port=args.port)
+    run_demo(Path(args.dir), host=args.host, port=args.port, start_afresh=args.reset)
 
 
 def _bulk_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -391,8 +413,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-client-ca", help="CA bundle for client certificates (mutual TLS)")
     p.set_defaults(run=serve)
 
-    p = commands.add_parser("demo", help="development PKI, partners, sample batch; then serve")
+    p = commands.add_parser(
+        "demo",
+        help="development PKI, partners, sample documents (kept in --dir for the next run); "
+        "then serve",
+    )
     p.add_argument("--dir", default=".demo")
+    p.add_argument(
+        "--reset", action="store_true", help="delete what an earlier demo made in --dir first"
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.set_defaults(run=demo)

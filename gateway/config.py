@@ -12,9 +12,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.xml.parser import XmlLimits
 
-# The repository root, where the contracts (xsd/, wsdl/) live next to the package.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 class Settings(BaseSettings):
     """Environment variables ``GATEWAY_*`` (SPEC section 6) and an optional ``.env`` file."""
@@ -24,13 +21,14 @@ class Settings(BaseSettings):
     environment: Literal["production", "development"] = "production"
     store_url: str = "sqlite:///gateway.sqlite3"
     partners: Path = Path("partners.toml")
-    trust_store: Path = PROJECT_ROOT / "certs"
+    trust_store: Path = Path("certs")
     routing: Path | None = None
     population_url: str | None = None
     vneid_jwks: Path | None = None
     signing_key: Path | None = None
     signing_cert: Path | None = None
-    contracts: Path = PROJECT_ROOT
+    # The XSDs and WSDLs: by default the ones the installed package carries.
+    contracts: Path | None = None
     # Addresses of reverse proxies allowed to forward a verified client certificate.
     trusted_proxies: list[str] = Field(default_factory=list)
 

@@ -41,6 +41,11 @@ class ConfigError(Exception):
     """The gateway's own configuration is wrong: startup stops with this message."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message: startup errors are one line each."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 @dataclass(frozen=True)
 class Issue:
     """One finding inside an error: what is wrong and where (table, XPath-like path, line)."""

@@ -65,6 +65,10 @@ class Qd130Format:
     signature_location: tuple[str, ...] = ("GIAMDINHHS", "CHUKYDONVI")
     envelope_schema = "qd130/giamdinhhs"
 
+    @property
+    def schema_names(self) -> tuple[str, ...]:
+        return (self.envelope_schema, *SCHEMAS.values())
+
     def __init__(self, policy: history.SignalPolicy | None = None) -> None:
         self.policy = policy or history.SignalPolicy()
 

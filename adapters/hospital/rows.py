@@ -31,6 +31,12 @@ class RowFormat:
     rows: ClassVar[str]  # path of the row elements under the root
     fields: ClassVar[Fields]
 
+    envelope_schema: str
+
+    @property
+    def schema_names(self) -> tuple[str, ...]:
+        return (self.envelope_schema,)
+
     @property
     def signature_location(self) -> tuple[str, ...]:
         return (self.root, "CHUKYDONVI")

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from gateway.bootstrap import Gateway
+from gateway.errors import Unavailable
 from gateway.records.model import CommonRecord
 
 router = APIRouter(tags=["operations"])
@@ -18,9 +19,12 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the store answers")
+@router.get("/readyz", summary="Readiness: every contract is loaded and the store answers")
 async def readyz(request: Request) -> dict[str, str]:
     gateway: Gateway = request.app.state.gateway
+    missing = gateway.missing_contracts()
+    if missing:
+        raise Unavailable(f"contracts not loaded: {', '.join(missing)}")
     await run_in_threadpool(gateway.pipeline.store.ping)  # raises Unavailable → 503
     return {"status": "ready"}
 

@@ -35,6 +35,7 @@ from gateway.legacy.passwords import (
     SCRYPT_P,
     SCRYPT_R,
     legacy_password_hash,
+    md5_upper,
     normalize_md5,
     password_version,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "TokenClaims",
     "TokenSigner",
     "legacy_password_hash",
+    "md5_upper",
     "normalize_md5",
     "password_version",
 ]

@@ -16,6 +16,11 @@ _SALT_BYTES, _KEY_BYTES = 16, 32
 _MAX_SCRYPT_MEMORY = 256 * 1024 * 1024
 
 
+def md5_upper(password: str) -> str:
+    """What the client sends for a password: "mã hóa MD5 uppercase" (CV 3190 I.1.2, p. 2)."""
+    return hashlib.md5(password.encode(), usedforsecurity=False).hexdigest().upper()
+
+
 def normalize_md5(value: str) -> str:
     """The password as the stored hash was made from it: 32 hex digits in upper case. CV 3190
     asks for upper case (I.1.2) but some hospital software sends lower case, or MD5 without

@@ -50,6 +50,10 @@ class BatchFormat(Protocol):
     envelope_schema: str
 
     @property
+    def schema_names(self) -> tuple[str, ...]:
+        """Every XSD the format validates with (the envelope's first): loaded at startup."""
+
+    @property
     def record_kind(self) -> RecordKind:
         """The kind of the records it makes (read-only: a format may declare a narrower type)."""
 

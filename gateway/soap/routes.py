@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request, Response
 
 from gateway.api import work
@@ -11,7 +9,7 @@ from gateway.api.auth import authenticate
 from gateway.api.claims import read_xml_body
 from gateway.bootstrap import Gateway
 from gateway.errors import GatewayError, NotFound, XmlMalformed
-from gateway.soap import claims, envelope
+from gateway.soap import SCHEMAS, WSDLS, claims, envelope
 from gateway.xml.ns import CLAIMS_SERVICE
 
 router = APIRouter(tags=["soap"])
@@ -19,11 +17,6 @@ router = APIRouter(tags=["soap"])
 SOAP_XML = "text/xml; charset=utf-8"
 # The WSDL's placeholder address, replaced by the address the client used.
 _PLACEHOLDER = b"http://localhost:8080/soap/claims"
-_SCHEMAS = {"record.xsd": "xsd/record.xsd"}
-
-
-def _contract(gateway: Gateway, relative: str) -> bytes:
-    return Path(gateway.settings.contracts, relative).read_bytes()
 
 
 @router.get("/soap/claims", summary="WSDL (?wsdl) and its schemas (?xsd=record.xsd)")
@@ -31,13 +24,13 @@ def claims_contract(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     xsd = request.query_params.get("xsd")
     if xsd is not None:
-        if xsd not in _SCHEMAS:
+        if xsd not in SCHEMAS:
             raise NotFound(f"no schema {xsd}")
-        return Response(_contract(gateway, _SCHEMAS[xsd]), media_type="text/xml")
+        return Response(gateway.contracts.schemas.source(SCHEMAS[xsd]), media_type="text/xml")
     if "wsdl" not in request.query_params:
         raise NotFound("GET /soap/claims?wsdl for the service description")
     address = str(request.url.replace(query="")).encode()
-    wsdl = _contract(gateway, "wsdl/claims.wsdl").replace(_PLACEHOLDER, address)
+    wsdl = gateway.contracts.wsdls[WSDLS["claims"]].replace(_PLACEHOLDER, address)
     return Response(wsdl, media_type="text/xml")
 
 

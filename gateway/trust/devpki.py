@@ -184,12 +184,63 @@ def write_identity(identity: SigningIdentity, key_path: Path, cert_path: Path) -
     cert_path.write_bytes(b"".join(pem(c) for c in (identity.certificate, *identity.chain)))
 
 
+# The CAs of a development PKI: (file stem, common name). Their keys are kept (``ca/``, mode
+# 0600) so that the PKI can issue fresh CRLs when it is used again.
+_CAS = (("root-ca", "VSS Gateway Dev Root CA"), ("issuing-ca", "VSS Gateway Dev Issuing CA"))
+# A CRL with less validity left than this is issued anew when the PKI is reused.
+CRL_RENEWAL = timedelta(days=7)
+
+
 @dataclass(frozen=True)
 class DevPki:
-    """The files of a development PKI, as ``gateway dev-pki`` writes them."""
+    """The files of a development PKI, as ``gateway dev-pki`` writes them: ``trust/`` (the CA
+    certificates and CRLs: a trust store), ``ca/`` (the CA keys), ``keys/`` (a key and a
+    certificate chain per name)."""
 
-    trust_store: Path
-    identities: dict[str, tuple[Path, Path]]
+    folder: Path
+    names: tuple[str, ...]
+
+    @property
+    def trust_store(self) -> Path:
+        return self.folder / "trust"
+
+    @property
+    def identities(self) -> dict[str, tuple[Path, Path]]:
+        keys = self.folder / "keys"
+        return {n: (keys / f"{n}.key.pem", keys / f"{n}.cert.pem") for n in self.names}
+
+    def _ca_files(self, stem: str) -> tuple[Path, Path, Path]:
+        """Key, certificate and CRL of one CA."""
+        trust = self.trust_store
+        return self.folder / "ca" / f"{stem}.key.pem", trust / f"{stem}.pem", trust / f"{stem}.crl"
+
+    def complete(self) -> bool:
+        """Whether every file of the PKI is there (a PKI with one missing is not reused)."""
+        files = [f for stem, _ in _CAS for f in self._ca_files(stem)]
+        files += [f for pair in self.identities.values() for f in pair]
+        return all(f.is_file() for f in files)
+
+    def renew_crls(self, *, now: datetime | None = None) -> list[Path]:
+        """Issue anew, with the same revoked serials, every CRL that has less than
+        ``CRL_RENEWAL`` left; return the CRLs written."""
+        now = now or datetime.now(UTC)
+        written = []
+        for stem, _ in _CAS:
+            key_path, cert_path, crl_path = self._ca_files(stem)
+            old = x509.load_pem_x509_crl(crl_path.read_bytes())
+            if old.next_update_utc is not None and old.next_update_utc - now > CRL_RENEWAL:
+                continue
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+                raise ValueError(f"{key_path} is not an RSA or EC key")
+            ca = DevCA(
+                key=key,
+                certificate=x509.load_pem_x509_certificate(cert_path.read_bytes()),
+                revoked=[entry.serial_number for entry in old],
+            )
+            crl_path.write_bytes(ca.crl(now=now).public_bytes(serialization.Encoding.PEM))
+            written.append(crl_path)
+        return written
 
 
 def gateway_key() -> SigningKey:
@@ -200,22 +251,20 @@ def gateway_key() -> SigningKey:
 
 def write_dev_pki(folder: Path, partners: list[str]) -> DevPki:
     """Root → intermediate → a ``gateway`` certificate and one per partner, CRLs, trust store."""
-    folder.mkdir(parents=True, exist_ok=True)
-    trust = folder / "trust"
-    keys = folder / "keys"
-    trust.mkdir(exist_ok=True)
-    keys.mkdir(exist_ok=True)
-    root = DevCA.root("VSS Gateway Dev Root CA")
-    issuing = root.intermediate("VSS Gateway Dev Issuing CA")
-    identities: dict[str, tuple[Path, Path]] = {}
-    for name in ["gateway", *partners]:
+    pki = DevPki(folder, ("gateway", *partners))
+    for sub in ("trust", "keys", "ca"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    root = DevCA.root(_CAS[0][1])
+    issuing = root.intermediate(_CAS[1][1])
+    for (stem, _), ca in zip(_CAS, (root, issuing), strict=True):
+        key_path, cert_path, crl_path = pki._ca_files(stem)
+        write_identity(SigningIdentity(ca.key, ca.certificate), key_path, cert_path)
+        crl_path.write_bytes(ca.crl().public_bytes(serialization.Encoding.PEM))
+    for name, (key_path, cert_path) in pki.identities.items():
         identity = issuing.issue(name, key=gateway_key() if name == "gateway" else None)
-        identity = SigningIdentity(identity.key, identity.certificate, (issuing.certificate,))
-        paths = (keys / f"{name}.key.pem", keys / f"{name}.cert.pem")
-        write_identity(identity, *paths)
-        identities[name] = paths
-    (trust / "root-ca.pem").write_bytes(pem(root.certificate))
-    (trust / "issuing-ca.pem").write_bytes(pem(issuing.certificate))
-    for ca, file in ((root, "root-ca.crl"), (issuing, "issuing-ca.crl")):
-        (trust / file).write_bytes(ca.crl().public_bytes(serialization.Encoding.PEM))
-    return DevPki(trust_store=trust, identities=identities)
+        write_identity(
+            SigningIdentity(identity.key, identity.certificate, (issuing.certificate,)),
+            key_path,
+            cert_path,
+        )
+    return pki

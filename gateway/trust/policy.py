@@ -26,7 +26,8 @@ SHA512: Final = f"{XMLENC}sha512"
 
 @dataclass(frozen=True)
 class SignaturePolicy:
-    """Allowed algorithms and keys. SHA-1, MD5, HMAC and comment-keeping c14n are absent."""
+    """Allowed algorithms and keys. SHA-1, MD5, HMAC and comment-keeping c14n are absent (the
+    hardened parser drops comments, which only a comment-less c14n leaves out of the digest)."""
 
     signature_methods: frozenset[str] = field(
         default_factory=lambda: frozenset(

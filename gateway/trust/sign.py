@@ -8,6 +8,7 @@ default-namespace ``<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">``, in
 from __future__ import annotations
 
 import base64
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,23 @@ from gateway.xml.tree import root_element
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
+# Permissions a private key file may not have: any for others, write or execute for the group.
+# Group read stays allowed for a key owned by root and read by the service's group (0640).
+_KEY_MODE_FORBIDDEN = stat.S_IRWXO | stat.S_IWGRP | stat.S_IXGRP
+
+
+def check_private_key_file(path: Path) -> None:
+    """Refuse a private key that other users of the machine can read (certs/README.md)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        raise ConfigError(f"private key {path}: {exc.strerror}") from exc
+    if mode & _KEY_MODE_FORBIDDEN:
+        raise ConfigError(
+            f"private key {path} has mode {mode:04o}, open to other users; "
+            f"make it 0600 (chmod 600 {path}) or 0640 with a group of its own"
+        )
+
 
 @dataclass(frozen=True)
 class SigningIdentity:
@@ -36,7 +54,9 @@ class SigningIdentity:
 
     @classmethod
     def from_files(cls, key_path: Path, cert_path: Path) -> SigningIdentity:
-        """Load a PEM private key and a PEM certificate file (leaf first, then intermediates)."""
+        """Load a PEM private key (readable by its owner only) and a PEM certificate file (leaf
+        first, then intermediates)."""
+        check_private_key_file(key_path)
         try:
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
             certs = x509.load_pem_x509_certificates(cert_path.read_bytes())

@@ -1,11 +1,12 @@
 """XMLDSig verification of enveloped signatures; its result is the only way to the signed content.
 
 Invariant: ``verify_enveloped`` returns a ``VerifiedDocument`` whose ``root`` is the very tree that
-was digested (the signature removed by the enveloped transform, comments removed as URI=""
-dereferencing does), signed by ``signer`` with an allowed algorithm and a key chained to a pinned
-anchor at ``at``. There is exactly one signature, in the place the document's profile names, with
-exactly one reference, to the whole document. Nothing else is accepted: no Id references (so no
-wrapping by duplicate Ids or moved subtrees), no ds:Object, no transforms beyond enveloped + c14n.
+was digested (the signature removed by the enveloped transform; comments, which URI=""
+dereferencing leaves out, were already dropped by the hardened parser), signed by ``signer`` with
+an allowed algorithm and a key chained to a pinned anchor at ``at``. There is exactly one
+signature, in the place the document's profile names, with exactly one reference, to the whole
+document. Nothing else is accepted: no Id references (so no wrapping by duplicate Ids or moved
+subtrees), no ds:Object, no transforms beyond enveloped + c14n.
 """
 
 from __future__ import annotations
@@ -78,8 +79,7 @@ def verify_enveloped(
     at: datetime,
 ) -> VerifiedDocument:
     """Verify the one enveloped signature at ``location`` (tags from the root to its parent)."""
-    signatures, comments = _scan(root)
-    signature = _the_signature(signatures, location)
+    signature = _the_signature(list(root.iter(_SIGNATURE)), location)
     signed_info, value, certs = _read_structure(signature)
     c14n_method, signature_method, digest_method, digest_value, ref_c14n = _read_signed_info(
         signed_info, policy
@@ -90,7 +90,6 @@ def verify_enveloped(
     _check_signature_value(
         leaf, signature_method, value, canonicalize_subtree(signed_info, c14n_method)
     )
-    _strip_comments(comments)
     _remove_keeping_tail(signature)
     digest = hashes.Hash(_HASHES[digest_method]())
     digest.update(canonicalize(root, ref_c14n))
@@ -107,15 +106,6 @@ def verify_enveloped(
         ),
         certificate=leaf,
     )
-
-
-def _scan(root: etree._Element) -> tuple[list[etree._Element], list[etree._Element]]:
-    """Every ds:Signature and every comment of the document, in one walk of the tree."""
-    signatures: list[etree._Element] = []
-    comments: list[etree._Element] = []
-    for node in root.iter(_SIGNATURE, etree.Comment):
-        (signatures if node.tag == _SIGNATURE else comments).append(node)
-    return signatures, comments
 
 
 def _the_signature(signatures: list[etree._Element], location: tuple[str, ...]) -> etree._Element:
@@ -263,18 +253,6 @@ def _check_signature_value(
             key.verify(der, signed_info, ec.ECDSA(hash_type()))
     except InvalidSignature as exc:
         raise SignatureInvalid("the signature value does not match SignedInfo") from exc
-
-
-def _strip_comments(comments: list[etree._Element]) -> None:
-    """Refuse a comment that splits signed text; drop the others (URI="" drops them too)."""
-    for comment in comments:
-        parent = comment.getparent()
-        assert parent is not None  # root.iter() yields only comments inside the root element
-        before = comment.getprevious()
-        text_before = parent.text if before is None else before.tail
-        if (text_before or "").strip() and (comment.tail or "").strip():
-            raise SignatureInvalid("a comment inside signed text is not allowed")
-        _remove_keeping_tail(comment)
 
 
 def _remove_keeping_tail(node: etree._Element) -> None:

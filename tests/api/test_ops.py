@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
+from gateway.bootstrap import Gateway
+from gateway.xml.contracts import Contracts, default_folder
 from tests.conftest import Served
 
 XML = {"Content-Type": "application/xml"}
@@ -13,6 +18,22 @@ def test_health_and_readiness(served: Served) -> None:
     with served.client(None) as http:
         assert http.get("/healthz").json() == {"status": "ok"}
         assert http.get("/readyz").json() == {"status": "ready"}
+
+
+def test_readiness_is_refused_while_a_format_lacks_its_contract(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    # build() refuses such a gateway at startup (test_installed); readiness says it too, for a
+    # probe that asks a gateway whose contracts are not all loaded.
+    shutil.copytree(default_folder() / "xsd", tmp_path / "xsd")
+    shutil.copytree(default_folder() / "wsdl", tmp_path / "wsdl")
+    (tmp_path / "xsd/qd130/xml4.xsd").unlink()
+    partial = dataclasses.replace(gateway, contracts=Contracts.load(tmp_path))
+    with Served(partial) as served, served.client(None) as http:
+        answer = http.get("/readyz")
+    assert answer.status_code == 503 and answer.headers["retry-after"]
+    assert answer.json()["code"] == "UNAVAILABLE"
+    assert "xsd/qd130/xml4.xsd" in answer.json()["detail"]
 
 
 def test_metrics_count_requests_results_and_step_latencies(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -211,6 +212,32 @@ def test_independently_signed_batch_is_accepted(served: Served, pki: Pki) -> Non
     unsigned = synth.envelope("01929", [visit_tables(9)], created=date.today())
     answer = post(served, xmlsec_sign(unsigned, pki.hospital))
     assert answer["status"] == 200 and answer["body"]["status"] == "accepted"
+
+
+def test_comment_inside_signed_text_is_accepted_and_read_whole(served: Served, pki: Pki) -> None:
+    # Under C14N without comments "019<!-- x -->29" digests as "01929": the signature holds, so
+    # the batch is accepted, and what is stored is that digested text, never the "019" before
+    # the comment. The same inside an embedded table, where the comment is part of what was
+    # signed: the visit key is read whole.
+    tables = visit_tables(71)
+    key = synth.xml1(synth.make_visit(random.Random(71), facility_code="01929", index=71)).split(
+        b"<MA_LK>"
+    )[1][:17]
+    split = tables["XML1"].replace(b"<MA_LK>" + key[:5], b"<MA_LK>" + key[:5] + b"<!-- c -->", 1)
+    assert split != tables["XML1"]
+    signed = xmlsec_sign(
+        synth.envelope("01929", [{**tables, "XML1": split}], created=date.today()), pki.hospital
+    )
+    commented = signed.replace(b"<MACSKCB>01929<", b"<MACSKCB>019<!-- x -->29<")
+    assert commented != signed
+    answer = post(served, commented)
+    assert answer["status"] == 200, answer
+    result = answer["body"]["results"][0]
+    assert result["status"] == "accepted" and result["key"] == key.decode()
+    with served.client() as http:
+        record = http.get(f"/api/v1/claims/{result['record_id']}").json()
+    assert record["source"]["facility_code"] == "01929"
+    assert record["payload"]["visit"]["visit_key"] == key.decode()
 
 
 def test_signed_receipt_verifies_offline(

@@ -18,18 +18,22 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from lxml import etree
 
 from adapters.hospital import synth
 from gateway.api.vss_portal import MA_KET_QUA
 from gateway.bootstrap import build
+from gateway.cli import main as cli
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.legacy import legacy_password_hash
+from gateway.trust.devpki import write_identity
+from gateway.xml.ns import DS
+from gateway.xml.parser import XmlLimits, parse
 from tests.conftest import HOSPITAL, Pki, Served, counts, partner_file
 from tests.support.assessment import assessment_xml
 from tests.support.batches import batch_with, edit_xml1, sign
-from tests.support.vss_portal_client import VssPortalClient, md5_upper
+from tests.support.checkin import checkin_xml
+from tests.support.vss_portal_client import Table, VssPortalClient, md5_upper
 from tests.support.xmlsec_signer import xmlsec_sign
 
 VIETNAM = timezone(timedelta(hours=7))
@@ -121,47 +125,6 @@ def record(served: Served, record_id: str) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
-
-
-# The check-in row of CV 3190 section I.2.4 (p. 4–5), in its order.
-CHECKIN_FIELDS = (
-    "MA_LK", "STT", "MA_BN", "HO_TEN", "SO_CCCD", "NGAY_SINH", "GIOI_TINH", "MA_THE_BHYT",
-    "MA_DKBD", "GT_THE_TU", "GT_THE_DEN", "MA_DOITUONG_KCB", "NGAY_VAO", "MA_LOAI_KCB",
-    "MA_CSKCB", "MA_DICH_VU", "TEN_DICH_VU", "NGAY_YL",
-)  # fmt: skip
-
-
-def checkin_xml(visits: list[synth.Visit]) -> bytes:
-    """The unsigned check-in document of ``visits``, as section I.2.4 shows it."""
-    root = etree.Element("CHI_TIEU_TRANG_THAI_KCB")
-    rows = etree.SubElement(root, "DSACH_TRANG_THAI_KCB")
-    for index, visit in enumerate(visits, 1):
-        first = visit.services[0] if visit.services else None
-        values = {
-            "MA_LK": visit.ma_lk,
-            "STT": str(index),
-            "MA_BN": visit.ma_bn,
-            "HO_TEN": visit.ho_ten,
-            "SO_CCCD": visit.so_cccd,
-            "NGAY_SINH": f"{visit.ngay_sinh:%Y%m%d}0000",
-            "GIOI_TINH": str(visit.gioi_tinh),
-            "MA_THE_BHYT": visit.ma_the_bhyt,
-            "MA_DKBD": visit.ma_dkbd,
-            "GT_THE_TU": f"{visit.gt_the_tu:%Y%m%d}",
-            "GT_THE_DEN": f"{visit.gt_the_den:%Y%m%d}",
-            "MA_DOITUONG_KCB": visit.ma_doituong_kcb,
-            "NGAY_VAO": f"{visit.ngay_vao:%Y%m%d%H%M}",
-            "MA_LOAI_KCB": visit.ma_loai_kcb,
-            "MA_CSKCB": visit.ma_cskcb,
-            "MA_DICH_VU": first.service.code if first else "",
-            "TEN_DICH_VU": first.service.name if first else "",
-            "NGAY_YL": f"{(first.ngay_yl if first else visit.ngay_vao):%Y%m%d%H%M}",
-        }
-        row = etree.SubElement(rows, "TRANG_THAI_KCB")
-        for name in CHECKIN_FIELDS:
-            etree.SubElement(row, name).text = values[name]
-    etree.SubElement(root, "CHUKYDONVI")
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
 def visit(seed: int, facility: str = "01929") -> synth.Visit:
@@ -584,3 +547,31 @@ def test_medical_assessment_row_with_an_impossible_date_is_named_by_its_key(
     assert f"NGAY_HOP/SO_BIEN_BAN {meeting:%Y%m%d}/16 (#2): SCHEMA_INVALID" in answer["thongDiep"]
     assert receipt(portal, answer["maGiaoDich"])["status"] == "partially_accepted"
     assert counts(portal.gateway)["records"] == 1
+
+
+# --- Documents signed with `gateway sign` -------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", ["checkin", "claims", "assessment"])
+def test_each_format_signed_by_gateway_sign_is_accepted(
+    portal: Served, pki: Pki, tmp_path: Path, table: Table
+) -> None:
+    seen = visit(30)
+    unsigned = {
+        "checkin": lambda: checkin_xml([seen]),
+        "claims": lambda: synth.envelope("01929", [synth.tables(seen)], created=date.today()),
+        "assessment": lambda: assessment_xml([{}]),
+    }[table]()
+    key, cert = tmp_path / "hospital.key.pem", tmp_path / "hospital.cert.pem"
+    write_identity(pki.hospital, key, cert)
+    (tmp_path / "unsigned.xml").write_bytes(unsigned)
+    signed = tmp_path / "signed.xml"
+    args = ["sign", str(tmp_path / "unsigned.xml"), str(signed), "--key", str(key)]
+    assert cli([*args, "--cert", str(cert)]) == 0
+    # Where the gateway looks for it: the root's CHUKYDONVI, as exporters put it.
+    root = parse(signed.read_bytes(), XmlLimits())
+    assert root.find(f"CHUKYDONVI/{{{DS}}}Signature") is not None
+    with logged_in(portal) as client:
+        answer = client.send(table, signed.read_bytes())
+    assert answer["maKetQua"] == "200", answer
+    assert receipt(portal, answer["maGiaoDich"])["status"] == "accepted"

@@ -117,9 +117,12 @@ def test_utf8_with_bom_cdata_and_vietnamese_text_is_read() -> None:
     assert parse(data, XmlLimits()).findtext("HO_TEN") == "Nguyễn Thị Hồng"
 
 
-def test_comments_are_kept_for_the_signature_check() -> None:
-    root = parse(b"<a><!-- note --><b>1</b></a>", XmlLimits())
-    assert len(root) == 2
+def test_comments_are_dropped_and_the_text_around_them_read_whole() -> None:
+    root = parse(
+        b"<a><!-- note --><b>019<!-- x -->29</b><c>1<![CDATA[2]]><!--y-->3</c></a>", XmlLimits()
+    )
+    assert [child.tag for child in root] == ["b", "c"]
+    assert root.findtext("b") == "01929" and root.findtext("c") == "123"
 
 
 def test_base64_wrapped_in_lines_is_decoded() -> None:

@@ -1,0 +1,65 @@
+"""A gateway command that serves HTTP, run as a child process: started, awaited until ready,
+stopped or killed, with what it printed kept for the assertion that needs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+
+class ServerProcess:
+    """``argv`` (a ``gateway serve`` or ``gateway demo``) serving ``url``, ready when
+    ``/readyz`` answers 200; its output goes to a file beside ``cwd``'s other files."""
+
+    def __init__(self, argv: Sequence[str], *, url: str, env: Mapping[str, str], cwd: Path) -> None:
+        self.argv, self.url, self.env, self.cwd = list(argv), url, dict(env), cwd
+        self.log = cwd / f"server-{time.monotonic_ns()}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, *, timeout: float = 60) -> None:
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.argv} exited: {self.output()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.argv} did not become ready: {self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        """Interrupt it as Ctrl-C does, and wait for it to end."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)

@@ -65,6 +65,8 @@ class GatewayError(Exception):
 
     code: ClassVar[str] = "INTERNAL"
     status: ClassVar[int] = 500
+    # The problem title a partner reads: written for them, per class (never the docstring).
+    title: ClassVar[str] = "Internal error of the gateway"
     fault_side: ClassVar[Literal["Client", "Server"]] = "Client"
     retry_after: int | None = None
 
@@ -80,96 +82,112 @@ class XmlMalformed(GatewayError):
     """Not well-formed XML, a wrong content type or an encoding other than UTF-8."""
 
     code, status = "XML_MALFORMED", 400
+    title = "Malformed request"
 
 
 class XmlForbiddenConstruct(GatewayError):
     """A DTD, entity declaration, external reference or processing instruction."""
 
     code, status = "XML_FORBIDDEN_CONSTRUCT", 400
+    title = "Forbidden XML construct"
 
 
 class XmlTooLarge(GatewayError):
     """Body, depth, element count, attribute or embedded payload over the configured limits."""
 
     code, status = "XML_TOO_LARGE", 413
+    title = "Document over the size limits"
 
 
 class SignatureMissing(GatewayError):
     """The document carries no XML signature where its profile requires one."""
 
     code, status = "SIGNATURE_MISSING", 400
+    title = "Document not signed"
 
 
 class SignatureInvalid(GatewayError):
     """Digest or signature mismatch, a weak or unsupported algorithm, or wrapped content."""
 
     code, status = "SIGNATURE_INVALID", 422
+    title = "Signature not valid"
 
 
 class CertificateError(GatewayError):
     """The signer's certificate cannot be trusted at reception time."""
 
     status = 422
+    title = "Signing certificate not accepted"
 
 
 class CertUntrusted(CertificateError):
     """No chain to a pinned trust anchor (self-signed, unknown issuer, key only in KeyValue)."""
 
     code = "CERT_UNTRUSTED"
+    title = "Signing certificate not trusted"
 
 
 class CertExpired(CertificateError):
     """A certificate of the chain is outside its validity period at reception time."""
 
     code = "CERT_EXPIRED"
+    title = "Signing certificate outside its validity period"
 
 
 class CertRevoked(CertificateError):
     """A certificate of the chain is listed in its issuer's CRL."""
 
     code = "CERT_REVOKED"
+    title = "Signing certificate revoked"
 
 
 class SchemaInvalid(GatewayError):
     """The document or one of its tables fails its XSD."""
 
     code, status = "SCHEMA_INVALID", 422
+    title = "Document does not match its schema"
 
 
 class RuleViolation(GatewayError):
     """A business rule of the document's format is broken (issues carry the rule ids)."""
 
     code, status = "RULE_VIOLATION", 422
+    title = "Business rule not met"
 
 
 class Unauthorized(GatewayError):
     """No credential, or one that matches no partner."""
 
     code, status = "UNAUTHORIZED", 401
+    title = "Authentication required"
 
 
 class Forbidden(GatewayError):
     """The partner may not call this service, sign with this certificate or act for this code."""
 
     code, status = "FORBIDDEN", 403
+    title = "Not permitted for this partner"
 
 
 class NotFound(GatewayError):
     """No such id, or not one this partner may see."""
 
     code, status = "NOT_FOUND", 404
+    title = "Not found"
 
 
 class Conflict(GatewayError):
     """The request conflicts with the resource's state (an illegal transition)."""
 
     code, status = "CONFLICT", 409
+    title = "Conflict with the current state"
 
 
 class RateLimited(GatewayError):
     """A per-partner or per-citizen limit is reached; retry after ``retry_after`` seconds."""
 
     code, status = "RATE_LIMITED", 429
+    title = "Too many requests"
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
@@ -180,6 +198,7 @@ class Unavailable(GatewayError):
     """A dependency is down; nothing was stored; retry after ``retry_after`` seconds."""
 
     code, status, fault_side = "UNAVAILABLE", 503, "Server"
+    title = "Temporarily unavailable"
 
     def __init__(self, detail: str, *, retry_after: int = 5) -> None:
         super().__init__(detail)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api import claims, ops, problems, signals, vss_portal, work
+from gateway.api.openapi import GatewayApi
 from gateway.bootstrap import Gateway
 from gateway.metrics import Metrics
 from gateway.soap import routes as soap
@@ -13,18 +14,16 @@ from gateway.soap import routes as soap
 
 def create_app(gateway: Gateway) -> FastAPI:
     """The ASGI app serving REST and SOAP for ``gateway``."""
-    app = FastAPI(
+    app = GatewayApi(
         title="VSS interoperability gateway",
         version="1.0",
         description="Signed claims, dossiers and lookups between VSS and its partners.",
     )
     app.state.gateway = gateway
-    problems.install(app)
-    app.include_router(ops.router)
-    app.include_router(claims.router)
-    app.include_router(signals.router)
-    app.include_router(vss_portal.router)
-    app.include_router(soap.router)
+    routers = (ops.router, claims.router, signals.router, vss_portal.router, soap.router)
+    for router in routers:
+        app.include_router(router)
+    problems.install(app, routes=[route for router in routers for route in router.routes])
 
     work.install(
         app,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Request
 
@@ -11,6 +12,18 @@ from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, Unauthorized
 from gateway.partners import Partner, require_service
 from gateway.trust.anchors import fingerprint
+
+# What ``authenticate`` answers, and how the OpenAPI description names the two credentials
+# (SPEC section 2): the routes that authenticate their caller declare both.
+ERRORS = (Unauthorized, Forbidden)
+SECURITY_SCHEMES = {
+    "apiToken": {"type": "http", "scheme": "bearer", "description": "the partner's API token"},
+    "clientCertificate": {
+        "type": "mutualTLS",
+        "description": "a client certificate registered to the partner",
+    },
+}
+SECURED: dict[str, Any] = {"security": [{"apiToken": []}, {"clientCertificate": []}]}
 
 
 def authenticate(request: Request) -> Partner:

@@ -6,18 +6,34 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
 
 from gateway import reads
-from gateway.api import work
+from gateway.api import auth, problems, work
 from gateway.api.auth import authenticate, granted
+from gateway.api.openapi import answer
 from gateway.bootstrap import Gateway
-from gateway.errors import XmlMalformed, XmlTooLarge
+from gateway.errors import (
+    CertificateError,
+    NotFound,
+    RuleViolation,
+    SchemaInvalid,
+    SignatureInvalid,
+    SignatureMissing,
+    Unavailable,
+    XmlForbiddenConstruct,
+    XmlMalformed,
+    XmlTooLarge,
+)
 from gateway.partners import Partner
 from gateway.pipeline.batches import Outcome, submit_batch
+from gateway.receipts import Receipt
+from gateway.records.model import CommonRecord
 
 router = APIRouter(prefix="/api/v1", tags=["claims"])
 
-XML_TYPES = ("application/xml", "text/xml")
+XML = "application/xml"
+XML_TYPES = (XML, "text/xml")
 JSON = "application/json"
 
 
@@ -44,6 +60,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class ReceiptLinks(BaseModel):
+    receipt: str = Field(description="where the receipt can be read again")
+
+
+class ReceiptAnswer(Receipt):
+    """The answer to a submission: its receipt, and whether that receipt is the one of an
+    earlier submission of the same bytes."""
+
+    duplicate: bool
+    links: ReceiptLinks
+
+
+# Every read of a partner's data: who may read it, whether it exists, whether it was audited.
+READ_ERRORS = problems.responses(*auth.ERRORS, NotFound, Unavailable)
+
+
 def receipt_answer(outcome: Outcome) -> dict[str, Any]:
     body = outcome.receipt.model_dump(mode="json")
     body["duplicate"] = outcome.duplicate
@@ -54,11 +86,31 @@ def receipt_answer(outcome: Outcome) -> dict[str, Any]:
 @router.post(
     "/claims",
     summary="Submit a signed QĐ 130 claim batch (GIAMDINHHS)",
+    responses={
+        200: {
+            "model": ReceiptAnswer,
+            "description": "the receipt: one result per HOSO, accepted or rejected with codes",
+            "headers": {"Location": {"description": "the receipt", "required": True}},
+        },
+        **problems.responses(
+            XmlMalformed,
+            XmlForbiddenConstruct,
+            SignatureMissing,
+            XmlTooLarge,
+            SignatureInvalid,
+            CertificateError,
+            SchemaInvalid,
+            RuleViolation,
+            *auth.ERRORS,
+            Unavailable,
+        ),
+    },
     openapi_extra={
+        **auth.SECURED,
         "requestBody": {
             "required": True,
-            "content": {"application/xml": {"schema": {"type": "string"}}},
-        }
+            "content": {XML: {"schema": {"type": "string", "format": "binary"}}},
+        },
     },
 )
 async def post_claims(
@@ -83,7 +135,12 @@ async def post_claims(
     )
 
 
-@router.get("/claims/{record_id}", summary="The common record of one claim")
+@router.get(
+    "/claims/{record_id}",
+    summary="The common record of one claim",
+    responses={200: {"model": CommonRecord, "description": "the common record"}, **READ_ERRORS},
+    openapi_extra=auth.SECURED,
+)
 def get_claim(
     record_id: str, request: Request, partner: Annotated[Partner, Depends(authenticate)]
 ) -> Response:
@@ -91,21 +148,36 @@ def get_claim(
     return Response(record.json, media_type=JSON)
 
 
-@router.get("/claims/{record_id}/original", summary="The original signed batch, byte for byte")
+@router.get(
+    "/claims/{record_id}/original",
+    summary="The original signed batch, byte for byte",
+    response_class=Response,
+    responses={200: answer(XML, "the signed batch as received"), **READ_ERRORS},
+    openapi_extra=auth.SECURED,
+)
 def get_claim_original(
     record_id: str, request: Request, partner: Annotated[Partner, Depends(authenticate)]
 ) -> Response:
     original = reads.original(request.app.state.gateway, partner, record_id, channel="rest")
-    return Response(original, media_type="application/xml")
+    return Response(original, media_type=XML)
 
 
 @router.get(
-    "/receipts/{receipt_id}", summary="A receipt; Accept: application/xml for the signed XML"
+    "/receipts/{receipt_id}",
+    summary="A receipt; Accept: application/xml for the signed XML",
+    responses={
+        200: {
+            "model": Receipt,
+            **answer(XML, "the receipt, as JSON or as the XML signed by the gateway"),
+        },
+        **READ_ERRORS,
+    },
+    openapi_extra=auth.SECURED,
 )
 def get_receipt(
     receipt_id: str, request: Request, partner: Annotated[Partner, Depends(authenticate)]
 ) -> Response:
     receipt = reads.receipt(request.app.state.gateway, partner, receipt_id, channel="rest")
     if "xml" in request.headers.get("accept", ""):
-        return Response(receipt.xml, media_type="application/xml")
+        return Response(receipt.xml, media_type=XML)
     return Response(receipt.json, media_type=JSON)

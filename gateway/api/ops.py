@@ -2,24 +2,53 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import orjson
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from gateway.api import problems
+from gateway.api.openapi import answer
 from gateway.bootstrap import Gateway
 from gateway.errors import Unavailable
 from gateway.records.model import CommonRecord
 
 router = APIRouter(tags=["operations"])
 
+SCHEMA_JSON = "application/schema+json"
+JSON_SCHEMA = {
+    200: answer(SCHEMA_JSON, "a JSON Schema (draft 2020-12)", {"type": "object"}),
+    **problems.responses(),
+}
 
-@router.get("/healthz", summary="Liveness: the process answers")
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+
+
+@router.get(
+    "/healthz",
+    summary="Liveness: the process answers",
+    response_model=Health,
+    responses=problems.responses(),
+)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: every contract is loaded and the store answers")
+@router.get(
+    "/readyz",
+    summary="Readiness: every contract is loaded and the store answers",
+    response_model=Readiness,
+    responses=problems.responses(Unavailable),
+)
 async def readyz(request: Request) -> dict[str, str]:
     gateway: Gateway = request.app.state.gateway
     missing = gateway.missing_contracts()
@@ -29,22 +58,36 @@ async def readyz(request: Request) -> dict[str, str]:
     return {"status": "ready"}
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: answer(CONTENT_TYPE_LATEST, "Prometheus text format"),
+        **problems.responses(),
+    },
+)
 def metrics(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     return Response(gateway.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/api/v1/schemas/claim-payload", summary="JSON Schema of a claim record's payload")
+@router.get(
+    "/api/v1/schemas/claim-payload",
+    summary="JSON Schema of a claim record's payload",
+    response_class=Response,
+    responses=JSON_SCHEMA,
+)
 def claim_payload_schema(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
-    return Response(
-        orjson.dumps(gateway.claims.payload_schema()), media_type="application/schema+json"
-    )
+    return Response(orjson.dumps(gateway.claims.payload_schema()), media_type=SCHEMA_JSON)
 
 
-@router.get("/api/v1/schemas/record", summary="JSON Schema of the common record")
+@router.get(
+    "/api/v1/schemas/record",
+    summary="JSON Schema of the common record",
+    response_class=Response,
+    responses=JSON_SCHEMA,
+)
 def record_schema() -> Response:
-    return Response(
-        orjson.dumps(CommonRecord.model_json_schema()), media_type="application/schema+json"
-    )
+    return Response(orjson.dumps(CommonRecord.model_json_schema()), media_type=SCHEMA_JSON)

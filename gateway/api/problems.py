@@ -1,34 +1,66 @@
-"""The one place a GatewayError becomes an RFC 9457 problem+json response."""
+"""The one place errors become RFC 9457 problem+json responses, and the one place the OpenAPI
+description declares them: ``responses(...)`` gives an operation the problems it can answer."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any, NotRequired, cast
 
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Route
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
 
-from gateway.errors import GatewayError, NotFound, XmlMalformed
+from gateway.errors import GatewayError, NotFound, RateLimited, Unavailable, XmlMalformed
 
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
+_SCHEMAS = "#/components/schemas/"
 
 
-def problem_body(error: GatewayError, *, instance: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": f"urn:vss:gateway:problem:{error.code.lower()}",
-        "title": type(error).__doc__ or error.code,
-        "status": error.status,
-        "code": error.code,
-        "detail": error.detail,
-    }
+class ProblemIssue(TypedDict):
+    """One finding inside a problem: what is wrong and where."""
+
+    message: str
+    path: NotRequired[str]
+    line: NotRequired[int]
+    table: NotRequired[str]
+    rule: NotRequired[str]
+
+
+class Problem(TypedDict):
+    """An RFC 9457 problem with the SPEC section 5 ``code``; a batch refused as a whole names
+    the receipt of its rejection."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    instance: NotRequired[str]
+    issues: NotRequired[list[ProblemIssue]]
+    receipt_id: NotRequired[str]
+    receipt: NotRequired[str]
+
+
+def problem_body(error: GatewayError, *, instance: str | None = None) -> Problem:
+    body = Problem(
+        type=f"urn:vss:gateway:problem:{error.code.lower()}",
+        title=error.title,
+        status=error.status,
+        code=error.code,
+        detail=error.detail,
+    )
     if instance:
         body["instance"] = instance
     if error.issues:
-        body["issues"] = [i.as_dict() for i in error.issues]
+        body["issues"] = [cast(ProblemIssue, i.as_dict()) for i in error.issues]
     if error.receipt_id:
         body["receipt_id"] = error.receipt_id
         body["receipt"] = f"/api/v1/receipts/{error.receipt_id}"
@@ -47,8 +79,18 @@ def problem_response(error: GatewayError, *, instance: str | None = None) -> Res
     )
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json."""
+def install(app: FastAPI, *, routes: Iterable[BaseRoute]) -> None:
+    """Register the handlers that turn every error into problem+json; ``routes`` are those of
+    the app's routers, for the ``Allow`` header of a 405."""
+    # Starlette's 405 names the methods of the first route matching the path only: GET of
+    # /soap/claims, not its POST. RFC 9110 wants every method of the resource.
+    methods = [(r.path_regex, r.methods) for r in routes if isinstance(r, Route) and r.methods]
+
+    def allowed(request: Request, named: str) -> str:
+        path = request.url.path
+        found = {m.strip() for m in named.split(",") if m.strip()}
+        found.update(m for regex, accepted in methods if regex.match(path) for m in accepted)
+        return ", ".join(sorted(found))
 
     async def gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
@@ -58,12 +100,25 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
             return problem_response(NotFound("no such resource"), instance=request.url.path)
-        error = GatewayError(str(exc.detail))
-        body = {**problem_body(error), "status": exc.status_code, "code": "HTTP_ERROR"}
-        return Response(orjson.dumps(body), status_code=exc.status_code, media_type=PROBLEM)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed(request, headers.get("Allow", ""))
+        # Not one of the SPEC errors: RFC 9457's "about:blank", titled by the HTTP status.
+        body = Problem(
+            type="about:blank",
+            title=HTTPStatus(exc.status_code).phrase,
+            status=exc.status_code,
+            code="HTTP_ERROR",
+            detail=str(exc.detail),
+            instance=request.url.path,
+        )
+        return Response(
+            orjson.dumps(body), status_code=exc.status_code, media_type=PROBLEM, headers=headers
+        )
 
     async def validation_error(request: Request, exc: Exception) -> Response:
-        return problem_response(XmlMalformed(f"the request is not well-formed: {exc}"))
+        error = XmlMalformed(f"the request is not well-formed: {exc}")
+        return problem_response(error, instance=request.url.path)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
@@ -74,3 +129,75 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+# --- The OpenAPI description -------------------------------------------------------------------
+
+RETRY_AFTER = {
+    "description": "seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 0},
+}
+# The errors that always carry ``retry_after`` (SPEC section 5: "with Retry-After").
+_RETRYABLE = (RateLimited, Unavailable)
+
+
+def _coded(error: type[GatewayError]) -> list[type[GatewayError]]:
+    """The errors with a SPEC code that ``error`` stands for: itself, or, for a class without a
+    code of its own (``CertificateError``), those below it."""
+    if "code" in vars(error):
+        return [error]
+    return [coded for sub in error.__subclasses__() for coded in _coded(sub)]
+
+
+def _response(status: int, errors: list[type[GatewayError]]) -> dict[str, Any]:
+    codes = [error.code for error in errors]
+    entry: dict[str, Any] = {
+        "description": "; ".join(f"`{error.code}`: {error.title}" for error in errors),
+        "content": {
+            PROBLEM: {
+                "schema": {
+                    "allOf": [{"$ref": f"{_SCHEMAS}Problem"}],
+                    "properties": {"status": {"const": status}, "code": {"enum": codes}},
+                }
+            }
+        },
+    }
+    if any(issubclass(error, _RETRYABLE) for error in errors):
+        entry["headers"] = {"Retry-After": {**RETRY_AFTER, "required": True}}
+    return entry
+
+
+def responses(*errors: type[GatewayError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for an operation that can answer ``errors``, and the internal error
+    that any operation can answer: one problem+json entry per status, naming its SPEC codes."""
+    by_status: dict[int, list[type[GatewayError]]] = {}
+    for coded in [coded for error in errors for coded in _coded(error)] + [GatewayError]:
+        found = by_status.setdefault(coded.status, [])
+        if coded not in found:
+            found.append(coded)
+    return {status: _response(status, found) for status, found in sorted(by_status.items())}
+
+
+def _components() -> dict[str, Any]:
+    schema = TypeAdapter(Problem).json_schema(ref_template=_SCHEMAS + "{model}")
+    return {**schema.pop("$defs", {}), "Problem": schema}
+
+
+_COMPONENTS = _components()
+
+
+def describe(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Complete FastAPI's description: the schemas that ``responses`` refers to, and none of
+    FastAPI's own 422 answers, since ``validation_error`` answers them 400 XML_MALFORMED."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas.update(_COMPONENTS)
+    fastapi_422 = {"$ref": f"{_SCHEMAS}HTTPValidationError"}
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.get("responses", {})
+            content = answers.get("422", {}).get("content", {})
+            if content.get("application/json", {}).get("schema") == fastapi_422:
+                del answers["422"]
+    return openapi

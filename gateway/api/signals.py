@@ -7,22 +7,45 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from gateway import reads
+from gateway.api import auth, problems
 from gateway.api.auth import authenticate
 from gateway.bootstrap import Gateway
-from gateway.errors import XmlMalformed
+from gateway.errors import Unavailable, XmlMalformed
 from gateway.partners import Partner
+from gateway.records.model import SignalEntry
 
 router = APIRouter(prefix="/api/v1", tags=["signals"])
 
+# Beyond it, a page start is not a position in any list (and SQLite cannot bind it).
+MAX_OFFSET = 10**9
 
-@router.get("/signals", summary="Signals of one facility or one HI card, oldest first")
+
+@router.get(
+    "/signals",
+    summary="Signals of one facility or one HI card, oldest first",
+    responses={
+        200: {
+            "model": list[SignalEntry],
+            "description": "one page of signals",
+            "headers": {"Link": {"description": 'the next page, rel="next", if there is one'}},
+        },
+        # XML_MALFORMED (SPEC section 5) also for a request that is not well-formed: neither or
+        # both of facility and card, or a parameter out of its bounds.
+        **problems.responses(XmlMalformed, *auth.ERRORS, Unavailable),
+    },
+    openapi_extra=auth.SECURED,
+)
 def get_signals(
     request: Request,
     *,
     partner: Annotated[Partner, Depends(authenticate)],
-    facility: Annotated[str | None, Query(description="facility code (MACSKCB)")] = None,
-    card: Annotated[str | None, Query(description="HI card number")] = None,
-    offset: Annotated[int, Query(ge=0, description="signals to skip, oldest first")] = 0,
+    facility: Annotated[
+        str | None, Query(description="facility code (MACSKCB); give this or card")
+    ] = None,
+    card: Annotated[str | None, Query(description="HI card number; give this or facility")] = None,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="signals to skip, oldest first")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
 ) -> Response:
     if (facility is None) == (card is None):

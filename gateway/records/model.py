@@ -78,6 +78,18 @@ def card_signals(card: str) -> str:
     return f"signals-card:{card}"
 
 
+class SignalEntry(_Frozen):
+    """One entry of a facility's or a card's signal list, as ``GET /api/v1/signals`` answers it."""
+
+    record_id: str
+    facility: str = Field(description="facility code (MACSKCB)")
+    key: str = Field(description="the visit's key (MA_LK)")
+    cards: list[str] = Field(description="the HI card numbers of the visit")
+    code: str
+    reason: str
+    received_at: datetime = Field(description="RFC 3339")
+
+
 class Routing(_Frozen):
     """Where the record goes next."""
 

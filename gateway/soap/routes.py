@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from gateway.api import work
-from gateway.api.auth import authenticate
+from gateway.api import problems, work
+from gateway.api.auth import SECURED, authenticate
 from gateway.api.claims import read_xml_body
+from gateway.api.openapi import answer
 from gateway.bootstrap import Gateway
 from gateway.errors import GatewayError, NotFound, XmlMalformed
 from gateway.soap import SCHEMAS, WSDLS, claims, envelope
@@ -19,7 +20,32 @@ SOAP_XML = "text/xml; charset=utf-8"
 _PLACEHOLDER = b"http://localhost:8080/soap/claims"
 
 
-@router.get("/soap/claims", summary="WSDL (?wsdl) and its schemas (?xsd=record.xsd)")
+@router.get(
+    "/soap/claims",
+    summary="WSDL (?wsdl) and its schemas (?xsd=record.xsd)",
+    response_class=Response,
+    responses={
+        200: answer("text/xml", "the WSDL, or the schema named by xsd"),
+        **problems.responses(NotFound),
+    },
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "wsdl",
+                "in": "query",
+                "description": "present (any value, or none): the WSDL",
+                "allowEmptyValue": True,
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "xsd",
+                "in": "query",
+                "description": "a schema the WSDL imports (record.xsd); wins over wsdl",
+                "schema": {"type": "string"},
+            },
+        ]
+    },
+)
 def claims_contract(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     xsd = request.query_params.get("xsd")
@@ -34,7 +60,29 @@ def claims_contract(request: Request) -> Response:
     return Response(wsdl, media_type="text/xml")
 
 
-@router.post("/soap/claims", summary="SOAP 1.1 claims service")
+@router.post(
+    "/soap/claims",
+    summary="SOAP 1.1 claims service: the operations, messages and types are in the WSDL",
+    response_class=Response,
+    responses={
+        200: answer("text/xml", "the SOAP envelope answering the operation"),
+        500: {
+            **answer(
+                "text/xml",
+                "a SOAP Fault, which SOAP 1.1 sends with HTTP 500 (WS-I Basic Profile R1126): "
+                "faultcode soap:Client or soap:Server, the SPEC code in detail/GatewayFault/Code",
+            ),
+            "headers": {"Retry-After": problems.RETRY_AFTER},
+        },
+    },
+    openapi_extra={
+        **SECURED,
+        "requestBody": {
+            "required": True,
+            "content": {"text/xml": {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
+)
 async def claims_service(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     try:

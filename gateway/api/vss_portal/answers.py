@@ -3,12 +3,15 @@ SPEC error codes to ``maKetQua``, and the answer bodies built from errors and re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Literal
 
 import orjson
 from fastapi import Response
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
 
+from gateway.api import problems
 from gateway.errors import GatewayError
 from gateway.pipeline.batches import Outcome
 from gateway.receipts import ErrorInfo
@@ -17,10 +20,12 @@ JSON = "application/json; charset=utf-8"
 # The receiving portal's dates are Vietnam time (UTC+07:00, no daylight saving).
 VIETNAM = timezone(timedelta(hours=7))
 
-SUCCESS = "200"  # "200 – success" (I.2.3, p. 4)
-INTERNAL = "500"
+# The guide's HTTP-like outcome codes (package docstring).
+MaKetQua = Literal["200", "400", "401", "403", "404", "409", "413", "422", "429", "500", "503"]
+SUCCESS: MaKetQua = "200"  # "200 – success" (I.2.3, p. 4)
+INTERNAL: MaKetQua = "500"
 # SPEC section 5 code → maKetQua (package docstring). Every GatewayError code is here (tested).
-MA_KET_QUA: dict[str, str] = {
+MA_KET_QUA: dict[str, MaKetQua] = {
     "XML_MALFORMED": "400",
     "XML_FORBIDDEN_CONSTRUCT": "400",
     "SIGNATURE_MISSING": "400",
@@ -42,6 +47,38 @@ MA_KET_QUA: dict[str, str] = {
 _MAX_MESSAGE = 8000  # characters of thongDiep; a batch of many failing visits is cut there
 
 
+class SubmissionAnswer(TypedDict):
+    """The answer of a submission (I.2.3, I.3.3, I.4.3), always with HTTP 200."""
+
+    maKetQua: MaKetQua
+    maGiaoDich: str
+    thoiGianTiepNhan: str
+    thongDiep: str
+
+
+class ApiKey(TypedDict):
+    """The token of I.1.3 (p. 2–3); ``expires_in`` is the UTC expiry time."""
+
+    access_token: str
+    id_token: str
+    token_type: str
+    username: str
+    expires_in: str
+
+
+class TokenAnswer(TypedDict):
+    """The answer of the login (I.1.3), always with HTTP 200; ``APIKey`` is null on a refusal."""
+
+    maKetQua: MaKetQua
+    APIKey: ApiKey | None
+
+
+# OpenAPI of the header that ``respond`` adds to a 429 or 503 outcome.
+RETRY_AFTER = {
+    "Retry-After": {**problems.RETRY_AFTER, "description": "with maKetQua 429 or 503: seconds"}
+}
+
+
 def vietnam_time(at: datetime) -> str:
     """``thoiGianTiepNhan``: ``yyyyMMddHHmmss`` (I.2.3, p. 4) in Vietnam time."""
     return at.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")
@@ -58,25 +95,25 @@ def describe(error: ErrorInfo) -> str:
 
 
 def submission_answer(
-    ma_ket_qua: str, message: str, *, at: datetime, transaction: str = ""
-) -> dict[str, str]:
+    ma_ket_qua: MaKetQua, message: str, *, at: datetime, transaction: str = ""
+) -> SubmissionAnswer:
     """The answer of I.2.3 / I.3.3 / I.4.3 (p. 4, 6, 18–19), field names and order verbatim."""
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 1] + "…"
-    return {
-        "maKetQua": ma_ket_qua,
-        "maGiaoDich": transaction,  # "Mã giao dịch (lưu lại để đối chiếu)": our receipt id
-        "thoiGianTiepNhan": vietnam_time(at),
-        "thongDiep": message,
-    }
+    return SubmissionAnswer(
+        maKetQua=ma_ket_qua,
+        maGiaoDich=transaction,  # "Mã giao dịch (lưu lại để đối chiếu)": our receipt id
+        thoiGianTiepNhan=vietnam_time(at),
+        thongDiep=message,
+    )
 
 
-def token_failure(error: GatewayError, at: datetime) -> dict[str, Any]:
+def token_failure(error: GatewayError, at: datetime) -> TokenAnswer:
     """The token answer of I.1.3 (p. 2) without a key: nothing says why (gateway.legacy)."""
-    return {"maKetQua": MA_KET_QUA.get(error.code, INTERNAL), "APIKey": None}
+    return TokenAnswer(maKetQua=MA_KET_QUA.get(error.code, INTERNAL), APIKey=None)
 
 
-def submission_failure(error: GatewayError, at: datetime) -> dict[str, Any]:
+def submission_failure(error: GatewayError, at: datetime) -> SubmissionAnswer:
     """The answer of a submission refused as a whole."""
     return submission_answer(
         MA_KET_QUA.get(error.code, INTERNAL),
@@ -86,7 +123,7 @@ def submission_failure(error: GatewayError, at: datetime) -> dict[str, Any]:
     )
 
 
-def accepted_answer(outcome: Outcome, *, key: str = "MA_LK") -> dict[str, str]:
+def accepted_answer(outcome: Outcome, *, key: str = "MA_LK") -> SubmissionAnswer:
     """``maKetQua`` 200 when at least one record is accepted, the rejections in ``thongDiep``,
     each named by ``key`` (what the records' keys are) and its value."""
     receipt = outcome.receipt
@@ -108,7 +145,7 @@ def accepted_answer(outcome: Outcome, *, key: str = "MA_LK") -> dict[str, str]:
     return submission_answer(code, " ".join(lines), at=receipt.received_at, transaction=receipt.id)
 
 
-def respond(body: dict[str, Any], *, retry_after: int | None = None) -> Response:
+def respond(body: Mapping[str, object], *, retry_after: int | None = None) -> Response:
     """An answer as the portal sends it: JSON, HTTP 200 (package docstring)."""
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return Response(orjson.dumps(body), media_type=JSON, headers=headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,17 @@ TOKEN_PATH = "/api/token/take"  # noqa: S105 (a URL path) -- CV 3190 I.1, p. 2
 
 _TOKEN_BODY_LIMIT = 16 * 1024
 _LOGIN_THREADS = 4  # concurrent scrypt checks (16 MiB each), so a login flood stays bounded
+
+
+def _outcomes(answer: type[Mapping[str, object]]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI of a portal endpoint: HTTP 200 whatever the outcome (package docstring)."""
+    return {
+        200: {
+            "model": answer,
+            "description": "every outcome, named by maKetQua",
+            "headers": answers.RETRY_AFTER,
+        }
+    }
 
 
 class _PortalState:
@@ -64,7 +75,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _answering(
-    failure: Callable[[GatewayError, datetime], dict[str, Any]],
+    failure: Callable[[GatewayError, datetime], Mapping[str, object]],
 ) -> Callable[[Endpoint], Endpoint]:
     """Render every error of the endpoint as a portal answer (HTTP 200, package docstring)."""
 
@@ -91,6 +102,7 @@ def _answering(
 @router.post(
     TOKEN_PATH,
     summary="VSS portal login: a token for the username and uppercase-MD5 password (CV 3190 I.1)",
+    responses=_outcomes(answers.TokenAnswer),
     openapi_extra={
         "requestBody": forms.form_body(
             {"username": "the account's username", "password": "uppercase MD5 hex"}
@@ -114,16 +126,16 @@ async def take_token(request: Request) -> Response:
     # I.1.3 (p. 2–3): maKetQua, then APIKey (ResultObject) with access_token, id_token,
     # token_type, username and expires_in ("Datetime: thời gian hết hạn token (UTC)").
     return answers.respond(
-        {
-            "maKetQua": answers.SUCCESS,
-            "APIKey": {
-                "access_token": grant.access_token,
-                "id_token": grant.id_token,
-                "token_type": grant.token_type,
-                "username": grant.username,
-                "expires_in": grant.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-        }
+        answers.TokenAnswer(
+            maKetQua=answers.SUCCESS,
+            APIKey=answers.ApiKey(
+                access_token=grant.access_token,
+                id_token=grant.id_token,
+                token_type=grant.token_type,
+                username=grant.username,
+                expires_in=grant.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ),
+        )
     )
 
 
@@ -168,6 +180,7 @@ async def _submit(request: Request, table: Table) -> Response:
 @router.post(
     CHECKIN.path,
     summary="VSS portal: check-in table, loaiHoSo 0 (CV 3190 I.2)",
+    responses=_outcomes(answers.SubmissionAnswer),
     openapi_extra=forms.form_doc(CHECKIN),
 )
 @_answering(answers.submission_failure)
@@ -178,6 +191,7 @@ async def check_in(request: Request) -> Response:
 @router.post(
     CLAIMS.path,
     summary="VSS portal: QĐ 130 claim batch GIAMDINHHS, loaiHoSo 130 (CV 3190 I.3)",
+    responses=_outcomes(answers.SubmissionAnswer),
     openapi_extra=forms.form_doc(CLAIMS),
 )
 @_answering(answers.submission_failure)
@@ -188,6 +202,7 @@ async def send_claims(request: Request) -> Response:
 @router.post(
     ASSESSMENT.path,
     summary="VSS portal: medical assessment table 12, loaiHoSo 12 (CV 3190 I.4)",
+    responses=_outcomes(answers.SubmissionAnswer),
     openapi_extra=forms.form_doc(ASSESSMENT),
 )
 @_answering(answers.submission_failure)

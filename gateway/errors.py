@@ -21,7 +21,8 @@ the HTTP status, the SOAP fault side and keyword-only context. Routes never buil
     ├── NotFound                NOT_FOUND              404  Client
     ├── Conflict                CONFLICT               409  Client
     ├── RateLimited             RATE_LIMITED           429  Client
-    └── Unavailable             UNAVAILABLE            503  Server
+    ├── Unavailable             UNAVAILABLE            503  Server
+    └── Internal                INTERNAL               500  Server
 
 Library exceptions are translated in one table (``translate``), most specific first, and always
 re-raised ``from`` the original. Configuration mistakes are ``ConfigError``, which is *not* a
@@ -203,6 +204,16 @@ class Unavailable(GatewayError):
     def __init__(self, detail: str, *, retry_after: int = 5) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class Internal(GatewayError):
+    """An unexpected failure inside the gateway (a bug, logged); nothing was stored."""
+
+    fault_side = "Server"
+    title = "Internal error of the gateway"
+
+    def __init__(self, detail: str = "internal error; nothing was stored") -> None:
+        super().__init__(detail)
 
 
 # The library-exception table: (module, exception class, what it becomes), most specific first.

@@ -37,11 +37,12 @@ XML_TYPES = (XML, "text/xml")
 JSON = "application/json"
 
 
-async def read_xml_body(request: Request, limit: int) -> bytes:
-    """The request body, refused early when it is not XML or is over ``limit`` bytes."""
+async def read_xml_body(request: Request, limit: int, *, expected: str = XML) -> bytes:
+    """The request body, refused early when it is not XML (the refusal names ``expected``) or
+    is over ``limit`` bytes."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in XML_TYPES:
-        raise XmlMalformed(f"content type {media_type or 'none'!r}: send application/xml")
+        raise XmlMalformed(f"content type {media_type or 'none'!r}: send {expected}")
     return await read_body(request, limit)
 
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
 
-from gateway.errors import GatewayError, NotFound, RateLimited, Unavailable, XmlMalformed
+from gateway.errors import GatewayError, Internal, NotFound, RateLimited, Unavailable, XmlMalformed
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def install(app: FastAPI, *, routes: Iterable[BaseRoute]) -> None:
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        error = GatewayError("internal error; nothing was stored")
+        error = Internal()
         return problem_response(error, instance=request.url.path)
 
     app.add_exception_handler(GatewayError, gateway_error)
@@ -171,7 +171,7 @@ def responses(*errors: type[GatewayError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for an operation that can answer ``errors``, and the internal error
     that any operation can answer: one problem+json entry per status, naming its SPEC codes."""
     by_status: dict[int, list[type[GatewayError]]] = {}
-    for coded in [coded for error in errors for coded in _coded(error)] + [GatewayError]:
+    for coded in [coded for error in errors for coded in _coded(error)] + [Internal]:
         found = by_status.setdefault(coded.status, [])
         if coded not in found:
             found.append(coded)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request, Response
 
 from gateway.api import problems, work
@@ -9,9 +11,11 @@ from gateway.api.auth import SECURED, authenticate
 from gateway.api.claims import read_xml_body
 from gateway.api.openapi import answer
 from gateway.bootstrap import Gateway
-from gateway.errors import GatewayError, NotFound, XmlMalformed
+from gateway.errors import GatewayError, Internal, NotFound, XmlMalformed
 from gateway.soap import SCHEMAS, WSDLS, claims, envelope
 from gateway.xml.ns import CLAIMS_SERVICE
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["soap"])
 
@@ -87,19 +91,28 @@ async def claims_service(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     try:
         partner = authenticate(request)
-        body = await read_xml_body(request, gateway.pipeline.limits.max_bytes)
+        # SOAP 1.1 travels as text/xml (application/xml is accepted too).
+        body = await read_xml_body(request, gateway.pipeline.limits.max_bytes, expected="text/xml")
         operation = envelope.read_request(body, gateway.pipeline.limits)
         handler = claims.OPERATIONS.get(operation.tag)
         if handler is None:
             raise XmlMalformed(f"unknown operation {operation.tag}")
         answer = await work.run(request, len(body), handler, gateway, partner, operation)
     except GatewayError as error:
-        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
-        # WS-I Basic Profile R1126: a SOAP Fault travels with HTTP 500.
-        return Response(
-            envelope.fault(error, service_ns=CLAIMS_SERVICE),
-            status_code=500,
-            media_type=SOAP_XML,
-            headers=headers,
-        )
+        return _fault(error)
+    except Exception:
+        # A SOAP client reads a Fault, whatever went wrong: soap:Server, nothing stored.
+        log.exception("unexpected error on %s", request.url.path)
+        return _fault(Internal())
     return Response(envelope.response(answer), media_type=SOAP_XML)
+
+
+def _fault(error: GatewayError) -> Response:
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
+    # WS-I Basic Profile R1126: a SOAP Fault travels with HTTP 500.
+    return Response(
+        envelope.fault(error, service_ns=CLAIMS_SERVICE),
+        status_code=500,
+        media_type=SOAP_XML,
+        headers=headers,
+    )

@@ -27,6 +27,7 @@ from zeep.plugins import HistoryPlugin
 from zeep.transports import Transport
 
 from adapters.hospital.synth import Visit, make_batch
+from gateway.soap import claims
 from gateway.trust.anchors import TrustAnchors, fingerprint
 from gateway.trust.policy import SignaturePolicy
 from gateway.trust.verify import verify_enveloped
@@ -429,3 +430,18 @@ def test_rule_violations_and_signals_travel_in_the_soap_receipt(
     [result] = flagged.Result
     assert result.Status == "accepted" and result.RecordId
     assert "QUANTITY_CEILING" in {signal.Code for signal in result.Signal}
+
+
+def test_an_unexpected_failure_is_a_server_fault_and_stores_nothing(
+    served: Served, soap: ClientFactory, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(claims.OPERATIONS, q(CLAIMS_SERVICE, "SubmitClaimBatch"), broken)
+    with pytest.raises(zeep.exceptions.Fault) as caught:
+        soap().service.SubmitClaimBatch(Batch=_signed(pki, 1)[0])
+    assert caught.value.code == "soap:Server"
+    assert _gateway_fault(caught.value)[0] == "INTERNAL"
+    assert "a bug" not in caught.value.message
+    assert counts(served.gateway) == NOTHING

@@ -18,7 +18,7 @@ from gateway.api.auth import source_address
 from gateway.api.vss_portal import answers, forms
 from gateway.api.vss_portal.forms import ASSESSMENT, CHECKIN, CLAIMS, Table
 from gateway.bootstrap import Gateway
-from gateway.errors import Forbidden, GatewayError, Unauthorized
+from gateway.errors import Forbidden, GatewayError, Internal, Unauthorized
 from gateway.legacy import LegacyLogin, TokenSigner
 from gateway.partners import Partner, require_service
 from gateway.pipeline.batches import submit_batch
@@ -88,7 +88,7 @@ def _answering(
                 return answers.respond(failure(error, _now(request)), retry_after=error.retry_after)
             except Exception:
                 log.exception("unexpected error on %s", request.url.path)
-                internal = GatewayError("internal error")
+                internal = Internal()
                 return answers.respond(failure(internal, _now(request)))
 
         return answering

@@ -28,6 +28,12 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.judged_again = Counter(
+            "gateway_judged_again",
+            "Batches judged again because another submission wrote to a visit list that their "
+            "judgement read (a race between workers about the same visit or card)",
+            registry=self.registry,
+        )
         self.steps = Histogram(
             "gateway_pipeline_step_seconds",
             "Latency of each pipeline step",

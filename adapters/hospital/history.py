@@ -3,9 +3,11 @@
 Every accepted claim or check-in is written to append-only index lists, atomically with its
 record: by facility and visit key (``visit-key:{facility}:{MA_LK}``) and by HI card
 (``visit-card:{card}``); its signals go to ``signals-facility:{facility}`` and
-``signals-card:{card}``. A new visit is judged against those lists. Concurrent batches about the
-same card can miss each other's visits (the lists are read before the write): the signals are
-review hints for assessors, not decisions, and a missed overlap is caught by the next visit.
+``signals-card:{card}``. A new visit is judged against those lists. The lists are read before
+the new records are written, so two batches about the same visit or card arriving at once (at
+two workers) would miss each other; the pipeline therefore reads them through a read set
+(``gateway.pipeline.readset``) and the store writes a batch only if none of the lists it read has
+grown meanwhile, else the batch is judged again against what is there now.
 """
 
 from __future__ import annotations

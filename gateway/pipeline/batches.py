@@ -3,12 +3,16 @@
 Invariant: a receipt of status ``accepted`` or ``partially_accepted`` is returned only after the
 store durably holds the receipt, every accepted item's record and the original bytes; a batch
 refused as a whole stores its rejection receipt and nothing else. Resubmitting the exact bytes
-returns the original receipt, marked duplicate, and stores nothing.
+returns the original receipt, marked duplicate, and stores nothing. The items are stored only as
+judged against the history the store holds when they are written: if another submission wrote to
+a list their judgement read, they are judged again.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,9 +24,18 @@ from gateway.errors import Forbidden, GatewayError, Unavailable
 from gateway.metrics import Metrics
 from gateway.partners import Partner
 from gateway.pipeline.ports import BatchFormat, NormalizedItem, RejectedItem, ValidatedDocument
+from gateway.pipeline.readset import ReadSet
 from gateway.receipts import ErrorInfo, ItemResult, Receipt, signed_xml
 from gateway.records.model import Channel, CommonRecord, Original, SignatureBlock, Source
-from gateway.store.ports import IndexEntry, Store, StoredReceipt, StoredRecord, Submission
+from gateway.store.ports import (
+    IndexChanged,
+    IndexEntry,
+    IndexRead,
+    Store,
+    StoredReceipt,
+    StoredRecord,
+    Submission,
+)
 from gateway.trust.anchors import TrustAnchors
 from gateway.trust.policy import SignaturePolicy
 from gateway.trust.sign import SigningIdentity
@@ -64,6 +77,11 @@ class _Intake:
     receipt_id: str
 
 
+# How many times a batch is judged before the gateway gives up with 503: each new judgement means
+# that another submission about the same visits or cards was stored meanwhile.
+JUDGEMENTS = 5
+
+
 def submit_batch(
     body: bytes, *, partner: Partner, channel: Channel, fmt: BatchFormat, deps: PipelineDeps
 ) -> Outcome:
@@ -74,18 +92,36 @@ def submit_batch(
         deps.metrics.result("DUPLICATE")
         return Outcome(Receipt.model_validate_json(existing.json), existing, duplicate=True)
     intake = _Intake(body, sha256, partner, channel, deps.clock.now(), str(ULID()))
-    try:
+    with _refusing(intake, fmt, deps):
         document = _trusted_document(intake, fmt, deps)
-        with deps.metrics.step("normalize"):
-            items = fmt.items(
-                document, schemas=deps.schemas, limits=deps.limits, history=deps.store
+    for _ in range(JUDGEMENTS):
+        history = ReadSet(deps.store)
+        with _refusing(intake, fmt, deps), deps.metrics.step("normalize"):
+            items = fmt.items(document, schemas=deps.schemas, limits=deps.limits, history=history)
+        try:
+            return _store_accepted(
+                intake, fmt, document.verified, items, deps, read=history.reads()
             )
+        except IndexChanged:
+            deps.metrics.judged_again.inc()
+    raise Unavailable(
+        "other submissions about the same visits kept arriving while this batch was judged; "
+        "nothing was stored",
+        retry_after=1,
+    )
+
+
+@contextmanager
+def _refusing(intake: _Intake, fmt: BatchFormat, deps: PipelineDeps) -> Iterator[None]:
+    """A ``GatewayError`` refuses the batch as a whole, with a stored rejection receipt; an
+    outage stores nothing (the partner sends the batch again)."""
+    try:
+        yield
     except Unavailable:
         raise
     except GatewayError as error:
         _reject(intake, fmt, error, deps)
         raise
-    return _store_accepted(intake, fmt, document.verified, items, deps)
 
 
 def _trusted_document(intake: _Intake, fmt: BatchFormat, deps: PipelineDeps) -> ValidatedDocument:
@@ -125,6 +161,8 @@ def _store_accepted(
     verified: VerifiedDocument,
     items: list[NormalizedItem | RejectedItem],
     deps: PipelineDeps,
+    *,
+    read: tuple[IndexRead, ...],
 ) -> Outcome:
     results: list[ItemResult] = []
     records: list[StoredRecord] = []
@@ -181,6 +219,7 @@ def _store_accepted(
                     records=tuple(records),
                     original=intake.body,
                     index=tuple(entries),
+                    read=read,
                 )
             )
         else:

@@ -38,13 +38,35 @@ class IndexEntry:
 
 
 @dataclass(frozen=True)
+class IndexRead:
+    """What judging a submission read of one index list: the list held at most ``length``
+    values then. Lists only grow, so what was read still holds while the list holds no more."""
+
+    name: str
+    length: int
+
+
+class IndexChanged(Exception):
+    """Raised by ``save_accepted`` when an index list that the submission was judged against
+    has grown since it was read: nothing was stored; judge the submission again. Another
+    worker's submission about the same visit or card won the race; the pipeline catches this,
+    a partner never sees it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"index list {name!r} changed after it was read")
+        self.name = name
+
+
+@dataclass(frozen=True)
 class Submission:
-    """Everything one accepted submission writes, in one atomic, durable step."""
+    """Everything one accepted submission writes, in one atomic, durable step, and the index
+    lists its judgement read (``read``): it is stored only if none of them has grown since."""
 
     receipt: StoredReceipt
     records: tuple[StoredRecord, ...]
     original: bytes
     index: tuple[IndexEntry, ...] = ()
+    read: tuple[IndexRead, ...] = ()
 
 
 class IndexReader(Protocol):
@@ -63,7 +85,8 @@ class Store(Protocol):
 
     def save_accepted(self, submission: Submission) -> StoredReceipt:
         """Store all of it or nothing; if the same bytes were accepted meanwhile, return that
-        receipt instead and store nothing."""
+        receipt instead and store nothing; else if a list of ``submission.read`` holds more
+        than its length, raise ``IndexChanged`` and store nothing."""
 
     def save_rejection(self, receipt: StoredReceipt) -> None:
         """Store the receipt of a rejected submission (no record, no original)."""

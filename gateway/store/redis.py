@@ -24,7 +24,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from gateway.errors import ConfigError, translate
-from gateway.store.ports import StoredReceipt, StoredRecord, Submission
+from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,13 @@ _PREFIX = "gw:"
 # All of an accepted submission, or nothing. Redis runs a script alone and, since 7.0, writes its
 # effects to the AOF as one MULTI/EXEC, so a crash cannot leave half of it. A script error does
 # not roll back earlier writes, hence every check comes before the first write.
-#   KEYS: dedup, receipt, original, record... (ARGV[8] of them), index list...
+#   KEYS: dedup, receipt, original, record... (ARGV[8] of them), list read... (ARGV[9] of them),
+#         index list...
 #   ARGV: receipt id, partner id, sha256, accepted, json, xml, original body, record count,
-#         then (receipt id, partner id, json) per record, then one value per index list key,
-#         in KEYS order.
-# Returns the id of the receipt that already accepted these bytes, or nil when this one won.
+#         read count, then (receipt id, partner id, json) per record, then the length each list
+#         read had, then one value per index list key, in KEYS order.
+# Returns the id of the receipt that already accepted these bytes, {name} of a list read that has
+# grown since (nothing is written), or nil when this one won.
 _SAVE_ACCEPTED = """
 local winner = redis.call('GET', KEYS[1])
 if winner then
@@ -48,6 +50,9 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 end
 local records = tonumber(ARGV[8])
 local last_record = 3 + records
+local last_read = last_record + tonumber(ARGV[9])
+-- after the records, ARGV[tail + i] goes with KEYS[i]: a length read, then a value to append
+local tail = 10 + records * 3 - last_record - 1
 local seen = {}
 for i = 4, last_record do
   if seen[KEYS[i]] or redis.call('EXISTS', KEYS[i]) == 1 then
@@ -55,15 +60,20 @@ for i = 4, last_record do
   end
   seen[KEYS[i]] = true
 end
+for i = last_record + 1, last_read do
+  if redis.call('LLEN', KEYS[i]) > tonumber(ARGV[tail + i]) then
+    return {KEYS[i]}
+  end
+end
 redis.call('HSET', KEYS[2], 'partner_id', ARGV[2], 'sha256', ARGV[3], 'accepted', ARGV[4],
            'json', ARGV[5], 'xml', ARGV[6])
 for i = 4, last_record do
-  local a = 9 + (i - 4) * 3
+  local a = 10 + (i - 4) * 3
   redis.call('HSET', KEYS[i], 'receipt_id', ARGV[a], 'partner_id', ARGV[a + 1],
              'json', ARGV[a + 2])
 end
-for i = last_record + 1, #KEYS do
-  redis.call('RPUSH', KEYS[i], ARGV[9 + records * 3 + (i - last_record - 1)])
+for i = last_read + 1, #KEYS do
+  redis.call('RPUSH', KEYS[i], ARGV[tail + i])
 end
 redis.call('SET', KEYS[3], ARGV[7], 'NX')
 redis.call('SET', KEYS[1], ARGV[1])
@@ -203,21 +213,26 @@ class RedisStore:
             _receipt_key(receipt.id),
             _original_key(receipt.sha256),
             *(_record_key(r.id) for r in submission.records),
+            *(_index_key(r.name) for r in submission.read),
             *(_index_key(e.name) for e in submission.index),
         ]
         args: list[str | bytes] = [
             *_receipt_args(receipt),
             submission.original,
             str(len(submission.records)),
+            str(len(submission.read)),
         ]
         for record in submission.records:
             args += [record.receipt_id, record.partner_id, record.json]
+        args += [str(read.length) for read in submission.read]
         args += [entry.value for entry in submission.index]
         with translate("the store"):
-            winner: bytes | None = self._save_accepted(keys=keys, args=args)
-            if winner is None:
+            result: bytes | list[bytes] | None = self._save_accepted(keys=keys, args=args)
+            if result is None:
                 return receipt
-            stored = self._load_receipt(winner.decode())
+            if isinstance(result, list):
+                raise IndexChanged(result[0].decode().removeprefix(_index_key("")))
+            stored = self._load_receipt(result.decode())
         # Receipts are never deleted, so the winner's receipt is there.
         assert stored is not None
         return stored

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.errors import translate
-from gateway.store.ports import StoredReceipt, StoredRecord, Submission
+from gateway.store.ports import IndexChanged, IndexRead, StoredReceipt, StoredRecord, Submission
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -127,6 +127,7 @@ class SqliteStore:
                 stored = _receipt(existing)  # nothing was written: the commit is empty
                 assert stored is not None
                 return stored
+            self._check_unchanged(submission.read)
             self._insert_receipt(receipt)
             self._db.executemany(
                 "INSERT INTO records (id, receipt_id, partner_id, json) VALUES (?, ?, ?, ?)",
@@ -141,6 +142,15 @@ class SqliteStore:
                 [(e.name, e.value) for e in submission.index],
             )
         return receipt
+
+    def _check_unchanged(self, reads: tuple[IndexRead, ...]) -> None:
+        """Inside the write transaction, which no other connection can interleave with."""
+        for read in reads:
+            (length,) = self._db.execute(
+                "SELECT count(*) FROM entries WHERE name = ?", (read.name,)
+            ).fetchone()
+            if length > read.length:
+                raise IndexChanged(read.name)
 
     def _insert_receipt(self, receipt: StoredReceipt) -> None:
         self._db.execute(

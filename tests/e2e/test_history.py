@@ -3,10 +3,8 @@ outpatient facilities a day, and the signals per facility and per card."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,31 +14,10 @@ from adapters.hospital import synth
 from gateway.bootstrap import build
 from gateway.config import Settings
 from tests.conftest import OTHER_HOSPITAL, Pki, Served, counts
-from tests.support.batches import batch_with
+from tests.support.batches import batch_with, same_card, visit
 from tests.support.redis_server import AOF_CONFIG, RedisServer
 
 XML = {"Content-Type": "application/xml"}
-DAY = date(2026, 10, 5)
-
-
-def visit(seed: int, facility: str, *, inpatient: bool) -> synth.Visit:
-    """A synthetic visit of the wanted kind of care, arriving on DAY."""
-    for attempt in range(500):
-        made = synth.make_visit(
-            random.Random(seed * 1000 + attempt), facility_code=facility, index=seed, day=DAY
-        )
-        if (made.ma_loai_kcb == "03") == inpatient:
-            return made
-    raise AssertionError("no such visit")
-
-
-def same_card(made: synth.Visit, like: synth.Visit) -> synth.Visit:
-    return replace(
-        made,
-        ma_the_bhyt=like.ma_the_bhyt,
-        gt_the_tu=like.gt_the_tu,
-        gt_the_den=like.gt_the_den,
-    )
 
 
 def send(served: Served, pki: Pki, visits: list[synth.Visit], partner: str, facility: str) -> Any:

@@ -122,6 +122,23 @@ def store(request: pytest.FixtureRequest) -> Store:
     return fixture
 
 
+@pytest.fixture
+def open_another(store: Store, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Opens more stores on the database of ``store``, as other worker processes do."""
+    opened: list[Store] = []
+
+    def open_one() -> Store:
+        if isinstance(store, SqliteStore):
+            opened.append(SqliteStore(tmp_path / "gateway.sqlite3"))
+        else:
+            opened.append(RedisStore(MACHINE_REDIS_URL, require_durable=False))
+        return opened[-1]
+
+    yield open_one
+    for other in opened:
+        other.close()
+
+
 @pytest.fixture(scope="session")
 def aof_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A redis-server that fsyncs every write to its AOF, and takes no RDB snapshots."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -13,7 +14,14 @@ import pytest
 import redis.exceptions
 from ulid import ULID
 
-from gateway.store.ports import IndexEntry, Store, StoredReceipt, Submission
+from gateway.store.ports import (
+    IndexChanged,
+    IndexEntry,
+    IndexRead,
+    Store,
+    StoredReceipt,
+    Submission,
+)
 
 if TYPE_CHECKING:
     from tests.store.conftest import ClaimXml, MakeSubmission
@@ -210,3 +218,91 @@ def test_index_entries_are_read_by_pages(
     assert store.entries("page", start=5, limit=2) == []
     assert store.entries("page", start=3) == values[3:]
     assert store.entries("page", limit=0) == []
+
+
+VISIT = "visit-card:GD4797920123456"
+
+
+def judged(submission: Submission, *, read: int, appends: bytes) -> Submission:
+    """``submission`` as judged after reading VISIT at ``read`` entries, appending ``appends``."""
+    return replace(
+        submission,
+        read=(IndexRead(VISIT, read),),
+        index=(IndexEntry(VISIT, appends), IndexEntry("signals-card:X", appends)),
+    )
+
+
+def test_a_submission_is_stored_while_the_lists_it_read_have_not_grown(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    first = judged(make_submission(claim_xml()), read=0, appends=b"first")
+    assert store.save_accepted(first) == first.receipt
+    second = judged(make_submission(claim_xml()), read=1, appends=b"second")
+    assert store.save_accepted(second) == second.receipt
+    # A length is a bound: a read that found fewer entries than the list holds now is stale,
+    # one that allowed for more is not.
+    third = judged(make_submission(claim_xml()), read=5, appends=b"third")
+    assert store.save_accepted(third) == third.receipt
+    assert store.entries(VISIT) == [b"first", b"second", b"third"]
+
+
+def test_a_list_grown_since_it_was_read_refuses_the_whole_submission(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    store.save_accepted(judged(make_submission(claim_xml()), read=0, appends=b"winner"))
+    late = judged(make_submission(claim_xml()), read=0, appends=b"late")
+
+    with pytest.raises(IndexChanged) as raised:
+        store.save_accepted(late)
+
+    assert raised.value.name == VISIT
+    assert store.entries(VISIT) == [b"winner"]
+    assert store.entries("signals-card:X") == [b"winner"]
+    assert store.get_receipt(late.receipt.id) is None
+    assert store.find_accepted(PARTNER, late.receipt.sha256) is None
+    assert store.get_original(late.receipt.sha256) is None
+    for record in late.records:
+        assert store.get_record(record.id) is None
+
+
+def test_the_same_bytes_accepted_meanwhile_are_a_duplicate_even_if_a_list_grew(
+    store: Store, make_submission: MakeSubmission, claim_xml: ClaimXml
+) -> None:
+    body = claim_xml()
+    first = judged(make_submission(body), read=0, appends=b"first")
+    store.save_accepted(first)
+
+    assert store.save_accepted(judged(make_submission(body), read=0, appends=b"x")) == first.receipt
+    assert store.entries(VISIT) == [b"first"]
+
+
+def test_concurrent_submissions_judged_on_the_same_list_by_several_workers_have_one_winner(
+    store: Store,
+    open_another: Callable[[], Store],
+    make_submission: MakeSubmission,
+    claim_xml: ClaimXml,
+) -> None:
+    workers = [open_another() for _ in range(6)]
+    submissions = [
+        judged(make_submission(claim_xml()), read=0, appends=str(n).encode())
+        for n in range(len(workers))
+    ]
+    start = threading.Barrier(len(workers))
+
+    def save(worker: Store, submission: Submission) -> str:
+        start.wait()
+        try:
+            return worker.save_accepted(submission).id
+        except IndexChanged:
+            return "judge again"
+
+    with ThreadPoolExecutor(len(workers)) as pool:
+        answers = list(pool.map(save, workers, submissions))
+
+    [winner] = [
+        s for s, answer in zip(submissions, answers, strict=True) if answer != "judge again"
+    ]
+    assert answers.count(winner.receipt.id) == 1
+    assert store.entries(VISIT) == [winner.index[0].value]
+    for submission in submissions:
+        assert (store.get_receipt(submission.receipt.id) is not None) is (submission is winner)

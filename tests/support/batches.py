@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 from lxml import etree
@@ -26,6 +27,30 @@ def sign(unsigned: bytes, identity: SigningIdentity) -> bytes:
 def visit_tables(seed: int, facility: str = "01929") -> dict[str, bytes]:
     visit = synth.make_visit(random.Random(seed), facility_code=facility, index=seed)
     return synth.tables(visit)
+
+
+DAY = date(2026, 10, 5)
+
+
+def visit(seed: int, facility: str, *, inpatient: bool) -> synth.Visit:
+    """A synthetic visit of the wanted kind of care, arriving on DAY (MA_LK numbered ``seed``)."""
+    for attempt in range(500):
+        made = synth.make_visit(
+            random.Random(seed * 1000 + attempt), facility_code=facility, index=seed, day=DAY
+        )
+        if (made.ma_loai_kcb == "03") == inpatient:
+            return made
+    raise AssertionError("no such visit")
+
+
+def same_card(made: synth.Visit, like: synth.Visit) -> synth.Visit:
+    """``made`` with the HI card of ``like``."""
+    return replace(
+        made,
+        ma_the_bhyt=like.ma_the_bhyt,
+        gt_the_tu=like.gt_the_tu,
+        gt_the_den=like.gt_the_den,
+    )
 
 
 def batch_with(

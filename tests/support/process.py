@@ -11,6 +11,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+import orjson
+
+from gateway.config import Settings
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with ``settings`` as the GATEWAY_* variables that a
+    ``gateway serve`` child reads."""
+    chosen = settings.model_dump(mode="json", exclude_defaults=True)
+    variables = {
+        f"GATEWAY_{name.upper()}": value if isinstance(value, str) else orjson.dumps(value).decode()
+        for name, value in chosen.items()
+    }
+    return {**os.environ, **variables}
 
 
 class ServerProcess:

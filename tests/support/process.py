@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -31,8 +32,17 @@ class ServerProcess:
     """``argv`` (a ``gateway serve`` or ``gateway demo``) serving ``url``, ready when
     ``/readyz`` answers 200; its output goes to a file beside ``cwd``'s other files."""
 
-    def __init__(self, argv: Sequence[str], *, url: str, env: Mapping[str, str], cwd: Path) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        url: str,
+        env: Mapping[str, str],
+        cwd: Path,
+        verify: ssl.SSLContext | bool = True,  # how to check the server's certificate (https)
+    ) -> None:
         self.argv, self.url, self.env, self.cwd = list(argv), url, dict(env), cwd
+        self.verify = verify
         self.log = cwd / f"server-{time.monotonic_ns()}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -53,7 +63,8 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.argv} exited: {self.output()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                ready = httpx.get(f"{self.url}/readyz", timeout=1, verify=self.verify)
+                if ready.status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)

@@ -328,7 +328,12 @@ def _bulk_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--url", default="http://127.0.0.1:8080")
     p.add_argument("--token", required=True)
     p.add_argument(
-        "--concurrency", type=int, default=4, metavar="N", help="uploads at a time (default 4)"
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
+        help="uploads at a time, each on a connection of its own (default 8; about 4 per worker "
+        "of the gateway)",
     )
     p.add_argument(
         "--journal", default=".ingest-journal.jsonl", metavar="PATH", help="(default %(default)s)"

@@ -47,6 +47,16 @@ class RetryPolicy:
 
 DEFAULT_RETRY = RetryPolicy()
 
+# Uploads in flight, each on a keep-alive connection of its own. Each worker of the gateway
+# listens on its own socket and the kernel gives every new connection to one of them at random
+# (gateway/server.py); a worker stays busy with two uploads (one computed, the next arriving),
+# and one with more connections than another only queues more. 8 leaves each of 2 workers at
+# least 2 connections in 93 % of runs; with 4, one worker has a single one in half of the runs
+# (bench.workers: two workers 1.96x one in a round, 1.57x in the next), and 16 cost the server
+# more CPU per HOSO (more bodies arriving at once contend for the GIL). With more workers, send
+# about 4 per worker.
+DEFAULT_CONCURRENCY = 8
+
 
 def _seconds(retry_after: str | None) -> float | None:
     """Retry-After as seconds to wait: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
@@ -319,7 +329,7 @@ def ingest(
     url: str,
     token: str,
     journal: Path,
-    concurrency: int = 4,
+    concurrency: int = DEFAULT_CONCURRENCY,
     timeout: float = 120.0,
     progress: bool = False,
     retry: RetryPolicy = DEFAULT_RETRY,

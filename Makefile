@@ -28,6 +28,7 @@ bench: setup
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.records
+	$(BIN)/python -m bench.workers
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

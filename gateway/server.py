@@ -2,11 +2,11 @@
 socket of their own (``SO_REUSEPORT``), so that the kernel spreads connections over them.
 
 uvicorn's own ``--workers`` shares one listening socket. When connections arrive together, the
-first worker to wake accepts all of them (asyncio accepts until the queue is empty), and
-keep-alive connections stay where they were accepted: the 4 connections of ``gateway ingest``
-were all served by one worker while the other idled (bench/README.md, "Workers"). With a socket
-per worker, the kernel picks the socket of each new connection by a hash of its addresses, and a
-worker that dies takes its socket out of the choice.
+first worker to wake accepts all it finds queued (asyncio accepts until the queue is empty), and
+keep-alive connections stay where they were accepted: the 8 connections of a ``gateway ingest``
+all went to one worker in one run of three, while the other idled (bench/README.md, "Workers").
+With a socket per worker, the kernel picks the socket of each new connection by a hash of its
+addresses, and a worker that dies takes its socket out of the choice.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ connections; TLS and client certificates work in every worker; Ctrl-C stops them
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import ssl
 import sys
@@ -100,6 +101,20 @@ def test_every_worker_listens_and_takes_a_share_of_the_connections(
         server.stop()
         assert server.process.returncode == 0
         assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_worker_that_dies_is_replaced(settings: Settings, tmp_path: Path, port: int) -> None:
+    url = f"http://127.0.0.1:{port}"
+    with ServerProcess(serve(port), url=url, env=environment(settings), cwd=tmp_path) as server:
+        first = listening_workers(server, port)
+        dead = min(first)
+        os.kill(dead, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while dead in (now := listening_workers(server, port)):  # not yet gone
+            assert time.monotonic() < deadline, server.output()
+            time.sleep(0.1)
+        assert len(now - first) == 1  # the survivor, and a new worker in place of the dead one
+        assert httpx.get(f"{url}/readyz").status_code == 200
 
 
 @pytest.fixture

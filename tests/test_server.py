@@ -46,8 +46,11 @@ def sockets_of(pids: set[int], port: int, state: str) -> Counter[int]:
     counted by the process that holds them."""
     owner = {}
     for pid in pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            target = os.readlink(fd)
+        try:
+            targets = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except FileNotFoundError:
+            continue  # the process ended, or closed a file, meanwhile
+        for target in targets:
             if target.startswith("socket:["):
                 owner[target[8:-1]] = pid
     counts: Counter[int] = Counter()

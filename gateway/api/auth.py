@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
-from gateway.api.tls import client_certificate, is_trusted_proxy
+from gateway.api.tls import FORWARDED_CERT_HEADER, client_certificate, is_trusted_proxy
 from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, Unauthorized
 from gateway.partners import Partner, require_service
@@ -30,7 +30,9 @@ def authenticate(request: Request) -> Partner:
     """The partner behind this request, or ``Unauthorized`` / ``Forbidden``."""
     gateway: Gateway = request.app.state.gateway
     cert = client_certificate(
-        request.scope, dict(request.headers), gateway.settings.trusted_proxies
+        request.scope,
+        request.headers.getlist(FORWARDED_CERT_HEADER),
+        gateway.settings.trusted_proxies,
     )
     by_cert = gateway.partners.by_certificate(fingerprint(cert)) if cert else None
     if cert is not None and by_cert is None:
@@ -55,12 +57,24 @@ def authenticate(request: Request) -> Partner:
 
 
 def source_address(request: Request, trusted_proxies: list[str]) -> str | None:
-    """The partner's address: the peer's, or the one a trusted proxy saw (last X-Forwarded-For)."""
+    """The partner's address: the peer's, or, behind trusted proxies, the last address of
+    ``X-Forwarded-For`` that is not one of them.
+
+    Invariant: only the hops the trusted proxies appended are read, however the header is laid
+    out. A proxy appends the address it saw, to the one line (nginx,
+    ``$proxy_add_x_forwarded_for``) or as a line of its own after the client's (HAProxy's
+    ``option forwardfor``): every line is read, in order, and the hops are taken from the end.
+    Whatever a client wrote itself stands before them and is never reached."""
     peer = request.client.host if request.client else None
-    forwarded = request.headers.get("x-forwarded-for")
-    if peer and forwarded and is_trusted_proxy(peer, trusted_proxies):
-        return forwarded.split(",")[-1].strip()
-    return peer
+    if peer is None or not is_trusted_proxy(peer, trusted_proxies):
+        return peer
+    lines = request.headers.getlist("x-forwarded-for")
+    hops = [hop.strip() for line in lines for hop in line.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not is_trusted_proxy(hop, trusted_proxies):
+            return hop  # the client, as the first trusted proxy saw it
+    # A request from the proxies themselves (a health check): the first of them that it reached.
+    return hops[0] if hops else peer
 
 
 def granted(service: str) -> Callable[[Request], Awaitable[Partner]]:

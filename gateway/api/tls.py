@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -44,19 +44,22 @@ class ClientCertH11Protocol(H11Protocol):
 
 
 def client_certificate(
-    scope: MutableMapping[str, Any], headers: Mapping[str, str], trusted_proxies: list[str]
+    scope: MutableMapping[str, Any], forwarded: list[str], trusted_proxies: list[str]
 ) -> x509.Certificate | None:
-    """The request's client certificate, if the connection or a trusted proxy presents one."""
+    """The request's client certificate, if the connection presents one, or a trusted proxy in
+    the one header line it sets (``forwarded``: every line of ``FORWARDED_CERT_HEADER``)."""
     chain = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
     pem = chain[0] if chain else None
-    forwarded = headers.get(FORWARDED_CERT_HEADER)
     if pem is None and forwarded:
         client = scope.get("client")
         if not client or not is_trusted_proxy(client[0], trusted_proxies):
             raise Unauthorized(
                 "a forwarded client certificate is only accepted from a trusted proxy"
             )
-        pem = unquote(forwarded)
+        if len(forwarded) > 1:
+            # A proxy that adds its line beside the client's own: which one is the proxy's?
+            raise Unauthorized("more than one forwarded client certificate")
+        pem = unquote(forwarded[0])
     if pem is None:
         return None
     try:

@@ -7,11 +7,15 @@ unknown part, money has at most 2 decimals, quantities and unit prices 3, lists 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 # Every QĐ 130 date-time is Vietnam time (UTC+07:00, no daylight saving).
 VIETNAM_OFFSET = "+07:00"
+# A QĐ 130 number as written: ASCII digits, at most one point, no exponent. "1E+99999999" is a
+# decimal to Python, and its plain form a 100-million-digit string.
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]{1,30}(\.[0-9]{1,30})?")
 
 
 class ValueProblem(ValueError):
@@ -65,13 +69,9 @@ def partial_date(text: str) -> str:
 
 def decimal(text: str) -> str:
     """A decimal number as a plain string (no exponent), exactly as many decimals as sent."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueProblem(f"{text!r} is not a number") from exc
-    if not value.is_finite():
-        raise ValueProblem(f"{text!r} is not a finite number")
-    return format(value, "f")
+    if not _PLAIN_DECIMAL.fullmatch(text.strip()):
+        raise ValueProblem(f"{text[:40]!r} is not a number of QĐ 130 (digits, one point)")
+    return format(Decimal(text), "f")
 
 
 def integer(text: str) -> int:

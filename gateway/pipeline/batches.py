@@ -3,9 +3,10 @@
 Invariant: a receipt of status ``accepted`` or ``partially_accepted`` is returned only after the
 store durably holds the receipt, every accepted item's record and the original bytes; a batch
 refused as a whole stores its rejection receipt and nothing else. Resubmitting the exact bytes
-returns the original receipt, marked duplicate, and stores nothing. The items are stored only as
-judged against the history the store holds when they are written: if another submission wrote to
-a list their judgement read, they are judged again.
+for the same format returns the original receipt, marked duplicate, and stores nothing; the same
+bytes sent as another format (to another endpoint) are judged as that format, which refuses
+them. The items are stored only as judged against the history the store holds when they are
+written: if another submission wrote to a list their judgement read, they are judged again.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
+from lxml import etree
 from ulid import ULID
 
 from gateway.clock import Clock
-from gateway.errors import Forbidden, GatewayError, Unavailable
+from gateway.errors import Forbidden, GatewayError, Issue, SchemaInvalid, Unavailable
 from gateway.metrics import Metrics
 from gateway.partners import Partner
 from gateway.pipeline.ports import BatchFormat, NormalizedItem, RejectedItem, ValidatedDocument
@@ -89,8 +91,13 @@ def submit_batch(
     sha256 = hashlib.sha256(body).hexdigest()
     existing = deps.store.find_accepted(partner.id, sha256)
     if existing is not None:
-        deps.metrics.result("DUPLICATE")
-        return Outcome(Receipt.model_validate_json(existing.json), existing, duplicate=True)
+        original = Receipt.model_validate_json(existing.json)
+        # A duplicate is the same document asked the same thing. The format follows from the
+        # document's root, so bytes accepted as one format are never accepted as another: the
+        # store's key (partner, SHA-256) needs no format, but the answer does.
+        if original.format.partition("/")[0] == fmt.name:
+            deps.metrics.result("DUPLICATE")
+            return Outcome(original, existing, duplicate=True)
     intake = _Intake(body, sha256, partner, channel, deps.clock.now(), str(ULID()))
     with _refusing(intake, fmt, deps):
         document = _trusted_document(intake, fmt, deps)
@@ -127,6 +134,14 @@ def _refusing(intake: _Intake, fmt: BatchFormat, deps: PipelineDeps) -> Iterator
 def _trusted_document(intake: _Intake, fmt: BatchFormat, deps: PipelineDeps) -> ValidatedDocument:
     with deps.metrics.step("parse"):
         root = parse(intake.body, deps.limits)
+    expected = fmt.signature_location[0]
+    if root.tag != expected:
+        # A document sent to the endpoint of another format: say so, rather than that its
+        # signature is not where this format has it.
+        raise SchemaInvalid(
+            f"the document is a {etree.QName(root).localname}; {fmt.name} expects {expected}",
+            issues=[Issue(message=f"the root element must be {expected}", path=f"/{root.tag}")],
+        )
     with deps.metrics.step("verify"):
         verified = verify_enveloped(
             root,

@@ -526,12 +526,13 @@ def test_schema_invalid_medical_assessment_answers_422(portal: Served, pki: Pki)
     document = assessment(pki, [{}, {"KET_QUA_KHAM": None}], date.today() - timedelta(days=3))
     with logged_in(portal) as client:
         answer = client.send("assessment", document)
-        # A signed check-in sent as an assessment: its signature is not where table 12 has it.
+        # A signed check-in sent as an assessment: a document of the wrong kind.
         check_in = client.send("assessment", sign(checkin_xml([visit(18)]), pki.hospital))
     assert answer["maKetQua"] == "422"
     assert answer["thongDiep"].startswith("SCHEMA_INVALID")
     assert "KET_QUA_KHAM" in answer["thongDiep"]
-    assert (check_in["maKetQua"], check_in["thongDiep"][:17]) == ("422", "SIGNATURE_INVALID")
+    assert (check_in["maKetQua"], check_in["thongDiep"][:14]) == ("422", "SCHEMA_INVALID")
+    assert "CHI_TIEU_GIAM_DINH_YKHOA" in check_in["thongDiep"]
     assert counts(portal.gateway)["records"] == 0
 
 

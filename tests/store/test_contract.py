@@ -14,6 +14,7 @@ import pytest
 import redis.exceptions
 from ulid import ULID
 
+from gateway.api.signals import MAX_OFFSET
 from gateway.store.ports import (
     IndexChanged,
     IndexEntry,
@@ -218,6 +219,9 @@ def test_index_entries_are_read_by_pages(
     assert store.entries("page", start=5, limit=2) == []
     assert store.entries("page", start=3) == values[3:]
     assert store.entries("page", limit=0) == []
+    # The largest page start the API lets through (GET /api/v1/signals?offset=): nothing, on
+    # every store, rather than an overflow.
+    assert store.entries("page", start=MAX_OFFSET, limit=1000) == []
 
 
 VISIT = "visit-card:GD4797920123456"

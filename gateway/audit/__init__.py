@@ -1,4 +1,5 @@
-"""The tamper-evident audit log of reads of personal data (SPEC section 6).
+"""The tamper-evident audit log of reads of personal data (SPEC section 6), and of the legacy
+login's lockouts and limits.
 
 Why these fields (reference/IDENTITY.md sections 3.2, 3.3 and 6.3): Decree 13/2023/ND-CP asks
 the controller to "record and keep a system log of the processing of personal data" (as two
@@ -14,10 +15,16 @@ offers to change or delete an entry: retention (12 months at the strictest) is a
 archive, not an API. The log holds no personal identifier in clear (section 6.3: "never log raw
 personal data"): card numbers are masked as in the ordinary logs.
 
+The legacy login (``gateway.legacy``) records when it starts refusing logins: ``login.locked``
+(a username from one source address, after too many failures) and ``login.limited`` (one source
+address, or all of them, over its limit), who being ``NOBODY`` and the target naming the username
+and source address (``login_target``). Only the start of each refusal is written, so that a flood
+of refused attempts writes a bounded number of events.
+
     events.py    AuditEvent, Action, Result, targets (masked)
     chain.py     canonical JSON, sha256(prev_hash || json), verify
     ports.py     the AuditLog port (append, head, entries, verify; no update, no delete)
-    auditor.py   Auditor.reading: the one way entrypoints audit a read
+    auditor.py   Auditor.reading: the one way entrypoints audit a read; Auditor.refusing
     sqlite.py    SqliteAuditLog (tables in the store's database)
     redis.py     RedisAuditLog (a list and a head key, optimistic transactions)
 
@@ -26,10 +33,19 @@ Only the composition root imports ``sqlite`` and ``redis``.
 
 from gateway.audit.auditor import Auditor
 from gateway.audit.chain import AuditEntry, AuditHead, AuditReport
-from gateway.audit.events import Action, AuditEvent, Result, card_target, target
+from gateway.audit.events import (
+    NOBODY,
+    Action,
+    AuditEvent,
+    Result,
+    card_target,
+    login_target,
+    target,
+)
 from gateway.audit.ports import AuditLog
 
 __all__ = [
+    "NOBODY",
     "Action",
     "AuditEntry",
     "AuditEvent",
@@ -39,5 +55,6 @@ __all__ = [
     "Auditor",
     "Result",
     "card_target",
+    "login_target",
     "target",
 ]

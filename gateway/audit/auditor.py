@@ -1,11 +1,12 @@
-"""The one way entrypoints audit a read of personal data."""
+"""The one way entrypoints audit a read of personal data, and the legacy login audits the start of
+a refusal."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from gateway.audit.events import Action, AuditEvent, Result
+from gateway.audit.events import NOBODY, Action, AuditEvent, Result
 from gateway.audit.ports import AuditLog
 from gateway.clock import Clock
 from gateway.errors import Forbidden, NotFound
@@ -14,7 +15,8 @@ from gateway.records.model import Channel
 
 
 class Auditor:
-    """Writes one audit event per read, stamped by the injected clock."""
+    """Writes one audit event per read, or per start of a refusal of logins, stamped by the
+    injected clock."""
 
     def __init__(self, log: AuditLog, clock: Clock) -> None:
         self.log = log
@@ -41,6 +43,16 @@ class Auditor:
             self._append(partner, channel, action, target, Result.DENIED)
             raise
         self._append(partner, channel, action, target, Result.OK)
+
+    def refusing(self, channel: Channel, action: Action, target: str) -> None:
+        """Audit that the logins ``target`` names (``login_target``) are refused from now on
+        (``login.locked``, ``login.limited``). No partner is authenticated yet: who is
+        ``NOBODY``, and the target names the username and source address. Called when a refusal
+        starts, not for every attempt it refuses, so that a flood writes a bounded number of
+        events."""
+        self.log.append(
+            AuditEvent(self._clock.now(), NOBODY, channel, action, target, Result.DENIED)
+        )
 
     def _append(
         self, partner: Partner, channel: Channel, action: Action, target: str, result: Result

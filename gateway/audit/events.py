@@ -1,5 +1,6 @@
-"""What one audit event says: who read which personal data, when, over which channel, and how it
-ended. The event is also what is hashed, so it holds no personal identifier in clear."""
+"""What one audit event says: who read which personal data, or which logins started to be refused,
+when, over which channel, and how it ended. The event is also what is hashed, so it holds no
+personal identifier in clear."""
 
 from __future__ import annotations
 
@@ -14,19 +15,27 @@ from gateway.records.model import Channel
 # Longer ids are not ids anyone stored: a partner cannot pad the log with its own text.
 _MAX_TARGET = 100
 _VISIBLE = 3  # characters of a card number left in clear, as in the ordinary logs
+_MAX_USERNAME = 50  # so that the source address always fits in a login target
+# Who, for an event about a login refused before any partner is authenticated.
+NOBODY = "-"
 
 
 class Action(enum.StrEnum):
-    """The reads of personal data that are audited (SPEC section 6)."""
+    """The reads of personal data that are audited (SPEC section 6), and the starts of the legacy
+    login's refusals (``gateway.legacy.limiter``): a username locked from a source address after
+    too many failures, and logins limited from one source address or in total."""
 
     RECORD_READ = "record.read"
     RECORD_ORIGINAL_READ = "record.original.read"
     RECEIPT_READ = "receipt.read"
     SIGNALS_READ = "signals.read"
+    LOGIN_LOCKED = "login.locked"
+    LOGIN_LIMITED = "login.limited"
 
 
 class Result(enum.StrEnum):
-    """How the read ended: data returned, refused as unknown, or refused to this partner."""
+    """How the access ended: data returned, refused as unknown, or refused (to this partner, or
+    to the logins a ``login.*`` event names)."""
 
     OK = "ok"
     NOT_FOUND = "not_found"
@@ -48,6 +57,13 @@ def card_target(card: str) -> str:
     return "card:" + "*" * max(len(card) - _VISIBLE, 0) + card[-_VISIBLE:]
 
 
+def login_target(username: str | None, source: str | None) -> str:
+    """``login:<username>@<source>``, ``*`` standing for any: the logins a limit refuses. Both
+    come from the request, so the username is cut short and both are masked like ``target``."""
+    user = "*" if username is None else username[:_MAX_USERNAME]
+    return target("login", f"{user}@{source or '*'}")
+
+
 def rfc3339(at: datetime) -> str:
     """UTC, microseconds, ``Z``: fixed width, so the text sorts as the time does."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -55,7 +71,8 @@ def rfc3339(at: datetime) -> str:
 
 @dataclass(frozen=True)
 class AuditEvent:
-    """One access: who (partner id), what (action, target), when (at), how it ended (result)."""
+    """One access: who (partner id, or ``NOBODY``), what (action, target), when (at), how it
+    ended (result)."""
 
     at: datetime
     partner: str

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.legacy.limiter import LoginLimits
 from gateway.xml.parser import XmlLimits
 
 
@@ -58,6 +60,29 @@ class Settings(BaseSettings):
     max_elements: int = XmlLimits.max_elements
     max_attribute_length: int = XmlLimits.max_attribute_length
     max_base64_bytes: int = XmlLimits.max_base64_bytes
+    # The VSS-portal legacy login (LoginLimits, gateway/legacy/limiter.py): attempts let through
+    # to the password check per minute, from one source address (an IPv6 /64) and in all; failed
+    # logins of one username from one source address that lock them for the lockout's seconds;
+    # keys of each kind held in memory.
+    legacy_login_per_source: int = Field(default=LoginLimits.per_source, ge=1)
+    legacy_login_total: int = Field(default=LoginLimits.total, ge=1)
+    legacy_login_failures: int = Field(default=LoginLimits.failures, ge=1)
+    legacy_login_lockout: int = Field(default=int(LoginLimits.lockout.total_seconds()), ge=1)
+    legacy_login_tracked: int = Field(default=LoginLimits.tracked, ge=1)
+
+    @model_validator(mode="after")
+    def _login_limits_hold(self) -> Settings:
+        self.legacy_login_limits()  # a ValueError stops startup
+        return self
+
+    def legacy_login_limits(self) -> LoginLimits:
+        return LoginLimits(
+            per_source=self.legacy_login_per_source,
+            total=self.legacy_login_total,
+            failures=self.legacy_login_failures,
+            lockout=timedelta(seconds=self.legacy_login_lockout),
+            tracked=self.legacy_login_tracked,
+        )
 
     def xml_limits(self) -> XmlLimits:
         return XmlLimits(

@@ -15,21 +15,34 @@ iat, exp, jti, pwv}``. ``jti`` is what the answer calls ``id_token`` and what co
 partner file ends every token issued under the old one. A token cannot be revoked one by one: it
 lives ``TOKEN_LIFETIME`` (one hour) at most.
 
-Failed logins are counted per username in this process's memory (``AttemptLimiter``): with N
-worker processes an attacker gets at most N times the limit, and a restart forgets the count.
+Password hashing is the one expensive thing an unauthenticated caller can ask for, so it is
+rationed (``LoginLimiter``, ``LoginLimits``). Before any scrypt work, an attempt is refused with
+``RateLimited`` (429, ``Retry-After``) when its source address (an IPv6 /64) is over its limit
+per minute, when all sources but known ones are over the total, or when its username is locked
+from that source address after too many failures. The lock is per username *and* source
+address, so that wrong passwords from an attacker's address never lock the hospital out from
+its own. The start of each refusal is written to the audit log, once. The counts live behind a
+port (``Counters``), in this process's memory today: with N worker processes the limits are N
+times looser and a restart forgets them, until a Redis implementation shares them.
+
+A submission never waits behind login hashing: ``LegacyLogin.token`` verifies the token (cheap)
+and knows whether this process has already checked the partner's passwordHash, which it then
+compares by digest; only the rare first check (a token another worker issued) runs scrypt, in
+threads of its own.
 
 | module         | owns                                                                  |
 |----------------|-----------------------------------------------------------------------|
 | ``passwords``  | the scrypt hash of the MD5 password: making, reading, checking it     |
 | ``tokens``     | the signed access tokens (``TokenSigner``) and what a login grants    |
-| ``limiter``    | the in-memory limit on failed logins per username                     |
+| ``counters``   | the ``Counters`` port (events per key in fixed windows), in memory     |
+| ``limiter``    | the limits on login attempts and failed logins (``LoginLimiter``)     |
 | ``login``      | ``LegacyLogin``: logins and the token checks of every submission      |
 """
 
 from __future__ import annotations
 
-from gateway.legacy.limiter import AttemptLimiter
-from gateway.legacy.login import LegacyLogin
+from gateway.legacy.limiter import Admission, LoginLimiter, LoginLimits
+from gateway.legacy.login import LegacyLogin, Presented
 from gateway.legacy.passwords import (
     SCRYPT_N,
     SCRYPT_P,
@@ -46,9 +59,12 @@ __all__ = [
     "SCRYPT_P",
     "SCRYPT_R",
     "TOKEN_LIFETIME",
-    "AttemptLimiter",
+    "Admission",
     "Grant",
     "LegacyLogin",
+    "LoginLimiter",
+    "LoginLimits",
+    "Presented",
     "TokenClaims",
     "TokenSigner",
     "legacy_password_hash",

@@ -19,7 +19,7 @@ from gateway.api.vss_portal import answers, forms
 from gateway.api.vss_portal.forms import ASSESSMENT, CHECKIN, CLAIMS, Table
 from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, GatewayError, Internal, Unauthorized
-from gateway.legacy import LegacyLogin, TokenSigner
+from gateway.legacy import LegacyLogin, LoginLimiter, TokenSigner
 from gateway.partners import Partner, require_service
 from gateway.pipeline.batches import submit_batch
 from gateway.pipeline.ports import BatchFormat
@@ -31,7 +31,10 @@ router = APIRouter(tags=["vss-portal"])
 TOKEN_PATH = "/api/token/take"  # noqa: S105 (a URL path) -- CV 3190 I.1, p. 2
 
 _TOKEN_BODY_LIMIT = 16 * 1024
-_LOGIN_THREADS = 4  # concurrent scrypt checks (16 MiB each), so a login flood stays bounded
+# Concurrent scrypt checks (16 MiB each): of logins, and apart from them of the passwordHash of a
+# submission whose token another worker issued, so that a login flood never holds a submission.
+LOGIN_THREADS = 4
+PASSWORD_THREADS = 2
 
 
 def _outcomes(answer: type[Mapping[str, object]]) -> dict[int | str, dict[str, Any]]:
@@ -49,8 +52,10 @@ class _PortalState:
     """What the portal keeps for the life of the app: the login and the formats by loaiHoSo."""
 
     def __init__(self, gateway: Gateway) -> None:
-        self.login = LegacyLogin(gateway.partners, TokenSigner(gateway.pipeline.identity))
-        self.login_threads = CapacityLimiter(_LOGIN_THREADS)
+        limiter = LoginLimiter.in_memory(gateway.settings.legacy_login_limits(), gateway.audit)
+        self.login = LegacyLogin(gateway.partners, TokenSigner(gateway.pipeline.identity), limiter)
+        self.login_threads = CapacityLimiter(LOGIN_THREADS)
+        self.password_threads = CapacityLimiter(PASSWORD_THREADS)
         # The formats come from the composition root.
         self.formats: dict[str, BatchFormat] = {
             CHECKIN.loai_ho_so: gateway.checkin,
@@ -118,10 +123,11 @@ async def take_token(request: Request) -> Response:
     username, password = fields.get("username", ""), fields.get("password", "")
     if not username or not password:
         raise Unauthorized("username and password are required")
-    address = source_address(request, gateway.settings.trusted_proxies)
-    login = functools.partial(
-        state.login.login, username, password, address=address, now=_now(request)
+    # Admitted (or refused) before a thread is taken: a refused attempt waits for none.
+    admission = state.login.admit(
+        username, address=source_address(request, gateway.settings.trusted_proxies)
     )
+    login = functools.partial(state.login.login, admission, password, now=_now(request))
     grant = await anyio.to_thread.run_sync(login, limiter=state.login_threads)
     # I.1.3 (p. 2–3): maKetQua, then APIKey (ResultObject) with access_token, id_token,
     # token_type, username and expires_in ("Datetime: thời gian hết hạn token (UTC)").
@@ -149,8 +155,14 @@ async def _caller(request: Request, state: _PortalState) -> Partner:
     headers = [request.headers.get(name, "") for name in ("accessToken", "tokenId", "passwordHash")]
     if not all(headers):
         raise Unauthorized("the accessToken, tokenId and passwordHash headers are required")
-    check = functools.partial(state.login.authenticate, *headers, now=_now(request))
-    partner = await anyio.to_thread.run_sync(check, limiter=state.login_threads)
+    presented = state.login.token(*headers, now=_now(request))
+    check = functools.partial(state.login.caller, presented)
+    # A passwordHash this process has checked costs a digest: no thread to wait for. The first
+    # check of one (a token another worker issued) takes a password thread, never a login's.
+    if presented.known:
+        partner = check()
+    else:
+        partner = await anyio.to_thread.run_sync(check, limiter=state.password_threads)
     if not partner.allows_address(source_address(request, gateway.settings.trusted_proxies)):
         raise Forbidden(f"requests for {partner.id} are not accepted from this address")
     require_service(partner, "claims.submit")

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     contracts: Path | None = None
     # Addresses of reverse proxies allowed to forward a verified client certificate.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Seconds a client has to send the next piece of a request's body.
+    body_read_timeout: float = Field(default=30, gt=0)
 
     @field_validator("trusted_proxies")
     @classmethod

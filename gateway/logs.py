@@ -1,9 +1,15 @@
-"""Logging setup: one format, and personal identifiers masked before any record is written."""
+"""Logging setup: one format, every line of a request naming its id, and personal identifiers
+masked before any record is written."""
 
 from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
+from typing import TextIO
+
+# The id of the request being handled (gateway.api.exchange sets it), "-" outside a request.
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 # Citizen IDs (12 digits), HI card numbers (2 letters + 13 digits), SI numbers and old ID numbers
 # (9-10 digits) standing alone: everything but the last 3 characters is masked.
@@ -34,13 +40,30 @@ class MaskingFilter(logging.Filter):
         return True
 
 
+class RequestIdFilter(logging.Filter):
+    """Gives every record the id of the request it was written for (``%(request_id)s``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+def handler(stream: TextIO | None = None) -> logging.Handler:
+    """The one handler: writes to ``stream`` (standard error by default), masked, each line
+    naming its request."""
+    written = logging.StreamHandler(stream)
+    written.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s")
+    )
+    written.addFilter(RequestIdFilter())
+    written.addFilter(MaskingFilter())
+    return written
+
+
 def configure(level: str = "INFO") -> None:
-    """Send every log record (uvicorn's included) through one masked handler."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(MaskingFilter())
+    """Send every log record (uvicorn's included) through the one handler."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [handler()]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

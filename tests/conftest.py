@@ -220,6 +220,14 @@ class Served:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
+    def wait_idle(self, timeout: float = 10) -> None:
+        """Return once no request is being handled (what it logs is written), or fail."""
+        deadline = time.monotonic() + timeout
+        while self._server.server_state.tasks:
+            if time.monotonic() > deadline:
+                raise RuntimeError("requests still being handled")
+            time.sleep(0.01)
+
     def client(self, partner: str | None = HOSPITAL, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {TOKENS[partner]}"} if partner else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)

@@ -1,14 +1,13 @@
-"""The FastAPI application: routers, error rendering and request metrics over one Gateway."""
+"""The FastAPI application: routers, error rendering and the exchange middleware over one
+Gateway."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api import claims, ops, problems, signals, vss_portal, work
+from gateway.api import claims, exchange, ops, problems, signals, vss_portal, work
 from gateway.api.openapi import GatewayApi
 from gateway.bootstrap import Gateway
-from gateway.metrics import Metrics
 from gateway.soap import routes as soap
 
 
@@ -30,32 +29,9 @@ def create_app(gateway: Gateway) -> FastAPI:
         threads=gateway.settings.pipeline_threads,
         inline_bytes=gateway.settings.pipeline_inline_bytes,
     )
-    app.add_middleware(RequestCounter, metrics=gateway.metrics)
+    app.add_middleware(
+        exchange.Exchange,
+        metrics=gateway.metrics,
+        body_timeout=gateway.settings.body_read_timeout,
+    )
     return app
-
-
-class RequestCounter:
-    """Counts requests by route template, method and status: a plain ASGI middleware, since
-    ``@app.middleware("http")`` costs a third of a millisecond per request (bench/README.md)."""
-
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = "500"
-
-        async def send_counting(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = str(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_counting)
-        finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(path, scope["method"], status).inc()

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from gateway.api import auth, problems
+from gateway.api import auth, exchange, problems
 
 
 def answer(
@@ -22,12 +22,13 @@ def answer(
 
 
 class GatewayApi(FastAPI):
-    """FastAPI whose description also holds the problem+json schemas (``problems.describe``)
-    and the two credentials of SPEC section 2 (``auth.SECURITY_SCHEMES``)."""
+    """FastAPI whose description also holds the problem+json schemas (``problems.describe``),
+    what every exchange can answer (``exchange.describe``) and the two credentials of SPEC
+    section 2 (``auth.SECURITY_SCHEMES``)."""
 
     def openapi(self) -> dict[str, Any]:
         if not self.openapi_schema:
-            described = problems.describe(super().openapi())
+            described = exchange.describe(problems.describe(super().openapi()))
             described["components"]["securitySchemes"] = auth.SECURITY_SCHEMES
             self.openapi_schema = described
         return self.openapi_schema

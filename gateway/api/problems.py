@@ -3,7 +3,6 @@ description declares them: ``responses(...)`` gives an operation the problems it
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any, NotRequired, cast
@@ -18,9 +17,9 @@ from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only 
 
 from gateway.errors import GatewayError, Internal, NotFound, RateLimited, Unavailable, XmlMalformed
 
-log = logging.getLogger(__name__)
-
 PROBLEM = "application/problem+json"
+# The code of a problem that is none of the SPEC's (405, 408): RFC 9457's "about:blank".
+HTTP_ERROR = "HTTP_ERROR"
 _SCHEMAS = "#/components/schemas/"
 
 
@@ -79,9 +78,26 @@ def problem_response(error: GatewayError, *, instance: str | None = None) -> Res
     )
 
 
+def http_problem(
+    status: int, detail: str, *, instance: str, headers: dict[str, str] | None = None
+) -> Response:
+    """A problem that is not one of the SPEC errors: RFC 9457's "about:blank", titled by the
+    HTTP status."""
+    body = Problem(
+        type="about:blank",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        code=HTTP_ERROR,
+        detail=detail,
+        instance=instance,
+    )
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM, headers=headers)
+
+
 def install(app: FastAPI, *, routes: Iterable[BaseRoute]) -> None:
-    """Register the handlers that turn every error into problem+json; ``routes`` are those of
-    the app's routers, for the ``Allow`` header of a 405."""
+    """Register the handlers that turn errors into problem+json; ``routes`` are those of the
+    app's routers, for the ``Allow`` header of a 405. What none of them answers, the exchange
+    answers (``gateway.api.exchange``)."""
     # Starlette's 405 names the methods of the first route matching the path only: GET of
     # /soap/claims, not its POST. RFC 9110 wants every method of the resource.
     methods = [(r.path_regex, r.methods) for r in routes if isinstance(r, Route) and r.methods]
@@ -103,32 +119,17 @@ def install(app: FastAPI, *, routes: Iterable[BaseRoute]) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed(request, headers.get("Allow", ""))
-        # Not one of the SPEC errors: RFC 9457's "about:blank", titled by the HTTP status.
-        body = Problem(
-            type="about:blank",
-            title=HTTPStatus(exc.status_code).phrase,
-            status=exc.status_code,
-            code="HTTP_ERROR",
-            detail=str(exc.detail),
-            instance=request.url.path,
-        )
-        return Response(
-            orjson.dumps(body), status_code=exc.status_code, media_type=PROBLEM, headers=headers
+        return http_problem(
+            exc.status_code, str(exc.detail), instance=request.url.path, headers=headers
         )
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         error = XmlMalformed(f"the request is not well-formed: {exc}")
         return problem_response(error, instance=request.url.path)
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s", request.url.path)
-        error = Internal()
-        return problem_response(error, instance=request.url.path)
-
     app.add_exception_handler(GatewayError, gateway_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, unexpected)
 
 
 # --- The OpenAPI description -------------------------------------------------------------------
@@ -149,18 +150,21 @@ def _coded(error: type[GatewayError]) -> list[type[GatewayError]]:
     return [coded for sub in error.__subclasses__() for coded in _coded(sub)]
 
 
+def _content(status: int, codes: list[str]) -> dict[str, Any]:
+    return {
+        PROBLEM: {
+            "schema": {
+                "allOf": [{"$ref": f"{_SCHEMAS}Problem"}],
+                "properties": {"status": {"const": status}, "code": {"enum": codes}},
+            }
+        }
+    }
+
+
 def _response(status: int, errors: list[type[GatewayError]]) -> dict[str, Any]:
-    codes = [error.code for error in errors]
     entry: dict[str, Any] = {
         "description": "; ".join(f"`{error.code}`: {error.title}" for error in errors),
-        "content": {
-            PROBLEM: {
-                "schema": {
-                    "allOf": [{"$ref": f"{_SCHEMAS}Problem"}],
-                    "properties": {"status": {"const": status}, "code": {"enum": codes}},
-                }
-            }
-        },
+        "content": _content(status, [error.code for error in errors]),
     }
     if any(issubclass(error, _RETRYABLE) for error in errors):
         entry["headers"] = {"Retry-After": {**RETRY_AFTER, "required": True}}
@@ -176,6 +180,11 @@ def responses(*errors: type[GatewayError]) -> dict[int | str, dict[str, Any]]:
         if coded not in found:
             found.append(coded)
     return {status: _response(status, found) for status, found in sorted(by_status.items())}
+
+
+def http_response(status: int, description: str) -> dict[str, Any]:
+    """OpenAPI of an ``http_problem`` answer."""
+    return {"description": description, "content": _content(status, [HTTP_ERROR])}
 
 
 def _components() -> dict[str, Any]:

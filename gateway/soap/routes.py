@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
 
 from gateway.api import problems, work
 from gateway.api.auth import SECURED, authenticate
@@ -100,6 +101,8 @@ async def claims_service(request: Request) -> Response:
         answer = await work.run(request, len(body), handler, gateway, partner, operation)
     except GatewayError as error:
         return _fault(error)
+    except ClientDisconnect:
+        raise  # nobody to read a Fault: gateway.api.exchange logs it, once, as what it is
     except Exception:
         # A SOAP client reads a Fault, whatever went wrong: soap:Server, nothing stored.
         log.exception("unexpected error on %s", request.url.path)

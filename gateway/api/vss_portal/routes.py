@@ -12,6 +12,7 @@ from typing import Any
 import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
 
 from gateway.api import work
 from gateway.api.auth import source_address
@@ -91,6 +92,8 @@ def _answering(
                 return await endpoint(request)
             except GatewayError as error:
                 return answers.respond(failure(error, _now(request)), retry_after=error.retry_after)
+            except ClientDisconnect:
+                raise  # nobody to read the answer: gateway.api.exchange logs it, once, as such
             except Exception:
                 log.exception("unexpected error on %s", request.url.path)
                 internal = Internal()

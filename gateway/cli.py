@@ -53,7 +53,7 @@ def serve(args: argparse.Namespace) -> None:
 
     from gateway import server
     from gateway.api.app import create_app
-    from gateway.api.tls import ClientCertH11Protocol
+    from gateway.api.connections import GuardedH11Protocol
     from gateway.bootstrap import build
     from gateway.trust.sign import check_private_key_file
 
@@ -81,7 +81,9 @@ def serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        http=ClientCertH11Protocol,
+        # Client certificates, a deadline for each request's head and a cap per source address;
+        # no limit_concurrency (gateway.api.connections says why).
+        http=GuardedH11Protocol,
         # Forwarded headers are honoured only from GATEWAY_TRUSTED_PROXIES (gateway.api.auth),
         # never by uvicorn's own default trust of 127.0.0.1.
         proxy_headers=False,

@@ -33,8 +33,12 @@ class Settings(BaseSettings):
     contracts: Path | None = None
     # Addresses of reverse proxies allowed to forward a verified client certificate.
     trusted_proxies: list[str] = Field(default_factory=list)
-    # Seconds a client has to send the next piece of a request's body.
+    # Seconds a client has to send a request's head, and to send the next piece of its body.
+    header_read_timeout: float = Field(default=10, gt=0)
     body_read_timeout: float = Field(default=30, gt=0)
+    # Open connections of one source address (an IPv6 /64) per worker process; a trusted proxy,
+    # whose address all its clients share, is not counted.
+    max_connections_per_source: int = Field(default=32, ge=1)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -178,6 +178,7 @@ def run_demo(folder: Path, *, host: str, port: int, start_afresh: bool = False) 
     import uvicorn
 
     from gateway.api.app import create_app
+    from gateway.api.connections import GuardedH11Protocol
     from gateway.bootstrap import build
     from gateway.config import Settings
 
@@ -185,5 +186,10 @@ def run_demo(folder: Path, *, host: str, port: int, start_afresh: bool = False) 
     os.environ.update(env)
     print(_banner(folder, f"http://{host}:{port}", env["GATEWAY_TRUST_STORE"]), flush=True)
     uvicorn.run(
-        create_app(build(Settings())), host=host, port=port, proxy_headers=False, log_config=None
+        create_app(build(Settings())),
+        host=host,
+        port=port,
+        http=GuardedH11Protocol,  # as gateway serve: the same limits on connections
+        proxy_headers=False,
+        log_config=None,
     )

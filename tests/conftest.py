@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters.hospital.synth import make_batch
 from gateway.api.app import create_app
-from gateway.api.tls import ClientCertH11Protocol
+from gateway.api.connections import GuardedH11Protocol
 from gateway.bootstrap import Gateway, build
 from gateway.config import Settings
 from gateway.partners import token_hash
@@ -199,7 +199,7 @@ class Served:
                 create_app(gateway),
                 host="127.0.0.1",
                 port=self.port,
-                http=ClientCertH11Protocol,
+                http=GuardedH11Protocol,
                 proxy_headers=False,
                 log_config=None,
                 **config,

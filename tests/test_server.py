@@ -84,7 +84,9 @@ def test_every_worker_listens_and_takes_a_share_of_the_connections(
     settings: Settings, tmp_path: Path, port: int
 ) -> None:
     url = f"http://127.0.0.1:{port}"
-    with ServerProcess(serve(port), url=url, env=environment(settings), cwd=tmp_path) as server:
+    # 64 connections from one address: more than one source may hold by default (32 a worker).
+    env = environment(settings.model_copy(update={"max_connections_per_source": 64}))
+    with ServerProcess(serve(port), url=url, env=env, cwd=tmp_path) as server:
         workers = listening_workers(server, port)
         with ExitStack() as stack:
             connections = [stack.enter_context(socket.socket()) for _ in range(64)]

@@ -1,11 +1,11 @@
-"""The FastAPI application: routers, error rendering and the exchange middleware over one
-Gateway."""
+"""The FastAPI application: routers, error rendering, the exchange middleware and the connection
+guard's lifespan, over one Gateway."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway.api import claims, exchange, ops, problems, signals, vss_portal, work
+from gateway.api import claims, connections, exchange, ops, problems, signals, vss_portal, work
 from gateway.api.openapi import GatewayApi
 from gateway.bootstrap import Gateway
 from gateway.soap import routes as soap
@@ -17,6 +17,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         title="VSS interoperability gateway",
         version="1.0",
         description="Signed claims, dossiers and lookups between VSS and its partners.",
+        lifespan=connections.lifespan(gateway.settings),
     )
     app.state.gateway = gateway
     routers = (ops.router, claims.router, signals.router, vss_portal.router, soap.router)

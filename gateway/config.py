@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     contracts: Path | None = None
     # Addresses of reverse proxies allowed to forward a verified client certificate.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # The address partners use (SPEC section 6), written into WSDLs and absolute links. Unset:
+    # the address and port the server's own socket has, never the Host header a client sends.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
     # Seconds a client has to send a request's head, and to send the next piece of its body.
     header_read_timeout: float = Field(default=10, gt=0)
     body_read_timeout: float = Field(default=30, gt=0)
@@ -46,6 +49,11 @@ class Settings(BaseSettings):
         for network in value:
             ipaddress.ip_network(network, strict=False)  # a ValueError stops startup
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
 
     # Redis must persist every write before the receipt is sent (appendonly yes,
     # appendfsync always); turn this off only for throwaway test databases.

@@ -21,8 +21,20 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["soap"])
 
 SOAP_XML = "text/xml; charset=utf-8"
-# The WSDL's placeholder address, replaced by the address the client used.
+# The WSDL's placeholder address, replaced by the gateway's public one.
 _PLACEHOLDER = b"http://localhost:8080/soap/claims"
+
+
+def public_url(request: Request) -> str:
+    """The gateway's address as partners use it: GATEWAY_PUBLIC_URL, or the address and port of
+    the server's own socket. Never the Host header: the client writes it, and a WSDL naming
+    evil.example, kept by a cache, would send other clients' SOAP calls there."""
+    gateway: Gateway = request.app.state.gateway
+    if gateway.settings.public_url:
+        return gateway.settings.public_url
+    host, port = request.scope["server"]
+    host = f"[{host}]" if ":" in host else host
+    return f"{request.scope['scheme']}://{host}:{port}"
 
 
 @router.get(
@@ -60,7 +72,7 @@ def claims_contract(request: Request) -> Response:
         return Response(gateway.contracts.schemas.source(SCHEMAS[xsd]), media_type="text/xml")
     if "wsdl" not in request.query_params:
         raise NotFound("GET /soap/claims?wsdl for the service description")
-    address = str(request.url.replace(query="")).encode()
+    address = f"{public_url(request)}/soap/claims".encode()
     wsdl = gateway.contracts.wsdls[WSDLS["claims"]].replace(_PLACEHOLDER, address)
     return Response(wsdl, media_type="text/xml")
 

@@ -27,6 +27,8 @@ from zeep.plugins import HistoryPlugin
 from zeep.transports import Transport
 
 from adapters.hospital.synth import Visit, make_batch
+from gateway.bootstrap import build
+from gateway.config import Settings
 from gateway.soap import claims
 from gateway.trust.anchors import TrustAnchors, fingerprint
 from gateway.trust.policy import SignaturePolicy
@@ -335,22 +337,38 @@ def test_another_partners_record_and_receipt_are_not_found_faults(
 # --- contract and interop ---------------------------------------------------------------------
 
 
-def test_wsdl_address_is_the_url_the_client_used(served: Served, soap: ClientFactory) -> None:
+def _soap_address(wsdl: bytes) -> str | None:
+    address = parse(wsdl, XmlLimits()).find(f".//{q(WSDL_SOAP, 'address')}")
+    assert address is not None
+    return address.get("location")
+
+
+def test_wsdl_address_is_the_servers_own_by_default(served: Served, soap: ClientFactory) -> None:
     with served.client(None) as http:
         wsdl = http.get("/soap/claims", params={"wsdl": ""})
+        # The Host header is the client's to write: a WSDL cached on its word would send other
+        # clients' SOAP calls to evil.example.
+        poisoned = http.get("/soap/claims?wsdl", headers={"Host": "evil.example"})
         xsd = http.get("/soap/claims", params={"xsd": "record.xsd"})
         missing = http.get("/soap/claims", params={"xsd": "../wsdl/claims.wsdl"})
     assert wsdl.status_code == 200
     assert wsdl.headers["content-type"].startswith("text/xml")
-    address = parse(wsdl.content, XmlLimits()).find(f".//{q(WSDL_SOAP, 'address')}")
-    assert address is not None
-    assert address.get("location") == f"{served.url}/soap/claims"
+    assert _soap_address(wsdl.content) == f"{served.url}/soap/claims"
+    assert _soap_address(poisoned.content) == f"{served.url}/soap/claims"
     assert b"localhost:8080" not in wsdl.content
     assert xsd.content == (CONTRACTS / "xsd" / "record.xsd").read_bytes()
     assert missing.status_code == 404
 
     port = soap().wsdl.services["ClaimsService"].ports["ClaimsPort"]
     assert port.binding_options["address"] == f"{served.url}/soap/claims"
+
+
+def test_wsdl_address_is_the_public_url_whatever_the_host_header(settings: Settings) -> None:
+    public = build(settings.model_copy(update={"public_url": "https://gateway.vss.gov.vn"}))
+    with Served(public) as served, served.client(None) as http:
+        wsdl = http.get("/soap/claims?wsdl", headers={"Host": "evil.example"})
+    public.close()
+    assert _soap_address(wsdl.content) == "https://gateway.vss.gov.vn/soap/claims"
 
 
 def test_hand_written_soap_request_gets_the_same_answer_as_zeep(

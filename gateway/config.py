@@ -42,8 +42,11 @@ class Settings(BaseSettings):
     # Open connections of one source address (an IPv6 /64) per worker process; a trusted proxy,
     # whose address all its clients share, is not counted.
     max_connections_per_source: int = Field(default=32, ge=1)
+    # Who reads /metrics: these networks, or whoever shows the token of this hash (sha256:<hex>).
+    metrics_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    metrics_token_hash: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for network in value:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Literal
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api import problems
+from gateway.api import operators, problems
 from gateway.api.openapi import answer
 from gateway.bootstrap import Gateway
 from gateway.errors import Unavailable
@@ -60,12 +60,14 @@ async def readyz(request: Request) -> dict[str, str]:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics",
+    summary="Prometheus metrics: from the operators' networks, or with the operator's token",
     response_class=Response,
     responses={
         200: answer(CONTENT_TYPE_LATEST, "Prometheus text format"),
-        **problems.responses(),
+        **problems.responses(*operators.ERRORS),
     },
+    dependencies=[Depends(operators.operator)],
+    openapi_extra=operators.SECURED,
 )
 def metrics(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway

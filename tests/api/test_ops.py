@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from gateway.bootstrap import Gateway
+import httpx
+import pytest
+
+from gateway.bootstrap import Gateway, build
+from gateway.config import Settings
+from gateway.partners import token_hash
 from gateway.xml.contracts import Contracts, default_folder
-from tests.conftest import Served
+from tests.conftest import HOSPITAL, TOKENS, Served
 
 XML = {"Content-Type": "application/xml"}
 
@@ -48,6 +53,46 @@ def test_metrics_count_requests_results_and_step_latencies(
     assert 'gateway_requests_total{method="POST",route="/api/v1/claims",status="200"} 1.0' in text
     for step in ("parse", "verify", "validate", "normalize", "store", "receipt"):
         assert f'gateway_pipeline_step_seconds_count{{step="{step}"}}' in text
+
+
+OPERATOR = "operator-token-" + "f" * 24
+
+
+@pytest.fixture
+def watched(settings: Settings) -> Iterator[Served]:
+    """A gateway whose metrics are read from 127.0.0.1, or with the operator's token."""
+    update = {"metrics_networks": ["127.0.0.1/32"], "metrics_token_hash": token_hash(OPERATOR)}
+    gateway = build(settings.model_copy(update=update))
+    with Served(gateway) as served:
+        yield served
+    gateway.close()
+
+
+def test_metrics_are_read_from_the_configured_networks_or_with_the_operator_token(
+    watched: Served,
+) -> None:
+    elsewhere = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=watched.url, transport=elsewhere) as http:
+        refused = http.get("/metrics")
+        partner = http.get("/metrics", headers={"Authorization": f"Bearer {TOKENS[HOSPITAL]}"})
+        operator = http.get("/metrics", headers={"Authorization": f"Bearer {OPERATOR}"})
+    with watched.client(None) as http:
+        listed = http.get("/metrics")
+    assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+    assert (partner.status_code, partner.json()["code"]) == (401, "UNAUTHORIZED")
+    assert operator.status_code == 200 and "gateway_requests_total" in operator.text
+    assert listed.status_code == 200 and "gateway_requests_total" in listed.text
+
+
+def test_metrics_behind_a_trusted_proxy_are_for_the_address_it_saw(settings: Settings) -> None:
+    # The default networks (loopback only), and a proxy on loopback: its clients are not local.
+    proxied = build(settings.model_copy(update={"trusted_proxies": ["127.0.0.1/32"]}))
+    with Served(proxied) as served, served.client(None) as http:
+        outside = http.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+        itself = http.get("/metrics")
+    proxied.close()
+    assert (outside.status_code, outside.json()["code"]) == (403, "FORBIDDEN")
+    assert itself.status_code == 200
 
 
 def test_docs_openapi_and_record_schema(served: Served) -> None:

@@ -46,7 +46,7 @@ def test_metrics_count_requests_results_and_step_latencies(
 ) -> None:
     with served.client() as http:
         http.post("/api/v1/claims", content=batch(2), headers=XML)
-        http.post("/api/v1/claims", content=b"<not-signed/>", headers=XML)
+        http.post("/api/v1/claims", content=b"<GIAMDINHHS/>", headers=XML)  # not signed
         text = http.get("/metrics").text
     assert 'gateway_results_total{code="ACCEPTED"} 2.0' in text
     assert 'gateway_results_total{code="SIGNATURE_MISSING"} 1.0' in text

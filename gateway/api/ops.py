@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import orjson
@@ -14,6 +15,7 @@ from gateway.api import operators, problems
 from gateway.api.openapi import answer
 from gateway.bootstrap import Gateway
 from gateway.errors import Unavailable
+from gateway.pipeline.ports import BatchFormat
 from gateway.records.model import CommonRecord
 
 router = APIRouter(tags=["operations"])
@@ -80,9 +82,9 @@ def metrics(request: Request) -> Response:
     response_class=Response,
     responses=JSON_SCHEMA,
 )
-def claim_payload_schema(request: Request) -> Response:
+async def claim_payload_schema(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
-    return Response(orjson.dumps(gateway.claims.payload_schema()), media_type=SCHEMA_JSON)
+    return Response(_schema_of(gateway.claims), media_type=SCHEMA_JSON)
 
 
 @router.get(
@@ -91,5 +93,17 @@ def claim_payload_schema(request: Request) -> Response:
     response_class=Response,
     responses=JSON_SCHEMA,
 )
-def record_schema() -> Response:
-    return Response(orjson.dumps(CommonRecord.model_json_schema()), media_type=SCHEMA_JSON)
+async def record_schema() -> Response:
+    return Response(_record_schema(), media_type=SCHEMA_JSON)
+
+
+# Both are read without a credential, and building one costs milliseconds of CPU (28 ms for the
+# claim payload): built once, served as bytes, on the event loop rather than in a thread.
+@functools.cache
+def _schema_of(fmt: BatchFormat) -> bytes:
+    return orjson.dumps(fmt.payload_schema())
+
+
+@functools.cache
+def _record_schema() -> bytes:
+    return orjson.dumps(CommonRecord.model_json_schema())

@@ -11,8 +11,8 @@ the XSD validated. A reader can never see only part of a text.
 
 from __future__ import annotations
 
-import base64
 import binascii
+import io
 import re
 import threading
 from dataclasses import dataclass
@@ -167,19 +167,65 @@ def _check_size(root: etree._Element, data: bytes, limits: XmlLimits) -> None:
         raise XmlTooLarge(f"the document has {count} elements; the limit is {limits.max_elements}")
 
 
+# XML white space, which base64Binary allows anywhere and exporters use to wrap base64 in lines.
+_BASE64_SPACE = b" \t\r\n"
+# Characters of a payload decoded per call: binascii holds the GIL while it decodes, so that a
+# worker thread decoding a large payload keeps the event loop waiting at most this long.
+_BASE64_SLICE = 1024 * 1024
+
+
+class Base64Decoder:
+    """Base64 text fed in pieces, decoded as ``base64.b64decode(validate=True)`` decodes it once
+    its white space is removed; and, as RFC 4648 has it, "=" only pads a group of four (CPython
+    also takes "QUFB=" for "AAA").
+
+    Invariant: the decoded payload never holds more than ``limit`` bytes: a piece that would
+    take it over is refused before it is decoded. Memory is the decoded payload and one piece,
+    whatever white space or splitting the text has."""
+
+    def __init__(self, limit: int, *, what: str) -> None:
+        self._limit = limit
+        self._what = what
+        self._decoded = io.BytesIO()
+        self._pending = b""  # characters short of a group of four
+        self._padded = False  # a group ended with "=": no character may follow
+
+    def feed(self, text: bytes) -> None:
+        text = self._pending + text.translate(None, _BASE64_SPACE)
+        whole = len(text) - len(text) % 4
+        self._pending = text[whole:]
+        if not whole:
+            return
+        if self._padded:
+            raise XmlMalformed(f"{self._what} is not valid base64: text after the padding")
+        size = self._decoded.tell() + whole // 4 * 3 - text[whole - 2 : whole].count(b"=")
+        if size > self._limit:
+            raise XmlTooLarge(f"{self._what} is larger than {self._limit} bytes")
+        try:
+            self._decoded.write(binascii.a2b_base64(memoryview(text)[:whole], strict_mode=True))
+        except binascii.Error as exc:
+            raise XmlMalformed(f"{self._what} is not valid base64: {exc}") from exc
+        self._padded = text[whole - 1] == ord("=")
+
+    def finish(self) -> bytes:
+        """The decoded payload, once the whole text is fed."""
+        if self._pending:
+            raise XmlMalformed(f"{self._what} is not valid base64: its length is not whole")
+        return self._decoded.getvalue()  # the buffer itself: a copy of 64 MiB took 0.1 s
+
+
 def decode_base64(text: str | None, limits: XmlLimits, *, what: str) -> bytes:
-    """Decode an embedded base64 payload, refusing one over the limit before decoding it."""
+    """Decode an embedded base64 payload (white space allowed), refusing one over the limit as
+    soon as it is known to be."""
+    decoder = Base64Decoder(limits.max_base64_bytes, what=what)
     text = text or ""
-    if len(text) * 3 // 4 > limits.max_base64_bytes:
-        raise XmlTooLarge(f"{what} is larger than {limits.max_base64_bytes} bytes")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        pass  # some exporters wrap base64 in lines: decode again without the white space
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise XmlMalformed(f"{what} is not valid base64") from exc
+    for start in range(0, len(text), _BASE64_SLICE):
+        try:
+            piece = text[start : start + _BASE64_SLICE].encode("ascii")
+        except UnicodeEncodeError as exc:
+            raise XmlMalformed(f"{what} is not valid base64: {exc.reason}") from exc
+        decoder.feed(piece)
+    return decoder.finish()
 
 
 class _LocalOnly(etree.Resolver):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import itertools
+import random
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from gateway.errors import GatewayError, XmlForbiddenConstruct, XmlMalformed, XmlTooLarge
-from gateway.xml.parser import XmlLimits, decode_base64, parse
+from gateway.xml.parser import Base64Decoder, XmlLimits, decode_base64, parse
 
 ATTACKS = Path(__file__).parent.parent / "data" / "attacks"
 
@@ -102,6 +106,58 @@ def test_too_many_elements_is_too_large() -> None:
 def test_base64_payload_over_the_limit_is_refused_before_decoding() -> None:
     with pytest.raises(XmlTooLarge):
         decode_base64("QUJD" * 1000, XmlLimits(max_base64_bytes=1000), what="NOIDUNGFILE")
+
+
+@pytest.mark.parametrize("size", [750, 751, 752])  # base64 unpadded, with "==", with "="
+def test_a_payload_of_exactly_the_limit_is_decoded_and_one_byte_more_is_not(size: int) -> None:
+    payload = (bytes(range(256)) * 3)[:size]
+    text = base64.b64encode(payload).decode()
+    assert decode_base64(text, XmlLimits(max_base64_bytes=size), what="x") == payload
+    with pytest.raises(XmlTooLarge):
+        decode_base64(text, XmlLimits(max_base64_bytes=size - 1), what="x")
+
+
+def test_base64_spaced_out_costs_no_object_per_piece() -> None:
+    # str.split made one object per piece: 51 bytes for every 3 of "QU FB QU …".
+    payload = bytes(range(256)) * 1200
+    encoded = base64.b64encode(payload).decode()
+    spaced = " ".join(encoded[i : i + 2] for i in range(0, len(encoded), 2))
+    tracemalloc.start()
+    try:
+        decoded = decode_base64(spaced, XmlLimits(), what="Batch")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert decoded == payload
+    assert peak < 4 * len(spaced)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_base64_fed_in_any_pieces_with_white_space_anywhere_decodes_the_same(seed: int) -> None:
+    rng = random.Random(seed)
+    payload = rng.randbytes(rng.randrange(300))
+    text = base64.b64encode(payload)
+    for _ in range(rng.randrange(20)):
+        where = rng.randrange(len(text) + 1)
+        text = text[:where] + rng.choice([b" ", b"\t", b"\r", b"\n"]) + text[where:]
+    cuts = sorted(rng.randrange(len(text) + 1) for _ in range(rng.randrange(6)))
+    decoder = Base64Decoder(len(payload), what="x")
+    for start, end in itertools.pairwise([0, *cuts, len(text)]):
+        decoder.feed(text[start:end])
+    assert decoder.finish() == payload
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [[b"QQ==", b"QUFB"], [b"QQ=", b"=Q"], [b"QUF"], [b"QU", b"F!"], [b"QUFB="]],
+    ids=["data-after-padding", "padding-then-data", "short", "not-base64", "padding-alone"],
+)
+def test_base64_that_is_not_whole_or_not_base64_is_malformed(pieces: list[bytes]) -> None:
+    decoder = Base64Decoder(100, what="x")
+    with pytest.raises(XmlMalformed):
+        for piece in pieces:
+            decoder.feed(piece)
+        decoder.finish()
 
 
 def test_invalid_base64_is_malformed() -> None:

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = XmlLimits.max_bytes
     max_depth: int = XmlLimits.max_depth
     max_elements: int = XmlLimits.max_elements
+    max_attributes: int = XmlLimits.max_attributes
     max_attribute_length: int = XmlLimits.max_attribute_length
     max_base64_bytes: int = XmlLimits.max_base64_bytes
     # The VSS-portal legacy login (LoginLimits, gateway/legacy/limiter.py): attempts let through
@@ -106,6 +107,7 @@ class Settings(BaseSettings):
             max_bytes=self.max_body_bytes,
             max_depth=self.max_depth,
             max_elements=self.max_elements,
+            max_attributes=self.max_attributes,
             max_attribute_length=self.max_attribute_length,
             max_base64_bytes=self.max_base64_bytes,
         )

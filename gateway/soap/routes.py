@@ -106,11 +106,13 @@ async def claims_service(request: Request) -> Response:
         partner = authenticate(request)
         # SOAP 1.1 travels as text/xml (application/xml is accepted too).
         body = await read_xml_body(request, gateway.pipeline.limits.max_bytes, expected="text/xml")
-        operation = envelope.read_request(body, gateway.pipeline.limits)
+        limits = gateway.pipeline.limits
+        operation = await work.run(request, body, envelope.read_request, body, limits)
         handler = claims.OPERATIONS.get(operation.tag)
         if handler is None:
             raise XmlMalformed(f"unknown operation {operation.tag}")
-        answer = await work.run(request, len(body), handler, gateway, partner, operation)
+        # Always in a thread: a batch travels in base64, whose work shows only once decoded.
+        answer = await work.offload(request, handler, gateway, partner, operation)
     except GatewayError as error:
         return _fault(error)
     except ClientDisconnect:

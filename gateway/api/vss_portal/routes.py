@@ -181,7 +181,7 @@ async def _submit(request: Request, table: Table) -> Response:
     fmt = state.formats[table.loai_ho_so]
     outcome = await work.run(
         request,
-        len(document),
+        document,
         submit_batch,
         document,
         partner=partner,

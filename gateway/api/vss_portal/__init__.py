@@ -23,8 +23,10 @@ Decisions where the guide is silent:
   ``Retry-After`` is still sent with 429 and 503.
 - **Bodies**: ``application/x-www-form-urlencoded`` as the guide says, and also the same fields
   as a JSON object, which some hospital software posts. Field names are matched without regard
-  to case, as the portal's ASP.NET model binding matches them; a field sent twice with two
-  values is refused.
+  to case, as the portal's ASP.NET model binding matches them; a field sent twice, or one the
+  guide does not name, is refused. A body is read as it arrives, never whole: the document is
+  decoded on the way and the body refused (``413``) as soon as it is known to be more than the
+  document limit can make (``fields``).
 - **A batch with some rejected visits** answers 200 (the transaction is received, its accepted
   visits stored; resending the same file would only return the same receipt) and lists every
   rejected ``MA_LK`` with its SPEC code in ``thongDiep`` ("kèm theo thông điệp lỗi nếu có"); a
@@ -44,7 +46,10 @@ takes the HTTP status SPEC section 5 gives it, and ``thongDiep`` starts with the
 | module      | owns                                                                        |
 |-------------|-----------------------------------------------------------------------------|
 | ``answers`` | ``MA_KET_QUA`` and the answer bodies of I.1.3 / I.2.3 / I.3.3 / I.4.3       |
-| ``forms``   | the submission endpoints, reading form or JSON bodies, the decoded document |
+| ``forms``   | the submission endpoints, the fields each takes, the decoded document       |
+| ``fields``  | the fields of one body as they arrive: allowed names, bounds, the document  |
+| ``urlencoded`` | form bodies read piece by piece, percent-decoded in C                    |
+| ``jsonobject`` | JSON bodies read piece by piece, one object of string fields             |
 | ``routes``  | the router: the token, the three submissions, the portal's state            |
 """
 

@@ -1,21 +1,21 @@
 """What a portal request holds (CV 3190 I.1.2, I.2.2, I.3.2, I.4.2): the submission endpoints,
-the body's fields (form-urlencoded, or the same fields as JSON), the decoded document of a
-submission form, and the OpenAPI description of that form."""
+the fields each takes (form-urlencoded, or the same fields as JSON, read as they arrive by
+``urlencoded`` or ``jsonobject`` into ``fields``), the decoded document of a submission, and the
+OpenAPI description of that form."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
-from urllib.parse import parse_qsl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-import orjson
 from fastapi import Request
 
-from gateway.api.claims import read_body
-from gateway.bootstrap import Gateway
+from gateway.api.claims import body_pieces
+from gateway.api.vss_portal import jsonobject, urlencoded
+from gateway.api.vss_portal.fields import Body, Fields, FieldSet
 from gateway.errors import Forbidden, Unauthorized, XmlMalformed
 from gateway.partners import Partner
-from gateway.xml.parser import decode_base64
 
 
 @dataclass(frozen=True)
@@ -43,63 +43,65 @@ ASSESSMENT = Table(
 )
 
 
-async def read_fields(request: Request, limit: int) -> dict[str, str]:
-    """The body's fields by lower-cased name: form-urlencoded (the guide's ``Content-Type``,
-    I.1.1, I.2.1, …) or a JSON object of strings (package docstring)."""
+LOGIN = FieldSet(("username", "password"))  # I.1.2 (p. 2)
+# I.2.2 / I.3.2 / I.4.2 (p. 3–4, 5–6, 18)
+SUBMISSION = FieldSet(
+    ("username", "loaiHoSo", "maTinh", "maCSKCB", "fileHSBase64"), document="fileHSBase64"
+)
+
+
+class _Reader(Protocol):
+    def feed(self, chunk: bytes) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+# The body's media type (none: curl -d and others say nothing) → its reader, and the bytes a
+# character takes in that encoding at worst.
+_ENCODINGS: dict[str, tuple[Callable[[Fields], _Reader], int]] = {
+    "application/x-www-form-urlencoded": (urlencoded.UrlencodedReader, urlencoded.EXPANSION),
+    "": (urlencoded.UrlencodedReader, urlencoded.EXPANSION),
+    "application/json": (jsonobject.JsonObjectReader, jsonobject.EXPANSION),
+}
+
+
+async def read_fields(request: Request, allowed: FieldSet, *, document_limit: int = 0) -> Body:
+    """The body's fields: form-urlencoded (the guide's ``Content-Type``, I.1.1, I.2.1, …) or a
+    JSON object of strings (package docstring), read as it arrives, with the document of
+    ``allowed`` decoded on the way; refused as soon as it is known to be over its bound."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in ("application/x-www-form-urlencoded", "application/json", ""):
+    if media_type not in _ENCODINGS:
         raise XmlMalformed(
             f"content type {media_type!r}: send application/x-www-form-urlencoded (CV 3190)"
         )
-    body = await read_body(request, limit)
-    try:
-        if media_type == "application/json":
-            data = orjson.loads(body)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            pairs = [
-                (str(k), str(v))
-                for k, v in data.items()
-                if isinstance(v, str | int) and not isinstance(v, bool)
-            ]
-        else:
-            pairs = parse_qsl(
-                body.decode("utf-8"), keep_blank_values=True, max_num_fields=32, errors="strict"
-            )
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise XmlMalformed(f"the request body cannot be read: {exc}") from exc
-    fields: dict[str, str] = {}
-    for name, value in pairs:
-        if fields.setdefault(name.lower(), value) != value:
-            raise XmlMalformed(f"the field {name!r} is sent twice with different values")
-    return fields
+    reader_of, expansion = _ENCODINGS[media_type]
+    fields = Fields(allowed, document_limit=document_limit)
+    reader = reader_of(fields)
+    async for chunk in body_pieces(
+        request, allowed.body_limit(document_limit, expansion=expansion)
+    ):
+        reader.feed(chunk)
+    reader.finish()
+    return fields.body()
 
 
-def form_limit(max_document: int) -> int:
-    """The largest form that can hold a document of ``max_document`` bytes: base64 (4/3), every
-    character percent-encoded at worst (3), and room for the other fields."""
-    return (max_document + 2) // 3 * 4 * 3 + 64 * 1024
-
-
-def document(fields: dict[str, str], partner: Partner, table: Table, gateway: Gateway) -> bytes:
+def document(body: Body, partner: Partner, table: Table) -> bytes:
     """The form of I.2.2 / I.3.2 / I.4.2 (p. 3–4, 5–6, 18): ``username``, ``loaiHoSo``,
     ``maTinh``, ``maCSKCB``, ``fileHSBase64``, all required; the decoded document."""
+    fields = body.values
     if fields.get("username") != partner.legacy_username:
         raise Unauthorized("username is not the account the access token was issued to")
     if fields.get("loaihoso", "").strip() != table.loai_ho_so:
         raise XmlMalformed(f"loaiHoSo must be {table.loai_ho_so} at {table.path}")
-    for name in ("maTinh", "maCSKCB", "fileHSBase64"):
+    for name in ("maTinh", "maCSKCB"):
         if not fields.get(name.lower(), "").strip():
             raise XmlMalformed(f"the form field {name} is required")
+    if not body.document:
+        raise XmlMalformed("the form field fileHSBase64 is required")
     facility = fields["macskcb"].strip()
     if facility not in partner.facility_codes:
         raise Forbidden(f"{partner.id} may not submit for facility maCSKCB={facility}")
-    limits = gateway.pipeline.limits
-    # A "+" that the client did not percent-encode reads as a space; base64 has no spaces.
-    text = fields["filehsbase64"].replace(" ", "+")
-    return decode_base64(
-        text, replace(limits, max_base64_bytes=limits.max_bytes), what="fileHSBase64"
-    )
+    return body.document
 
 
 def form_body(fields: dict[str, str]) -> dict[str, Any]:

@@ -31,7 +31,6 @@ router = APIRouter(tags=["vss-portal"])
 
 TOKEN_PATH = "/api/token/take"  # noqa: S105 (a URL path) -- CV 3190 I.1, p. 2
 
-_TOKEN_BODY_LIMIT = 16 * 1024
 # Concurrent scrypt checks (16 MiB each): of logins, and apart from them of the passwordHash of a
 # submission whose token another worker issued, so that a login flood never holds a submission.
 LOGIN_THREADS = 4
@@ -121,7 +120,7 @@ def _answering(
 async def take_token(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     state = _state(request)
-    fields = await forms.read_fields(request, _TOKEN_BODY_LIMIT)
+    fields = (await forms.read_fields(request, forms.LOGIN)).values
     # I.1.2 (p. 2): "username" (Tên tài khoản được cấp), "password" (MD5 uppercase).
     username, password = fields.get("username", ""), fields.get("password", "")
     if not username or not password:
@@ -176,8 +175,10 @@ async def _submit(request: Request, table: Table) -> Response:
     gateway: Gateway = request.app.state.gateway
     state = _state(request)
     partner = await _caller(request, state)
-    fields = await forms.read_fields(request, forms.form_limit(gateway.pipeline.limits.max_bytes))
-    document = forms.document(fields, partner, table, gateway)
+    body = await forms.read_fields(
+        request, forms.SUBMISSION, document_limit=gateway.pipeline.limits.max_bytes
+    )
+    document = forms.document(body, partner, table)
     fmt = state.formats[table.loai_ho_so]
     outcome = await work.run(
         request,

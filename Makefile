@@ -29,6 +29,7 @@ bench: setup
 	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.records
 	$(BIN)/python -m bench.workers
+	$(BIN)/python -m bench.bodies
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

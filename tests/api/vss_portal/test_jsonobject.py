@@ -4,26 +4,21 @@ integer fields, every escape, any white space; anything else refused."""
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import random
 
 import pytest
 
-from gateway.api.vss_portal.fields import Body, Fields, FieldSet
+from gateway.api.vss_portal.fields import Body, FieldSet
 from gateway.api.vss_portal.jsonobject import JsonObjectReader
 from gateway.errors import XmlMalformed, XmlTooLarge
+from tests.api.vss_portal.pieces import read_in_pieces
 
 FIELDS = FieldSet(("username", "loaiHoSo", "fileHSBase64"), document="fileHSBase64")
 
 
 def read(body: bytes, cuts: list[int]) -> Body:
-    fields = Fields(FIELDS, document_limit=10_000)
-    reader = JsonObjectReader(fields)
-    for start, end in itertools.pairwise([0, *sorted(cuts), len(body)]):
-        reader.feed(body[start:end])
-    reader.finish()
-    return fields.body()
+    return read_in_pieces(JsonObjectReader, FIELDS, body, cuts)
 
 
 def escaped(rng: random.Random, text: str) -> str:

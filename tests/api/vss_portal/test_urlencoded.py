@@ -4,26 +4,21 @@ object per escape; invalid percent-encoding refused."""
 from __future__ import annotations
 
 import base64
-import itertools
 import random
 import urllib.parse
 
 import pytest
 
-from gateway.api.vss_portal.fields import Body, Fields, FieldSet
+from gateway.api.vss_portal.fields import Body, FieldSet
 from gateway.api.vss_portal.urlencoded import UrlencodedReader, unquote
 from gateway.errors import XmlMalformed
+from tests.api.vss_portal.pieces import read_in_pieces
 
 FIELDS = FieldSet(("username", "maTinh", "fileHSBase64"), document="fileHSBase64")
 
 
 def read(body: bytes, cuts: list[int]) -> Body:
-    fields = Fields(FIELDS, document_limit=10_000)
-    reader = UrlencodedReader(fields)
-    for start, end in itertools.pairwise([0, *sorted(cuts), len(body)]):
-        reader.feed(body[start:end])
-    reader.finish()
-    return fields.body()
+    return read_in_pieces(UrlencodedReader, FIELDS, body, cuts)
 
 
 def encode(rng: random.Random, text: str) -> str:

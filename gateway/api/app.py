@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway.api import claims, connections, exchange, ops, problems, signals, vss_portal, work
+from gateway.api import (
+    claims,
+    connections,
+    exchange,
+    heap,
+    ops,
+    problems,
+    signals,
+    vss_portal,
+    work,
+)
 from gateway.api.openapi import GatewayApi
 from gateway.bootstrap import Gateway
 from gateway.soap import routes as soap
@@ -17,7 +27,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         title="VSS interoperability gateway",
         version="1.0",
         description="Signed claims, dossiers and lookups between VSS and its partners.",
-        lifespan=connections.lifespan(gateway.settings),
+        lifespan=heap.frozen_while_serving(connections.lifespan(gateway.settings)),
     )
     app.state.gateway = gateway
     routers = (ops.router, claims.router, signals.router, vss_portal.router, soap.router)

@@ -46,6 +46,11 @@ class Gateway:
     metrics: Metrics
     audit: Auditor
 
+    @property
+    def on_system_clock(self) -> bool:
+        """Whether its time is the machine's (a test may inject another clock)."""
+        return isinstance(self.pipeline.clock, SystemClock)
+
     def missing_contracts(self) -> list[str]:
         """Contracts that a format or a SOAP service needs and that are not loaded."""
         return _missing(self.contracts, (self.claims, self.checkin, self.assessment))

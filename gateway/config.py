@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # bench/README.md, "Workers").
     pipeline_inline_bytes: int = Field(default=128 * 1024, ge=0)
     pipeline_threads: int = Field(default=1, ge=1)
+    # Documents over this size are processed in a pipeline process instead of a thread, so that
+    # their garbage collections cannot stall the server (gateway/api/processes.py); 0: never.
+    pipeline_process_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     # Fraud signal: outpatient visits of one card at more facilities than this on one day.
     max_outpatient_facilities_per_day: int = Field(default=2, ge=1)
     # Fraud signal: more units of one drug line per day of stay than this.

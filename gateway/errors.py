@@ -78,6 +78,18 @@ class GatewayError(Exception):
         # Set by the pipeline once the rejection's receipt is stored.
         self.receipt_id: str | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole when a pipeline process hands it back (gateway.api.processes): rebuilt
+        # without __init__, whose keyword-only arguments differ from class to class.
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuilt(cls: type[GatewayError], args: tuple[Any, ...], state: dict[str, Any]) -> GatewayError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class XmlMalformed(GatewayError):
     """Not well-formed XML, a wrong content type or an encoding other than UTF-8."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -48,10 +49,50 @@ class Metrics:
         try:
             yield
         finally:
-            self.steps.labels(name).observe(time.perf_counter() - start)
+            self.observe_step(name, time.perf_counter() - start)
+
+    def observe_step(self, name: str, seconds: float) -> None:
+        self.steps.labels(name).observe(seconds)
 
     def result(self, code: str) -> None:
         self.results.labels(code).inc()
 
+    def replay(self, recorded: Recorded) -> None:
+        """Count here what a pipeline measured in another process."""
+        for name, seconds in recorded.steps:
+            self.observe_step(name, seconds)
+        for code in recorded.results:
+            self.result(code)
+        if recorded.judged_again:
+            self.judged_again.inc(recorded.judged_again)
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one pipeline run measured: step latencies, results, judgements made again."""
+
+    steps: list[tuple[str, float]] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+    judged_again: float = 0.0
+
+
+class RecordingMetrics(Metrics):
+    """Metrics of a pipeline run in a pool process (gateway.api.processes): kept as a ``Recorded``
+    for the serving process to ``replay``, since its registry is the one scraped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._recorded = Recorded()
+
+    def observe_step(self, name: str, seconds: float) -> None:
+        self._recorded.steps.append((name, seconds))
+
+    def result(self, code: str) -> None:
+        self._recorded.results.append(code)
+
+    def recorded(self) -> Recorded:
+        again = self.registry.get_sample_value("gateway_judged_again_total") or 0.0
+        return Recorded(self._recorded.steps, self._recorded.results, again)

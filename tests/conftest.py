@@ -194,9 +194,10 @@ class Served:
         self.port = free_port()
         scheme = "https" if "ssl_certfile" in config else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.app = create_app(gateway)
         self._server = uvicorn.Server(
             uvicorn.Config(
-                create_app(gateway),
+                self.app,
                 host="127.0.0.1",
                 port=self.port,
                 http=GuardedH11Protocol,

@@ -12,6 +12,7 @@ from gateway.api import (
     heap,
     ops,
     problems,
+    processes,
     signals,
     vss_portal,
     work,
@@ -27,7 +28,9 @@ def create_app(gateway: Gateway) -> FastAPI:
         title="VSS interoperability gateway",
         version="1.0",
         description="Signed claims, dossiers and lookups between VSS and its partners.",
-        lifespan=heap.frozen_while_serving(connections.lifespan(gateway.settings)),
+        lifespan=heap.frozen_while_serving(
+            processes.lifespan(gateway, connections.lifespan(gateway.settings))
+        ),
     )
     app.state.gateway = gateway
     routers = (ops.router, claims.router, signals.router, vss_portal.router, soap.router)

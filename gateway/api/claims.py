@@ -28,7 +28,7 @@ from gateway.errors import (
     XmlTooLarge,
 )
 from gateway.partners import Partner
-from gateway.pipeline.batches import Outcome, submit_batch
+from gateway.pipeline.batches import Outcome
 from gateway.receipts import Receipt
 from gateway.records.model import CommonRecord
 
@@ -129,16 +129,7 @@ async def post_claims(
 ) -> Response:
     gateway: Gateway = request.app.state.gateway
     body = await read_xml_body(request, gateway.pipeline.limits.max_bytes)
-    outcome = await work.run(
-        request,
-        body,
-        submit_batch,
-        body,
-        partner=partner,
-        channel="rest",
-        fmt=gateway.claims,
-        deps=gateway.pipeline,
-    )
+    outcome = await work.submit(request, body, partner=partner, channel="rest", fmt=gateway.claims)
     return Response(
         orjson.dumps(receipt_answer(outcome)),
         media_type=JSON,

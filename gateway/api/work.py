@@ -1,5 +1,6 @@
 """Where pipeline work runs: on the event loop for documents that are cheap to process, in a
-bounded pool of worker threads for the others.
+bounded pool of worker threads for the others, and in pipeline processes for large submissions
+(gateway/api/processes.py).
 
 Verification is CPU-bound and holds the GIL most of the time, so a worker thread buys no
 parallelism for it, only contention with the event loop: handing a 20 KB batch to a thread cost
@@ -21,6 +22,12 @@ from typing import ParamSpec, TypeVar
 import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import FastAPI, Request
+
+from gateway.bootstrap import Gateway
+from gateway.partners import Partner
+from gateway.pipeline.batches import Outcome, submit_batch
+from gateway.pipeline.ports import BatchFormat
+from gateway.records.model import Channel
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -47,6 +54,32 @@ async def run(
     if cheap(document, inline_bytes=request.app.state.pipeline_inline_bytes):
         return func(*args, **kwargs)
     return await offload(request, func, *args, **kwargs)
+
+
+async def submit(
+    request: Request, document: bytes, *, partner: Partner, channel: Channel, fmt: BatchFormat
+) -> Outcome:
+    """``submit_batch`` of ``document`` where its size says: inline, in a pipeline thread, or,
+    over ``GATEWAY_PIPELINE_PROCESS_BYTES``, in a pipeline process (one at a time per thread)."""
+    gateway: Gateway = request.app.state.gateway
+    processes = getattr(request.app.state, "pipeline_processes", None)
+    if processes is not None and len(document) > gateway.settings.pipeline_process_bytes:
+        limiter: CapacityLimiter = request.app.state.pipeline_limiter
+        async with limiter:
+            outcome: Outcome = await processes.submit(
+                document, partner=partner, channel=channel, fmt=fmt
+            )
+            return outcome
+    return await run(
+        request,
+        document,
+        submit_batch,
+        document,
+        partner=partner,
+        channel=channel,
+        fmt=fmt,
+        deps=gateway.pipeline,
+    )
 
 
 async def offload(request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import orjson
@@ -58,6 +58,9 @@ class PipelineDeps:
     identity: SigningIdentity
     clock: Clock
     metrics: Metrics
+
+    def with_metrics(self, metrics: Metrics) -> PipelineDeps:
+        return replace(self, metrics=metrics)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,20 @@
-"""The claims SOAP service (``wsdl/claims.wsdl``): operations over the same pipeline as REST."""
+"""The claims SOAP service (``wsdl/claims.wsdl``): operations over the same pipeline as REST,
+run where REST runs them (``gateway.api.work``): a batch by its size, a read in a thread."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import orjson
+from fastapi import Request
 from lxml import etree
 
 from gateway import reads
+from gateway.api import work
 from gateway.bootstrap import Gateway
 from gateway.errors import XmlMalformed
 from gateway.partners import Partner, require_service
-from gateway.pipeline.batches import submit_batch
 from gateway.receipts import ErrorInfo, Receipt
 from gateway.records.xml import record_xml
 from gateway.soap.envelope import issue_text
@@ -22,7 +24,7 @@ from gateway.xml.ns import q
 from gateway.xml.parser import decode_base64
 from gateway.xml.tree import root_element
 
-Handler = Callable[[Gateway, Partner, etree._Element], etree._Element]
+Handler = Callable[[Request, Gateway, Partner, etree._Element], Awaitable[etree._Element]]
 
 
 def _sub(parent: etree._Element, local: str, text: object = None) -> etree._Element:
@@ -77,34 +79,46 @@ def _field(operation: etree._Element, local: str) -> str:
     return value.strip()
 
 
-def submit_claim_batch(
-    gateway: Gateway, partner: Partner, operation: etree._Element
+async def submit_claim_batch(
+    request: Request, gateway: Gateway, partner: Partner, operation: etree._Element
 ) -> etree._Element:
     require_service(partner, "claims.submit")
     limits = gateway.pipeline.limits
-    body = decode_base64(operation.findtext(q(NS, "Batch")), limits, what="Batch")
-    outcome = submit_batch(
-        body, partner=partner, channel="soap", fmt=gateway.claims, deps=gateway.pipeline
+    body = await work.offload(
+        request, decode_base64, operation.findtext(q(NS, "Batch")), limits, what="Batch"
     )
+    outcome = await work.submit(request, body, partner=partner, channel="soap", fmt=gateway.claims)
     answer = root_element(q(NS, "SubmitClaimBatchResponse"), default_ns=NS)
     _receipt(answer, outcome.stored, duplicate=outcome.duplicate)
     return answer
 
 
-def get_receipt(gateway: Gateway, partner: Partner, operation: etree._Element) -> etree._Element:
-    stored = reads.receipt(gateway, partner, _field(operation, "ReceiptId"), channel="soap")
+def _receipt_answer(gateway: Gateway, partner: Partner, receipt_id: str) -> etree._Element:
+    stored = reads.receipt(gateway, partner, receipt_id, channel="soap")
     answer = root_element(q(NS, "GetReceiptResponse"), default_ns=NS)
     _receipt(answer, stored, duplicate=False)
     return answer
 
 
-def get_claim_record(
-    gateway: Gateway, partner: Partner, operation: etree._Element
+async def get_receipt(
+    request: Request, gateway: Gateway, partner: Partner, operation: etree._Element
 ) -> etree._Element:
-    record = reads.record(gateway, partner, _field(operation, "RecordId"), channel="soap")
+    receipt_id = _field(operation, "ReceiptId")
+    return await work.offload(request, _receipt_answer, gateway, partner, receipt_id)
+
+
+def _record_answer(gateway: Gateway, partner: Partner, record_id: str) -> etree._Element:
+    record = reads.record(gateway, partner, record_id, channel="soap")
     answer = root_element(q(NS, "GetClaimRecordResponse"), default_ns=NS)
     answer.append(record_xml(orjson.loads(record.json)))
     return answer
+
+
+async def get_claim_record(
+    request: Request, gateway: Gateway, partner: Partner, operation: etree._Element
+) -> etree._Element:
+    record_id = _field(operation, "RecordId")
+    return await work.offload(request, _record_answer, gateway, partner, record_id)
 
 
 OPERATIONS: dict[str, Handler] = {

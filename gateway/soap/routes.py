@@ -111,8 +111,8 @@ async def claims_service(request: Request) -> Response:
         handler = claims.OPERATIONS.get(operation.tag)
         if handler is None:
             raise XmlMalformed(f"unknown operation {operation.tag}")
-        # Always in a thread: a batch travels in base64, whose work shows only once decoded.
-        answer = await work.offload(request, handler, gateway, partner, operation)
+        # Each operation runs its work where REST runs it (gateway.soap.claims).
+        answer = await handler(request, gateway, partner, operation)
     except GatewayError as error:
         return _fault(error)
     except ClientDisconnect:

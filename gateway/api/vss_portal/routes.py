@@ -22,7 +22,6 @@ from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, GatewayError, Internal, Unauthorized
 from gateway.legacy import LegacyLogin, LoginLimiter, TokenSigner
 from gateway.partners import Partner, require_service
-from gateway.pipeline.batches import submit_batch
 from gateway.pipeline.ports import BatchFormat
 
 log = logging.getLogger(__name__)
@@ -180,16 +179,7 @@ async def _submit(request: Request, table: Table) -> Response:
     )
     document = forms.document(body, partner, table)
     fmt = state.formats[table.loai_ho_so]
-    outcome = await work.run(
-        request,
-        document,
-        submit_batch,
-        document,
-        partner=partner,
-        channel="vss-portal",
-        fmt=fmt,
-        deps=gateway.pipeline,
-    )
+    outcome = await work.submit(request, document, partner=partner, channel="vss-portal", fmt=fmt)
     return answers.respond(answers.accepted_answer(outcome, key=table.key))
 
 

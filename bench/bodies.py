@@ -19,10 +19,11 @@ interface accepts for it:
 Each case runs on a gateway of its own (``gateway serve``, one worker, a fresh SQLite store), so
 that no memory freed by an earlier case hides the next one's. After a warm-up (a login and a small
 submission over the same interface) the gateway's peak resident memory is reset
-(``/proc/PID/clear_refs``) and its resident size noted; the peak after the answer, less that, plus
-the whole peak of the pipeline process started for the body (if any), is what the body cost. Meanwhile another connection asks ``/healthz`` every 10 ms: its worst latency
-while the body is sent (reading and decoding it) and from then to the answer (the pipeline) is
-set against its worst over 2 s of idle just before.
+(``/proc/PID/clear_refs``) and its resident size noted; the peak after the answer, less that,
+plus the whole peak of the pipeline process started for the body (if any), is what the body
+cost. Meanwhile another connection asks ``/healthz`` every 10 ms: its worst latency while the
+body is sent (reading and decoding it) and from then to the answer (the pipeline) is set against
+its worst over 2 s of idle just before.
 """
 
 from __future__ import annotations

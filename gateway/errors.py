@@ -195,6 +195,13 @@ class Conflict(GatewayError):
     code, status = "CONFLICT", 409
     title = "Conflict with the current state"
 
+    def __init__(
+        self, detail: str, *, allowed: list[str] | None = None, issues: list[Issue] | None = None
+    ) -> None:
+        super().__init__(detail, issues=issues)
+        # The moves the resource's state allows, for a refused lifecycle transition.
+        self.allowed = list(allowed or [])
+
 
 class RateLimited(GatewayError):
     """A per-partner or per-citizen limit is reached; retry after ``retry_after`` seconds."""

@@ -15,7 +15,15 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
 
-from gateway.errors import GatewayError, Internal, NotFound, RateLimited, Unavailable, XmlMalformed
+from gateway.errors import (
+    Conflict,
+    GatewayError,
+    Internal,
+    NotFound,
+    RateLimited,
+    Unavailable,
+    XmlMalformed,
+)
 
 PROBLEM = "application/problem+json"
 # The code of a problem that is none of the SPEC's (405, 408): RFC 9457's "about:blank".
@@ -46,6 +54,7 @@ class Problem(TypedDict):
     issues: NotRequired[list[ProblemIssue]]
     receipt_id: NotRequired[str]
     receipt: NotRequired[str]
+    allowed: NotRequired[list[str]]
 
 
 def problem_body(error: GatewayError, *, instance: str | None = None) -> Problem:
@@ -63,6 +72,8 @@ def problem_body(error: GatewayError, *, instance: str | None = None) -> Problem
     if error.receipt_id:
         body["receipt_id"] = error.receipt_id
         body["receipt"] = f"/api/v1/receipts/{error.receipt_id}"
+    if isinstance(error, Conflict):
+        body["allowed"] = error.allowed
     return body
 
 

@@ -53,4 +53,6 @@ def fault(error: GatewayError, *, service_ns: str) -> bytes:
         etree.SubElement(detail, q(service_ns, "Issue")).text = issue_text(issue.as_dict())
     if error.receipt_id:
         etree.SubElement(detail, q(service_ns, "ReceiptId")).text = error.receipt_id
+    for move in getattr(error, "allowed", ()):
+        etree.SubElement(detail, q(service_ns, "Allowed")).text = move
     return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Portal dossiers: their lifecycle, routing, department queues and status outbox (the core)."""

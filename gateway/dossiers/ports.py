@@ -191,6 +191,15 @@ class NewDossier:
 
 
 @dataclass(frozen=True)
+class NewDocuments:
+    """Additional documents for a dossier: their receipt, record and original bytes."""
+
+    receipt: StoredReceipt
+    record_json: bytes
+    original: bytes
+
+
+@dataclass(frozen=True)
 class Claim:
     """A queue task handed to one worker until ``until`` (the visibility timeout) or its ack."""
 
@@ -223,6 +232,15 @@ class DossierStore(Protocol):
 
     def get(self, dossier_id: str) -> Dossier | None: ...
 
+    def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
+        """A dossier's receipt (``NewDossier.receipt``)."""
+
+    def get_record(self, record_id: str) -> bytes | None:
+        """The JSON of a dossier's common record, or of an additional documents' record."""
+
+    def get_original(self, sha256: str) -> bytes | None:
+        """The original signed bytes of a dossier or of additional documents."""
+
     def move(
         self,
         dossier_id: str,
@@ -237,9 +255,18 @@ class DossierStore(Protocol):
         Raises ``Conflict`` if the dossier changed since (the caller decides again)."""
 
     def add_documents(
-        self, dossier_id: str, *, sha256: str, original: bytes, record_json: bytes
-    ) -> None:
-        """Keep additional documents (their original and their record) with the dossier."""
+        self,
+        dossier_id: str,
+        documents: NewDocuments,
+        *,
+        version: int,
+        entry: HistoryEntry | None = None,
+        changes: tuple[StatusChange, ...] = (),
+    ) -> StoredReceipt:
+        """Keep additional documents with the dossier (receipt, record, original) and, when
+        ``entry`` is given, apply that change (decided on ``version``) in the same transaction.
+        The same documents again (same SHA-256 for this dossier): store nothing and return
+        their first receipt. Raises ``Conflict`` if the dossier changed since ``version``."""
 
     def search(
         self,
@@ -287,6 +314,11 @@ class DossierStore(Protocol):
 
     def redrive(self, *, seq: int | None = None, at: datetime) -> int:
         """Make dead messages (one, or all) pending again, due at ``at``; how many."""
+
+    # The kill switch of delivery, shared by every process on the store.
+    def delivery_paused(self) -> bool: ...
+
+    def pause_delivery(self, paused: bool) -> None: ...
 
     def ping(self) -> None: ...
 

@@ -25,14 +25,17 @@ def new_key(*, rsa_bits: int = 2048, curve: ec.EllipticCurve | None = None) -> S
     return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "VSS Gateway development PKI"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
+def _name(common_name: str, *, uid: str | None = None) -> x509.Name:
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "VSS Gateway development PKI"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ]
+    if uid is not None:
+        # Vietnamese CAs name the holder's tax code or personal ID number in the subject's UID
+        # (``MST:0101234567``, ``CCCD:001085012345``): a dossier's signer is bound by it.
+        attributes.append(x509.NameAttribute(NameOID.USER_ID, uid))
+    return x509.Name(attributes)
 
 
 @dataclass
@@ -80,13 +83,15 @@ class DevCA:
         key: SigningKey | None = None,
         not_before: datetime | None = None,
         not_after: datetime | None = None,
+        uid: str | None = None,
     ) -> SigningIdentity:
-        """A signing certificate (digital signature, non-repudiation) with its chain."""
+        """A signing certificate (digital signature, non-repudiation) with its chain; ``uid``
+        puts a ``UID`` attribute (such as ``MST:0101234567``) in its subject."""
         now = datetime.now(UTC)
         key = key or new_key()
         cert = (
             _builder(
-                _name(common_name),
+                _name(common_name, uid=uid),
                 self.certificate.subject,
                 key,
                 not_before or now - timedelta(days=1),

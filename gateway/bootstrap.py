@@ -15,6 +15,7 @@ from gateway.audit.redis import RedisAuditLog
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
+from gateway.dossiers.ports import DossierStore
 from gateway.errors import ConfigError
 from gateway.metrics import Metrics
 from gateway.partners import PartnerRegistry
@@ -75,6 +76,18 @@ def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, Aud
         store = RedisStore(url, require_durable=settings.redis_require_durable)
         return store, RedisAuditLog(url)
     raise ConfigError(f"GATEWAY_STORE_URL {url!r}: use sqlite:///path or redis://host:port/db")
+
+
+def open_dossier_store(settings: Settings) -> DossierStore:
+    """The transactional store of dossiers: ``GATEWAY_DOSSIER_STORE_URL``, else the SQLite file
+    of ``GATEWAY_STORE_URL``, else (a Redis store) ``dossiers.sqlite3``."""
+    from gateway.store.sqlite_dossiers import SqliteDossierStore
+
+    url = settings.dossier_store_url
+    if url is None:
+        sqlite = settings.store_url.startswith("sqlite:///")
+        url = settings.store_url if sqlite else "sqlite:///dossiers.sqlite3"
+    return SqliteDossierStore(Path(url.removeprefix("sqlite:///")))
 
 
 def _missing(contracts: Contracts, formats: tuple[BatchFormat, ...]) -> list[str]:

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
 
     environment: Literal["production", "development"] = "production"
     store_url: str = "sqlite:///gateway.sqlite3"
+    # Dossiers, their history and outbox live in a transactional store (SQLite now): unset, the
+    # file of a sqlite:/// GATEWAY_STORE_URL, or dossiers.sqlite3 beside a Redis store, since
+    # Redis is not a store of record for dossiers.
+    dossier_store_url: str | None = Field(default=None, pattern=r"^sqlite:///.+$")
     partners: Path = Path("partners.toml")
     trust_store: Path = Path("certs")
     routing: Path | None = None

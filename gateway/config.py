@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.legacy.limiter import LoginLimits
@@ -33,6 +33,30 @@ class Settings(BaseSettings):
     vneid_jwks: Path | None = None
     signing_key: Path | None = None
     signing_cert: Path | None = None
+    # Status to the portal (DVCQG's sync services, adapters/portal/dvcqg.py): the adapter's base
+    # URL, its login and integration paths, the gateway's account there and its agency code
+    # (madonvi). Unset URL: `gateway worker` refuses to start.
+    portal_sync_url: str | None = Field(default=None, pattern=r"^https?://[^?#\s]+$")
+    portal_auth_endpoint: str = Field(default="/api/session", pattern=r"^/\S*$")
+    portal_integration_endpoint: str = Field(default="/api/sync", pattern=r"^/\S*$")
+    portal_username: str | None = None
+    portal_password: SecretStr | None = None
+    portal_agency: str | None = None  # madonvi, VSS's agency code on DVCQG
+    # Seconds to wait for each answer of the portal; a later answer is a failed attempt.
+    portal_timeout: float = Field(default=30, gt=0)
+    # SoDienThoai is mandatory on DVCQG and the dossier does not carry the applicant's: VSS's
+    # hotline, until the dossier format gives one.
+    portal_contact_phone: str = "19009068"
+    # The state -> TrangThaiHoSo table: by default the packaged adapters/portal/statuses.toml.
+    portal_statuses: Path | None = None
+    # Outbox delivery: attempts before a message is dead (the retry budget), the exponential
+    # backoff's first and largest delay (seconds, full jitter), the worker's poll interval and
+    # how often a dossier still waiting on supplements past their deadline is reminded.
+    delivery_attempts: int = Field(default=12, ge=1)
+    delivery_backoff_base: float = Field(default=2.0, gt=0)
+    delivery_backoff_cap: float = Field(default=3600.0, gt=0)
+    worker_poll_interval: float = Field(default=2.0, gt=0)
+    reminder_interval: float = Field(default=86400.0, gt=0)
     # The XSDs and WSDLs: by default the ones the installed package carries.
     contracts: Path | None = None
     # Addresses of reverse proxies allowed to forward a verified client certificate.

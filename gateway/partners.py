@@ -26,6 +26,7 @@ class Partner(BaseModel):
     name: str
     services: frozenset[str]
     facility_codes: frozenset[str] = frozenset()
+    departments: frozenset[str] = frozenset()  # departments only: whose queues it works
     certificates: frozenset[str] = frozenset()
     tokens: frozenset[str] = frozenset()
     source_networks: tuple[IPNetwork, ...] = ()

@@ -77,37 +77,50 @@ def immediate(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("COMMIT")
 
 
-class SqliteStore:
-    """Writes go through one connection, serialized by a lock; ``synchronous=FULL`` makes each
-    commit durable. Reads take a connection of their own from a pool: in WAL mode a reader
-    never waits for a writer, so a worker's history look-ups do not stall behind its own
-    commit's fsync, nor behind another process that holds the database's write lock."""
+class ReadPool:
+    """Read-only connections to one database, each used by one reader at a time: in WAL mode a
+    reader never waits for a writer, so reads do not stall behind a commit's fsync, nor behind
+    another process that holds the database's write lock."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._db = connect(path, _SCHEMA)
-        self._lock = threading.Lock()
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._readers: list[sqlite3.Connection] = []  # every one opened, to close them all
-        self._readers_lock = threading.Lock()  # not the write lock: held through each commit
+        self._opened: list[sqlite3.Connection] = []  # every one opened, to close them all
+        self._lock = threading.Lock()
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
+    def reading(self) -> Iterator[sqlite3.Connection]:
         """A read connection, returned to the pool after use (one per concurrent reader)."""
         try:
             db = self._idle.get_nowait()
         except queue.Empty:
             db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA query_only=ON")
-            with self._readers_lock:
-                self._readers.append(db)
+            with self._lock:
+                self._opened.append(db)
         try:
             yield db
         finally:
             self._idle.put(db)
 
+    def close(self) -> None:
+        with self._lock:
+            for db in self._opened:
+                db.close()
+
+
+class SqliteStore:
+    """Writes go through one connection, serialized by a lock; ``synchronous=FULL`` makes each
+    commit durable. Reads take a connection of their own from a ``ReadPool``, so a worker's
+    history look-ups do not stall behind its own commit."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path, _SCHEMA)
+        self._lock = threading.Lock()
+        self._reads = ReadPool(path)
+
     def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
-        with translate("the store"), self._reading() as db:
+        with translate("the store"), self._reads.reading() as db:
             row = db.execute(
                 f"SELECT {_RECEIPT_COLUMNS} FROM receipts "  # noqa: S608 - constant columns
                 "WHERE partner_id = ? AND sha256 = ? AND accepted = 1",
@@ -170,7 +183,7 @@ class SqliteStore:
             self._insert_receipt(receipt)
 
     def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
-        with translate("the store"), self._reading() as db:
+        with translate("the store"), self._reads.reading() as db:
             row = db.execute(
                 f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE id = ?",  # noqa: S608
                 (receipt_id,),
@@ -178,19 +191,19 @@ class SqliteStore:
         return _receipt(row)
 
     def get_record(self, record_id: str) -> StoredRecord | None:
-        with translate("the store"), self._reading() as db:
+        with translate("the store"), self._reads.reading() as db:
             row = db.execute(
                 "SELECT id, receipt_id, partner_id, json FROM records WHERE id = ?", (record_id,)
             ).fetchone()
         return None if row is None else StoredRecord(row[0], row[1], row[2], bytes(row[3]))
 
     def get_original(self, sha256: str) -> bytes | None:
-        with translate("the store"), self._reading() as db:
+        with translate("the store"), self._reads.reading() as db:
             row = db.execute("SELECT body FROM originals WHERE sha256 = ?", (sha256,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
-        with translate("the store"), self._reading() as db:
+        with translate("the store"), self._reads.reading() as db:
             rows = db.execute(
                 "SELECT value FROM entries WHERE name = ? ORDER BY seq LIMIT ? OFFSET ?",
                 (name, -1 if limit is None else limit, start),
@@ -198,11 +211,10 @@ class SqliteStore:
         return [bytes(row[0]) for row in rows]
 
     def ping(self) -> None:
-        with translate("the store"), self._reading() as db:
+        with translate("the store"), self._reads.reading() as db:
             db.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
-        with self._lock, self._readers_lock:
+        with self._lock:
             self._db.close()
-            for db in self._readers:
-                db.close()
+        self._reads.close()

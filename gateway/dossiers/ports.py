@@ -195,6 +195,7 @@ class NewDocuments:
     """Additional documents for a dossier: their receipt, record and original bytes."""
 
     receipt: StoredReceipt
+    record_id: str  # what ``DossierStore.get_record`` finds ``record_json`` by
     record_json: bytes
     original: bytes
 

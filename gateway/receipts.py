@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import orjson
@@ -66,6 +66,31 @@ class Receipt(BaseModel):
         return orjson.dumps(self.model_dump(mode="json"))
 
 
+class DossierReceipt(BaseModel):
+    """Proof of reception of a dossier, or of documents added to one: the portal's ``MaHoSo``,
+    the gateway's dossier id, where it was routed and by when it is due."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    partner_id: str
+    channel: str
+    received_at: datetime
+    sha256: str
+    size: int
+    format: str
+    kind: Literal["dossier", "documents"] = "dossier"
+    status: Literal["received"] = "received"
+    dossier_id: str
+    ma_ho_so: str
+    procedure: str
+    department: str
+    due_date: date = Field(description="NgayHenTra, Vietnam calendar date")
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+
 def _text(parent: etree._Element, local: str, value: object) -> etree._Element:
     element = etree.SubElement(parent, q(RECEIPT, local))
     if value is not None:
@@ -80,8 +105,7 @@ def _error_xml(parent: etree._Element, error: ErrorInfo) -> None:
         etree.SubElement(element, q(RECEIPT, "Issue"), {k: str(v) for k, v in issue.items()})
 
 
-def signed_xml(receipt: Receipt, identity: SigningIdentity) -> bytes:
-    """The receipt as XML (namespace ``urn:vss:gateway:receipt:1``), signed by the gateway."""
+def _head(receipt: Receipt | DossierReceipt) -> etree._Element:
     root = root_element(q(RECEIPT, "Receipt"), default_ns=RECEIPT, Id=receipt.id)
     _text(root, "PartnerId", receipt.partner_id)
     _text(root, "Channel", receipt.channel)
@@ -90,6 +114,12 @@ def signed_xml(receipt: Receipt, identity: SigningIdentity) -> bytes:
     _text(root, "Size", receipt.size)
     _text(root, "Format", receipt.format)
     _text(root, "Status", receipt.status)
+    return root
+
+
+def signed_xml(receipt: Receipt, identity: SigningIdentity) -> bytes:
+    """The receipt as XML (namespace ``urn:vss:gateway:receipt:1``), signed by the gateway."""
+    root = _head(receipt)
     if receipt.error is not None:
         _error_xml(root, receipt.error)
     results = etree.SubElement(root, q(RECEIPT, "Results"))
@@ -106,5 +136,25 @@ def signed_xml(receipt: Receipt, identity: SigningIdentity) -> bytes:
             _text(result, "Signal", signal.reason).set("code", signal.code)
         for error in item.errors:
             _error_xml(result, error)
+    sign_enveloped(root, identity, container=root)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def signed_dossier_xml(receipt: DossierReceipt, identity: SigningIdentity) -> bytes:
+    """A dossier receipt as XML, in the namespace and layout of ``signed_xml``, signed by the
+    gateway."""
+    root = _head(receipt)
+    etree.SubElement(
+        root,
+        q(RECEIPT, "Dossier"),
+        {
+            "kind": receipt.kind,
+            "id": receipt.dossier_id,
+            "maHoSo": receipt.ma_ho_so,
+            "procedure": receipt.procedure,
+            "department": receipt.department,
+            "dueDate": receipt.due_date.isoformat(),
+        },
+    )
     sign_enveloped(root, identity, container=root)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")

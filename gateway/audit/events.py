@@ -29,6 +29,9 @@ class Action(enum.StrEnum):
     RECORD_ORIGINAL_READ = "record.original.read"
     RECEIPT_READ = "receipt.read"
     SIGNALS_READ = "signals.read"
+    DOSSIER_READ = "dossier.read"
+    DOSSIERS_LISTED = "dossiers.list"  # a page of dossiers: by filter, or a department's queue
+    DOSSIER_CLAIMED = "dossier.claim"  # a queue task handed to a department's worker
     LOGIN_LOCKED = "login.locked"
     LOGIN_LIMITED = "login.limited"
 

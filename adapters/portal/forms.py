@@ -1,0 +1,130 @@
+"""One file of a dossier: an XML form decoded, signed at its own ``Cky``, valid against its XSD;
+or an attachment, kept by digest and size. Every error names the form and the file's path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from lxml import etree
+
+from adapters.portal.binding import applicant_of, same_signer
+from adapters.portal.envelope import FileEntry
+from adapters.portal.procedures import FORMS, Procedure
+from gateway.dossiers.ports import Applicant, FormInfo, Trust
+from gateway.errors import (
+    CertificateError,
+    Forbidden,
+    Issue,
+    RuleViolation,
+    SignatureInvalid,
+    SignatureMissing,
+    XmlForbiddenConstruct,
+    XmlMalformed,
+    XmlTooLarge,
+)
+from gateway.trust.verify import verify_enveloped
+from gateway.xml.parser import decode_base64, parse
+
+# The XSD of each XML form, by MaToKhai (its root element is the code itself).
+SCHEMAS = {
+    "TK1-TS": "dossier/tk1-ts",
+    "D02-TS": "dossier/d02-ts",
+    "DN01-HSB": "dossier/dn01-hsb",
+    "DN02-TS": "dossier/dn02-ts",
+    "DN03-TS": "dossier/dn03-ts",
+    "DN04-TS": "dossier/dn04-ts",
+    "BC01-TT": "dossier/bc01-tt",
+}
+# Errors raised inside a form that are given the form's code and path (schema errors name the
+# form through the registry; the others, an Unavailable CRL above all, pass unchanged).
+_NAMED = (
+    Forbidden,  # a form signer's certificate that names no one
+    SignatureMissing,
+    SignatureInvalid,
+    CertificateError,
+    XmlMalformed,
+    XmlForbiddenConstruct,
+    XmlTooLarge,
+)
+
+
+@dataclass(frozen=True)
+class ReadForm:
+    """A file of the dossier, checked; ``root`` is the signed form, None for an attachment."""
+
+    info: FormInfo
+    root: etree._Element | None
+
+
+@contextmanager
+def naming(entry: FileEntry) -> Iterator[None]:
+    """Re-raise a form's signature, certificate or XML error with the form and its path."""
+    try:
+        yield
+    except _NAMED as exc:
+        raise type(exc)(
+            f"form {entry.code} (file {entry.index}): {exc.detail}",
+            issues=[*exc.issues, Issue(exc.detail, table=entry.code, path=entry.path)],
+        ) from exc
+
+
+def _rule(rule: str, message: str, entry: FileEntry, path: str) -> RuleViolation:
+    return RuleViolation(message, issues=[Issue(message, rule=rule, table=entry.code, path=path)])
+
+
+def read_form(
+    entry: FileEntry, *, procedure: Procedure, applicant: Applicant, trust: Trust
+) -> ReadForm:
+    """Check one file against the procedure, then decode and verify it."""
+    form = FORMS.get(entry.code)
+    if form is None or not procedure.takes(entry.code):
+        raise _rule(
+            "DOSSIER.FORM_NOT_TAKEN",
+            f"procedure {procedure.code} does not take form {entry.code!r}",
+            entry,
+            f"{entry.path}/MaToKhai",
+        )
+    if entry.file_type.lower() not in form.file_types:
+        raise _rule(
+            "DOSSIER.FILE_TYPE",
+            f"form {entry.code} comes as {', '.join(form.file_types)}, not {entry.file_type!r}",
+            entry,
+            f"{entry.path}/LoaiFile",
+        )
+    with naming(entry):
+        data = decode_base64(entry.content, trust.limits, what=f"file {entry.index} NoiDungFile")
+    info = FormInfo(
+        code=entry.code,
+        file_name=entry.file_name,
+        file_type=entry.file_type,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        signer=None,
+    )
+    if form.kind == "attachment":
+        return ReadForm(info=info, root=None)
+    with naming(entry):
+        root = parse(data, trust.limits)
+    if root.tag != entry.code:
+        raise _rule(
+            "DOSSIER.FORM_ROOT",
+            f"file {entry.index} is declared {entry.code} but its root is {root.tag!r}",
+            entry,
+            f"{entry.path}/NoiDungFile",
+        )
+    with naming(entry):
+        verified = verify_enveloped(
+            root,
+            location=(entry.code, "Cky"),
+            anchors=trust.anchors,
+            policy=trust.policy,
+            at=trust.at,
+        )
+        signer = applicant_of(verified.certificate)
+    same_signer(signer, applicant, code=entry.code, path=entry.path)
+    trust.schemas.validate(SCHEMAS[entry.code], verified.root, table=entry.code)
+    return ReadForm(info=replace(info, signer=verified.signer), root=verified.root)

@@ -247,6 +247,62 @@ def generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def generate_dossiers(args: argparse.Namespace) -> int:
+    import json
+    import random
+
+    from adapters.portal import synth
+    from adapters.portal.binding import applicant_of
+    from adapters.portal.procedures import CATALOGUE
+
+    identity = SigningIdentity.from_files(Path(args.key), Path(args.cert))
+    other = (
+        SigningIdentity.from_files(Path(args.other_key), Path(args.other_cert))
+        if args.other_key and args.other_cert
+        else None
+    )
+    kind = applicant_of(identity.certificate).kind
+    procedures = args.procedure or [c for c, p in CATALOGUE.items() if kind in p.applicants]
+    out = Path(args.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, reproducible from the seed
+    today = datetime.now(UTC).date()
+    index = []
+    for n, code in enumerate(
+        (c for c in procedures for _ in range(args.count)), start=args.first_number
+    ):
+        try:
+            made = synth.make_dossier(
+                rng,
+                code,
+                identity,
+                signer=synth.sign_with_gateway,
+                number=n,
+                today=today,
+                faults=args.fault,
+                other=other,
+                agency=args.agency,
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        name = f"{made.ma_ho_so}.xml"
+        (out / name).write_bytes(made.body)
+        index.append(
+            {
+                "file": name,
+                "MaHoSo": made.ma_ho_so,
+                "MaTTHC": made.ma_tthc,
+                "procedure": made.procedure,
+                "faults": list(made.faults),
+            }
+        )
+    (out / "dossiers.json").write_text(json.dumps(index, ensure_ascii=False, indent=2) + "\n")
+    print(f"wrote {len(index)} {kind} dossiers and dossiers.json to {out} (seed {seed})")
+    return 0
+
+
 def _audit_log() -> AuditLog:
     from gateway.bootstrap import open_storage
 
@@ -385,6 +441,36 @@ def _bulk_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     p.set_defaults(run=generate)
 
+    from adapters.portal.synth import FAULTS as DOSSIER_FAULTS
+
+    p = commands.add_parser(
+        "generate-dossiers",
+        help="write signed synthetic VSS e-dossiers (also: gateway generate dossiers OUTDIR)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="faults (--fault NAME, repeatable):\n"
+        + "\n".join(f"  {name:<26}{text}" for name, text in DOSSIER_FAULTS.items()),
+    )
+    p.add_argument("outdir", metavar="OUTDIR", help="written as MAHOSO.xml, with dossiers.json")
+    p.add_argument("--key", required=True, help="the applicant's private key (PEM)")
+    p.add_argument(
+        "--cert", required=True, help="its certificate (UID=MST:... or UID=CCCD:...), then chain"
+    )
+    p.add_argument("--other-key", help="another identity, for the *-signed-by-other faults")
+    p.add_argument("--other-cert")
+    p.add_argument(
+        "--procedure",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="repeatable (default: every procedure the applicant may file)",
+    )
+    p.add_argument("--count", type=int, default=1, metavar="N", help="dossiers per procedure")
+    p.add_argument("--fault", action="append", default=[], choices=sorted(DOSSIER_FAULTS))
+    p.add_argument("--agency", default="000.00.01.G24", help="MaHoSo prefix (%(default)s)")
+    p.add_argument("--first-number", type=int, default=1, metavar="N", help="of MaHoSo's NNNNN")
+    p.add_argument("--seed", type=int, metavar="S", help="reproduce a set (default: random)")
+    p.set_defaults(run=generate_dossiers)
+
 
 def _audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = commands.add_parser(
@@ -475,7 +561,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:2] == ["generate", "dossiers"]:
+        # "generate OUTDIR" writes claim batches; a folder named "dossiers" is "./dossiers".
+        words = ["generate-dossiers", *words[2:]]
+    args = _parser().parse_args(words)
     logs.configure()
     try:
         result = args.run(args)

@@ -1,5 +1,5 @@
 """Store fixtures: real SQLite in tmp_path, the machine's Redis on db 15, a private AOF Redis;
-the audit log on each, with a way to tamper with it behind its back."""
+the audit log on each, with a way to tamper with it behind its back; the dossier stores."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from ulid import ULID
 from gateway.audit import AuditLog
 from gateway.audit.redis import RedisAuditLog
 from gateway.audit.sqlite import SqliteAuditLog
+from gateway.dossiers.ports import DossierStore
 from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
+from gateway.store.sqlite_dossiers import SqliteDossierStore
 from tests.support.audit_tampering import RedisTamperer, SqliteTamperer
 from tests.support.redis_server import (
     AOF_CONFIG,
@@ -211,4 +213,36 @@ def redis_audit(redis_url: str) -> Iterator[AuditBackend]:
 @pytest.fixture(params=["sqlite", "redis"])
 def audit(request: pytest.FixtureRequest) -> AuditBackend:
     backend: AuditBackend = request.getfixturevalue(f"{request.param}_audit")
+    return backend
+
+
+@dataclass
+class DossierBackend:
+    """A dossier store, and a way to open more stores on its database (other processes)."""
+
+    store: DossierStore
+    open_another: Callable[[], DossierStore]
+
+
+def _dossier_backend(open_one: Callable[[], DossierStore]) -> Iterator[DossierBackend]:
+    opened: list[DossierStore] = []
+
+    def open_store() -> DossierStore:
+        opened.append(open_one())
+        return opened[-1]
+
+    yield DossierBackend(open_store(), open_store)
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def sqlite_dossiers(tmp_path: Path) -> Iterator[DossierBackend]:
+    path = tmp_path / "dossiers.sqlite3"
+    yield from _dossier_backend(lambda: SqliteDossierStore(path))
+
+
+@pytest.fixture(params=["sqlite"])
+def dossiers(request: pytest.FixtureRequest) -> DossierBackend:
+    backend: DossierBackend = request.getfixturevalue(f"{request.param}_dossiers")
     return backend

@@ -10,12 +10,16 @@ from adapters.hospital.assessment import AssessmentFormat
 from adapters.hospital.checkin import CheckinFormat
 from adapters.hospital.history import SignalPolicy
 from adapters.hospital.qd130 import Qd130Format
+from adapters.portal.edossier import EDossierFormat
 from gateway.audit import AuditLog, Auditor
 from gateway.audit.redis import RedisAuditLog
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
-from gateway.dossiers.ports import DossierStore
+from gateway.dossiers.calendar import WorkingCalendar
+from gateway.dossiers.ports import DossierFormat, DossierStore
+from gateway.dossiers.routing import Routing
+from gateway.dossiers.service import DossierDeps
 from gateway.errors import ConfigError
 from gateway.metrics import Metrics
 from gateway.partners import PartnerRegistry
@@ -25,6 +29,7 @@ from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
+from gateway.store.sqlite_dossiers import SqliteDossierStore
 from gateway.trust.anchors import TrustAnchors
 from gateway.trust.policy import SignaturePolicy
 from gateway.trust.sign import SigningIdentity
@@ -46,6 +51,7 @@ class Gateway:
     assessment: BatchFormat
     metrics: Metrics
     audit: Auditor
+    dossiers: DossierDeps
 
     @property
     def on_system_clock(self) -> bool:
@@ -54,10 +60,12 @@ class Gateway:
 
     def missing_contracts(self) -> list[str]:
         """Contracts that a format or a SOAP service needs and that are not loaded."""
-        return _missing(self.contracts, (self.claims, self.checkin, self.assessment))
+        formats = (self.claims, self.checkin, self.assessment, self.dossiers.format)
+        return _missing(self.contracts, formats)
 
     def close(self) -> None:
         self.pipeline.store.close()
+        self.dossiers.store.close()
         self.audit.log.close()
 
 
@@ -81,8 +89,6 @@ def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, Aud
 def open_dossier_store(settings: Settings) -> DossierStore:
     """The transactional store of dossiers: ``GATEWAY_DOSSIER_STORE_URL``, else the SQLite file
     of ``GATEWAY_STORE_URL``, else (a Redis store) ``dossiers.sqlite3``."""
-    from gateway.store.sqlite_dossiers import SqliteDossierStore
-
     url = settings.dossier_store_url
     if url is None:
         sqlite = settings.store_url.startswith("sqlite:///")
@@ -90,7 +96,7 @@ def open_dossier_store(settings: Settings) -> DossierStore:
     return SqliteDossierStore(Path(url.removeprefix("sqlite:///")))
 
 
-def _missing(contracts: Contracts, formats: tuple[BatchFormat, ...]) -> list[str]:
+def _missing(contracts: Contracts, formats: tuple[BatchFormat | DossierFormat, ...]) -> list[str]:
     schemas = [name for fmt in formats for name in fmt.schema_names]
     return contracts.missing(schemas=[*schemas, *SCHEMAS.values()], wsdls=WSDLS.values())
 
@@ -119,16 +125,20 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         )
     )
     checkin, assessment = CheckinFormat(), AssessmentFormat()
+    dossier_format = EDossierFormat()
     # Everything that reads files comes first, so that a mistake there stops startup before a
     # store is opened.
     contracts = Contracts.load(settings.contracts)
-    missing = _missing(contracts, (claims, checkin, assessment))
+    missing = _missing(contracts, (claims, checkin, assessment, dossier_format))
     if missing:
         raise ConfigError(f"contract {contracts.folder / missing[0]} is missing")
     partners = PartnerRegistry.from_file(settings.partners)
+    routing = Routing(settings.routing)
+    _check_departments(partners, routing)
     anchors = TrustAnchors.from_directory(settings.trust_store)
     identity = signing_identity(settings)
     store, audit_log = open_storage(settings)
+    auditor = Auditor(audit_log, clock)
     return Gateway(
         settings=settings,
         partners=partners,
@@ -147,5 +157,31 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         checkin=checkin,
         assessment=assessment,
         metrics=metrics,
-        audit=Auditor(audit_log, clock),
+        audit=auditor,
+        dossiers=DossierDeps(
+            store=open_dossier_store(settings),
+            format=dossier_format,
+            routing=routing,
+            calendar=WorkingCalendar(),
+            anchors=anchors,
+            policy=SignaturePolicy(),
+            schemas=contracts.schemas,
+            limits=settings.xml_limits(),
+            identity=identity,
+            clock=clock,
+            metrics=metrics,
+            audit=auditor,
+        ),
     )
+
+
+def _check_departments(partners: PartnerRegistry, routing: Routing) -> None:
+    """Every department a partner works for is one of the routing file's."""
+    known = routing.table().departments
+    for partner in partners.all():
+        unknown = sorted(partner.departments - set(known))
+        if unknown:
+            raise ConfigError(
+                f"partner {partner.id} works for {', '.join(unknown)}, not a department of the "
+                f"routing file; its departments are {', '.join(known)}"
+            )

@@ -50,10 +50,13 @@ def original(gateway: Gateway, partner: Partner, record_id: str, *, channel: Cha
 def receipt(
     gateway: Gateway, partner: Partner, receipt_id: str, *, channel: Channel
 ) -> StoredReceipt:
-    """Receipt ``receipt_id``, if it was issued to ``partner`` (no service needed beyond that)."""
+    """Receipt ``receipt_id`` of a claim batch or of a dossier, if it was issued to ``partner``
+    (no service needed beyond that)."""
     what = target("receipt", receipt_id)
     with gateway.audit.reading(partner, channel, Action.RECEIPT_READ, what):
-        stored = gateway.pipeline.store.get_receipt(receipt_id)
+        stored = gateway.pipeline.store.get_receipt(
+            receipt_id
+        ) or gateway.dossiers.store.get_receipt(receipt_id)
         if stored is None or stored.partner_id != partner.id:
             raise NotFound(f"no receipt {receipt_id}")
         return stored

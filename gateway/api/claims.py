@@ -29,7 +29,7 @@ from gateway.errors import (
 )
 from gateway.partners import Partner
 from gateway.pipeline.batches import Outcome
-from gateway.receipts import Receipt
+from gateway.receipts import DossierReceipt, Receipt
 from gateway.records.model import CommonRecord
 
 router = APIRouter(prefix="/api/v1", tags=["claims"])
@@ -169,7 +169,7 @@ def get_claim_original(
     summary="A receipt; Accept: application/xml for the signed XML",
     responses={
         200: {
-            "model": Receipt,
+            "model": Receipt | DossierReceipt,
             **answer(XML, "the receipt, as JSON or as the XML signed by the gateway"),
         },
         **READ_ERRORS,

@@ -57,6 +57,7 @@ async def readyz(request: Request) -> dict[str, str]:
     if missing:
         raise Unavailable(f"contracts not loaded: {', '.join(missing)}")
     await run_in_threadpool(gateway.pipeline.store.ping)  # raises Unavailable → 503
+    await run_in_threadpool(gateway.dossiers.store.ping)
     return {"status": "ready"}
 
 

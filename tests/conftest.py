@@ -38,6 +38,10 @@ TOKENS = {
     "reader": "tok-reader-" + "c" * 20,
     "elsewhere": "tok-elsewhere-" + "d" * 20,
     "inspector": "tok-inspector-" + "e" * 20,
+    "portal": "tok-portal-" + "f" * 20,
+    "other-portal": "tok-other-portal-" + "g" * 20,
+    "benefits": "tok-benefits-" + "h" * 20,
+    "book-and-card": "tok-book-and-card-" + "i" * 20,
 }
 
 
@@ -108,7 +112,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 def partner_file(pki: Pki, path: Path) -> Path:
     """Two hospitals (the first also registers every faulty certificate, so that trust failures
-    are reached), a read-only partner, and one restricted to a source network."""
+    are reached), a read-only partner, one restricted to a source network, two portals and two
+    departments (benefits, book-and-card)."""
     hospital_certs = [pki.hospital.certificate] + [i.certificate for i in pki.bad.values()]
     fps = ", ".join(f'"{fingerprint(c)}"' for c in hospital_certs)
     path.write_text(
@@ -153,6 +158,36 @@ services = ["claims.submit", "claims.read"]
 facility_codes = ["01001"]
 tokens = ["{token_hash(TOKENS["elsewhere"])}"]
 source_networks = ["203.0.113.0/24"]
+
+[[partners]]
+id = "portal"
+kind = "portal"
+name = "National Public Service Portal"
+services = ["dossiers.submit", "dossiers.read", "dossiers.transition"]
+tokens = ["{token_hash(TOKENS["portal"])}"]
+
+[[partners]]
+id = "other-portal"
+kind = "portal"
+name = "A provincial portal"
+services = ["dossiers.submit", "dossiers.read", "dossiers.transition"]
+tokens = ["{token_hash(TOKENS["other-portal"])}"]
+
+[[partners]]
+id = "benefits"
+kind = "department"
+name = "Benefits department"
+services = ["dossiers.read", "dossiers.transition", "queues.read", "queues.claim"]
+departments = ["benefits"]
+tokens = ["{token_hash(TOKENS["benefits"])}"]
+
+[[partners]]
+id = "book-and-card"
+kind = "department"
+name = "Book and card department"
+services = ["dossiers.read", "dossiers.transition", "queues.read", "queues.claim"]
+departments = ["book-and-card"]
+tokens = ["{token_hash(TOKENS["book-and-card"])}"]
 """,
         encoding="utf-8",
     )

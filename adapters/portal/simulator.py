@@ -30,7 +30,7 @@ from typing import Any, Literal
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from adapters.portal import dvcqg_protocol as p
 from adapters.portal.simulator_checks import check_dossier, check_step
@@ -42,7 +42,7 @@ class Fault(BaseModel):
     """One injected fault (the body of ``POST /_simulator/faults``)."""
 
     kind: FaultKind
-    times: int | None = None  # None: until reset
+    times: int | None = Field(default=None, ge=1)  # None: until reset
     service: str | None = None  # only calls of this service; None: every integration call
     delay: float = 0.0
     status: int = 503

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -12,6 +13,7 @@ from gateway.dossiers.lifecycle import Actor, State
 from gateway.dossiers.ports import (
     Applicant,
     Dossier,
+    DossierStore,
     HistoryEntry,
     NewDossier,
     OutboxMessage,
@@ -61,7 +63,7 @@ def new_dossier(d: Dossier) -> NewDossier:
     receipt = StoredReceipt(
         id=d.receipt_id,
         partner_id=d.partner_id,
-        sha256=f"{d.id:0>64}"[-64:],
+        sha256=hashlib.sha256(d.id.encode()).hexdigest(),
         accepted=True,
         json=b"{}",
         xml=b"<Receipt/>",
@@ -103,13 +105,50 @@ def move(before: Dossier, to: State, actor: Actor, *, at: datetime) -> tuple[Dos
     return after, entry
 
 
-def walk(d: Dossier, path: Iterable[tuple[State, Actor]] = PATH) -> Iterator[StatusChange]:
-    """Every change of ``d`` along ``path``, from its reception on, an hour apart."""
-    yield from changes(None, d, d.history[0])
+def moves(
+    d: Dossier, path: Iterable[tuple[State, Actor]] = PATH
+) -> Iterator[tuple[Dossier, Dossier, HistoryEntry]]:
+    """Each move of ``d`` along ``path``, an hour apart: the dossier before, after, the entry."""
     for hour, (to, actor) in enumerate(path, start=1):
         after, entry = move(d, to, actor, at=T0 + timedelta(hours=hour))
-        yield from changes(d, after, entry)
+        yield d, after, entry
         d = after
+
+
+def walk(d: Dossier, path: Iterable[tuple[State, Actor]] = PATH) -> Iterator[StatusChange]:
+    """Every change of ``d`` along ``path``, from its reception on."""
+    yield from changes(None, d, d.history[0])
+    for before, after, entry in moves(d, path):
+        yield from changes(before, after, entry)
+
+
+def store_walk(
+    store: DossierStore, d: Dossier, path: Iterable[tuple[State, Actor]] = PATH
+) -> Dossier:
+    """``d`` created in ``store`` and moved along ``path``, as the service would."""
+    store.create(new_dossier(d))
+    for before, after, entry in moves(d, path):
+        store.move(
+            d.id,
+            entry,
+            version=before.version,
+            changes=changes(before, after, entry),
+            requested_documents=after.requested_documents,
+            supplement_due=after.supplement_due,
+        )
+        d = after
+    return d
+
+
+class MovableClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
 
 
 _seq = itertools.count(1)

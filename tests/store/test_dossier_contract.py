@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from gateway.dossiers.ports import Dossier, DossierStore
 from gateway.errors import Conflict, NotFound
 from tests.support.dossiers import (
     DEPARTMENT,
+    OTHER_DEPARTMENT,
     OTHER_PORTAL,
     PORTAL,
     T0,
@@ -267,3 +269,294 @@ def test_documents_of_an_unknown_dossier_are_not_found(store: DossierStore) -> N
 
     with pytest.raises(NotFound):
         store.add_documents(dossier.id, new_documents(dossier), version=1)
+
+
+# -- one transaction ------------------------------------------------------------------------
+
+
+class Unserializable:
+    """A value no store can write to its outbox: the write fails after the change's others."""
+
+
+def test_a_change_whose_outbox_write_fails_leaves_nothing(store: DossierStore) -> None:
+    dossier = received(store)
+    before = store.get(dossier.id)
+    outbox = store.due_messages(at=T0 + timedelta(days=1), limit=10)
+    entry, arguments = step(dossier, State.REFUSED, at=T0 + timedelta(hours=1))
+    status, progress = arguments["changes"]
+    broken = replace(progress, body={**progress.body, "evidence": Unserializable()})
+
+    with pytest.raises(TypeError):
+        store.move(dossier.id, entry, **{**arguments, "changes": (status, broken)})
+
+    assert store.get(dossier.id) == before
+    assert store.due_messages(at=T0 + timedelta(days=1), limit=10) == outbox
+    assert store.queued(DEPARTMENT).items == (before,)
+
+
+def test_a_new_dossier_whose_outbox_write_fails_is_not_stored(store: DossierStore) -> None:
+    new = new_dossier()
+    status, progress = new.changes
+    broken = replace(new, changes=(status, replace(progress, body={"x": Unserializable()})))
+
+    with pytest.raises(TypeError):
+        store.create(broken)
+
+    assert store.get(new.dossier.id) is None
+    assert store.get_receipt(new.receipt.id) is None
+    assert store.get_original(new.receipt.sha256) is None
+    assert store.due_messages(at=T0 + timedelta(days=1), limit=10) == []
+    assert store.queued(DEPARTMENT).items == ()
+    assert store.create(new) == new.dossier  # nothing half-written stands in its way
+
+
+# -- the department queue -------------------------------------------------------------------
+
+
+def test_a_received_dossier_is_queued_for_its_department(store: DossierStore) -> None:
+    dossier = received(store)
+    elsewhere = received(store, department=OTHER_DEPARTMENT)
+
+    assert store.queued(DEPARTMENT).items == (dossier,)
+    assert store.queued(OTHER_DEPARTMENT).items == (elsewhere,)
+    assert store.queued("nobody").items == ()
+
+
+def test_claims_hand_out_the_oldest_tasks_one_each(store: DossierStore) -> None:
+    older = received(store, received_at=T0)
+    newer = received(store, received_at=T0 + timedelta(minutes=5))
+    received(store, department=OTHER_DEPARTMENT)
+    at = T0 + timedelta(hours=1)
+
+    first = store.claim(DEPARTMENT, worker="w1", at=at, visibility=30)
+    second = store.claim(DEPARTMENT, worker="w2", at=at, visibility=30)
+
+    assert first is not None and second is not None
+    assert (first.dossier_id, first.worker, first.deliveries) == (older.id, "w1", 1)
+    assert (second.dossier_id, second.worker) == (newer.id, "w2")
+    assert first.until == at + timedelta(seconds=30)
+    assert first.department == DEPARTMENT
+    assert first.token != second.token
+    assert store.claim(DEPARTMENT, worker="w3", at=at, visibility=30) is None
+
+
+def test_an_expired_claim_is_handed_out_again(store: DossierStore) -> None:
+    dossier = received(store)
+    first = store.claim(DEPARTMENT, worker="w1", at=T0, visibility=30)
+    assert first is not None
+
+    assert (
+        store.claim(DEPARTMENT, worker="w2", at=T0 + timedelta(seconds=29), visibility=30) is None
+    )
+    again = store.claim(DEPARTMENT, worker="w2", at=T0 + timedelta(seconds=30), visibility=30)
+
+    assert again is not None
+    assert (again.dossier_id, again.worker, again.deliveries) == (dossier.id, "w2", 2)
+    assert not store.ack(first.token, at=T0 + timedelta(seconds=31))  # w1 lost it
+    assert store.ack(again.token, at=T0 + timedelta(seconds=31))
+
+
+def test_ack_after_the_claim_expired_is_refused(store: DossierStore) -> None:
+    received(store)
+    claim = store.claim(DEPARTMENT, worker="w1", at=T0, visibility=10)
+    assert claim is not None
+
+    assert not store.ack(claim.token, at=T0 + timedelta(seconds=10))
+    assert not store.ack("no-such-token", at=T0)
+
+
+def test_ack_of_a_dossier_still_in_department_work_makes_it_available(
+    store: DossierStore,
+) -> None:
+    dossier = received(store)
+    claim = store.claim(DEPARTMENT, worker="w1", at=T0, visibility=60)
+    assert claim is not None
+    accepted = move(store, dossier, State.ACCEPTED, at=T0 + timedelta(seconds=5))
+
+    assert store.ack(claim.token, at=T0 + timedelta(seconds=6))
+
+    assert not store.ack(claim.token, at=T0 + timedelta(seconds=7))  # taken once
+    assert store.queued(DEPARTMENT).items == (accepted,)
+    again = store.claim(DEPARTMENT, worker="w2", at=T0 + timedelta(seconds=7), visibility=60)
+    assert again is not None
+    assert (again.dossier_id, again.deliveries) == (dossier.id, 2)
+
+
+def test_ack_after_the_dossier_left_department_work_ends_its_task(store: DossierStore) -> None:
+    dossier = received(store)
+    claim = store.claim(DEPARTMENT, worker="w1", at=T0, visibility=60)
+    assert claim is not None
+    move(store, dossier, State.REFUSED, at=T0 + timedelta(seconds=5), reason="không đủ")
+
+    assert store.queued(DEPARTMENT).items == ()
+    assert store.ack(claim.token, at=T0 + timedelta(seconds=6))
+
+    assert store.claim(DEPARTMENT, worker="w2", at=T0 + timedelta(hours=1), visibility=60) is None
+
+
+def test_a_dossier_that_left_department_work_is_never_handed_out(store: DossierStore) -> None:
+    dossier = received(store)
+    claim = store.claim(DEPARTMENT, worker="w1", at=T0, visibility=60)
+    assert claim is not None
+    move(store, dossier, State.WITHDRAWN, at=T0 + timedelta(seconds=5), actor="portal")
+
+    # w1 never acks; its claim expires.
+    assert store.claim(DEPARTMENT, worker="w2", at=T0 + timedelta(minutes=5), visibility=60) is None
+    assert not store.ack(claim.token, at=T0 + timedelta(minutes=5))
+
+
+def test_moving_out_of_and_back_into_department_work_requeues(store: DossierStore) -> None:
+    dossier = move(store, received(store), State.ACCEPTED, at=T0 + timedelta(hours=1))
+    dossier = move(store, dossier, State.PROCESSING, at=T0 + timedelta(hours=2))
+    asked = move(
+        store,
+        dossier,
+        State.SUPPLEMENT_REQUESTED,
+        at=T0 + timedelta(hours=3),
+        documents=("Sổ BHXH",),
+        supplement_due=dossier.due_date,
+    )
+    assert store.queued(DEPARTMENT).items == ()
+    assert store.claim(DEPARTMENT, worker="w1", at=T0 + timedelta(hours=4), visibility=60) is None
+
+    resumed = move(store, asked, State.PROCESSING, at=T0 + timedelta(days=1), actor="portal")
+
+    assert store.queued(DEPARTMENT).items == (resumed,)
+    claim = store.claim(DEPARTMENT, worker="w1", at=T0 + timedelta(days=1), visibility=60)
+    assert claim is not None
+    assert claim.dossier_id == dossier.id
+
+
+def test_a_move_within_department_work_keeps_the_claim(store: DossierStore) -> None:
+    dossier = received(store)
+    claim = store.claim(DEPARTMENT, worker="w1", at=T0, visibility=60)
+    assert claim is not None
+
+    move(store, dossier, State.ACCEPTED, at=T0 + timedelta(seconds=5))
+
+    assert store.claim(DEPARTMENT, worker="w2", at=T0 + timedelta(seconds=6), visibility=60) is None
+    assert store.ack(claim.token, at=T0 + timedelta(seconds=7))
+
+
+def test_queued_lists_by_pages_oldest_first(store: DossierStore) -> None:
+    made = [received(store, received_at=T0 + timedelta(minutes=n)) for n in (3, 1, 4, 0, 2)]
+    oldest_first = sorted(made, key=lambda d: d.received_at)
+
+    pages, cursor = [], None
+    while True:
+        page = store.queued(DEPARTMENT, cursor=cursor, limit=2)
+        pages.append(page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+
+    assert [len(items) for items in pages] == [2, 2, 1]
+    assert [d for items in pages for d in items] == oldest_first
+
+
+# -- the outbox -----------------------------------------------------------------------------
+
+
+def test_a_dossiers_messages_go_out_one_at_a_time_in_order(store: DossierStore) -> None:
+    dossier = received(store)
+    move(store, dossier, State.ACCEPTED, at=T0 + timedelta(hours=1))
+    later = T0 + timedelta(days=1)
+    sent = []
+
+    while due := store.due_messages(at=later, limit=10):
+        assert len(due) == 1
+        sent.append(due[0])
+        store.delivered(due[0].seq, at=later)
+
+    assert [(m.change.kind, m.change.body["state"]) for m in sent] == [
+        ("status", "received"),
+        ("progress", "received"),
+        ("status", "accepted"),
+        ("progress", "accepted"),
+    ]
+    assert [m.seq for m in sent] == sorted(m.seq for m in sent)
+    assert len({m.idempotency_key for m in sent}) == 4
+    assert all(m.change.dossier_id == dossier.id for m in sent)
+    assert all(m.change.ma_ho_so == dossier.ma_ho_so for m in sent)
+    assert all(m.status == "pending" and m.attempts == 0 for m in sent)
+
+
+def test_messages_are_due_from_the_time_of_their_change(store: DossierStore) -> None:
+    received(store, received_at=T0)
+
+    assert store.due_messages(at=T0 - timedelta(seconds=1), limit=10) == []
+    assert len(store.due_messages(at=T0, limit=10)) == 1
+
+
+def test_dossiers_do_not_wait_for_each_other(store: DossierStore) -> None:
+    first = received(store)
+    second = received(store)
+    (head, other) = store.due_messages(at=T0, limit=10)
+    assert {head.change.dossier_id, other.change.dossier_id} == {first.id, second.id}
+
+    store.failed(head.seq, error="HTTP 503", next_attempt_at=T0 + timedelta(minutes=1))
+
+    due = store.due_messages(at=T0, limit=10)
+    assert [m.seq for m in due] == [other.seq]
+    assert store.due_messages(at=T0, limit=1) == due
+
+
+def test_a_failed_message_is_retried_at_its_time_and_holds_back_the_next(
+    store: DossierStore,
+) -> None:
+    received(store)
+    (message,) = store.due_messages(at=T0, limit=10)
+    retry_at = T0 + timedelta(seconds=40)
+
+    store.failed(message.seq, error="HTTP 503", next_attempt_at=retry_at)
+
+    assert store.due_messages(at=retry_at - timedelta(seconds=1), limit=10) == []
+    (again,) = store.due_messages(at=retry_at, limit=10)
+    assert (again.seq, again.attempts, again.last_error) == (message.seq, 1, "HTTP 503")
+    assert again.next_attempt_at == retry_at
+
+
+def test_a_dead_message_blocks_its_dossier_until_redriven(store: DossierStore) -> None:
+    dossier = received(store)
+    (message,) = store.due_messages(at=T0, limit=10)
+    later = T0 + timedelta(hours=1)
+
+    store.failed(message.seq, error="error_code 1: sai MaHoSo", next_attempt_at=None)
+
+    assert store.due_messages(at=later, limit=10) == []
+    (dead,) = store.dead_letters()
+    assert (dead.seq, dead.status, dead.attempts) == (message.seq, "dead", 1)
+    assert dead.last_error == "error_code 1: sai MaHoSo"
+    assert dead.change == message.change
+
+    assert store.redrive(at=later) == 1
+
+    assert store.dead_letters() == []
+    (again,) = store.due_messages(at=later, limit=10)
+    assert (again.seq, again.status, again.next_attempt_at) == (message.seq, "pending", later)
+    assert again.change.dossier_id == dossier.id
+
+
+def test_redrive_of_one_message(store: DossierStore) -> None:
+    received(store)
+    received(store)
+    first, second = store.due_messages(at=T0, limit=10)
+    store.failed(first.seq, error="x", next_attempt_at=None)
+    store.failed(second.seq, error="y", next_attempt_at=None)
+
+    assert store.redrive(seq=second.seq, at=T0) == 1
+    assert store.redrive(seq=second.seq, at=T0) == 0  # no longer dead
+
+    assert [m.seq for m in store.dead_letters()] == [first.seq]
+    assert [m.seq for m in store.due_messages(at=T0, limit=10)] == [second.seq]
+
+
+def test_delivery_can_be_paused_for_every_process(dossiers: DossierBackend) -> None:
+    other = dossiers.open_another()
+    assert not other.delivery_paused()
+
+    dossiers.store.pause_delivery(True)
+    assert other.delivery_paused()
+
+    dossiers.store.pause_delivery(False)
+    assert not other.delivery_paused()

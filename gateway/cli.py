@@ -1,5 +1,5 @@
-"""The ``gateway`` command: serve, demo, dev-pki, sign, verify, submit, ingest, generate and
-audit."""
+"""The ``gateway`` command: serve, demo, dev-pki, sign, verify, submit, ingest, generate, audit,
+worker and outbox."""
 
 from __future__ import annotations
 
@@ -373,6 +373,90 @@ def demo(args: argparse.Namespace) -> None:
     run_demo(Path(args.dir), host=args.host, port=args.port, start_afresh=args.reset)
 
 
+def worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from adapters.portal.dvcqg import DvcqgSink
+    from gateway.bootstrap import open_dossier_store
+    from gateway.clock import SystemClock
+    from gateway.dossiers import worker as loop
+    from gateway.dossiers.delivery import DeliveryPolicy
+
+    settings = Settings()
+    sink = DvcqgSink.from_settings(settings)
+    store = open_dossier_store(settings)
+    policy = loop.WorkerPolicy(
+        delivery=DeliveryPolicy(
+            attempts=settings.delivery_attempts,
+            base=settings.delivery_backoff_base,
+            cap=settings.delivery_backoff_cap,
+        ),
+        poll=settings.worker_poll_interval,
+        reminder_interval=timedelta(seconds=settings.reminder_interval),
+    )
+    try:
+        if args.once:
+            reminded, report = loop.work_once(store, sink, clock=SystemClock(), policy=policy)
+            state = "paused" if report.paused else f"delivered {report.delivered}"
+            print(f"reminded {reminded}; {state}, to retry {report.retried}, dead {report.dead}")
+            return 0
+        stop = threading.Event()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda *_: stop.set())
+        loop.run(store, sink, clock=SystemClock(), policy=policy, stop=stop)
+        return 0
+    finally:
+        sink.close()
+        store.close()
+
+
+def outbox(args: argparse.Namespace) -> int:
+    from gateway.bootstrap import open_dossier_store
+
+    store = open_dossier_store(Settings())
+    try:
+        if args.outbox_command == "dead":
+            for m in store.dead_letters(limit=args.limit):
+                print(
+                    f"{m.seq}\t{m.change.ma_ho_so}\t{m.change.kind}\t{m.attempts}\t{m.last_error}"
+                )
+        elif args.outbox_command == "redrive":
+            count = store.redrive(seq=args.seq, at=datetime.now(UTC))
+            print(f"{count} dead message(s) pending again")
+            return 0 if count or args.seq is None else 1
+        else:
+            store.pause_delivery(args.outbox_command == "pause")
+            print(f"delivery {args.outbox_command}d: workers see it at their next pass")
+        return 0
+    finally:
+        store.close()
+
+
+def _outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "worker",
+        help="deliver dossier status changes to the portal (DVCQG) and send supplement "
+        "reminders, until SIGTERM or SIGINT",
+    )
+    p.add_argument("--once", action="store_true", help="one pass of each, then exit")
+    p.set_defaults(run=worker)
+    outbox_parser = commands.add_parser(
+        "outbox", help="the dossiers' outbox to the portal: dead letters and the kill switch"
+    )
+    actions = outbox_parser.add_subparsers(dest="outbox_command", required=True)
+    p = actions.add_parser("dead", help="list dead messages: seq, MaHoSo, kind, attempts, error")
+    p.add_argument("--limit", type=int, default=100, metavar="N", help="(default %(default)s)")
+    p = actions.add_parser("redrive", help="make dead messages pending again, with a new budget")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--seq", type=int, metavar="N", help="the dead message of this seq")
+    which.add_argument("--all", action="store_true", help="every dead message")
+    actions.add_parser("pause", help="stop delivery (the kill switch) for every worker")
+    actions.add_parser("resume", help="let delivery go on")
+    outbox_parser.set_defaults(run=outbox)
+
+
 def _bulk_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from adapters.hospital.synth import FAULTS
 
@@ -557,6 +641,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _bulk_commands(commands)
     _audit_commands(commands)
+    _outbox_commands(commands)
     return parser
 
 

@@ -1,0 +1,67 @@
+"""The loop of ``gateway worker``: reminder and delivery passes until it is told to stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from gateway.clock import Clock
+from gateway.dossiers.delivery import DeliveryPolicy, PassReport, deliver_due
+from gateway.dossiers.ports import DossierStore, StatusSink
+from gateway.dossiers.reminders import remind_overdue
+from gateway.errors import GatewayError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerPolicy:
+    """How the worker paces itself: ``poll`` seconds between passes that found nothing (a busy
+    pass is followed by another at once), and a dossier's reminders ``reminder_interval`` apart."""
+
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    poll: float = 2.0
+    reminder_interval: timedelta = timedelta(days=1)
+
+
+def work_once(
+    store: DossierStore, sink: StatusSink, *, clock: Clock, policy: WorkerPolicy
+) -> tuple[int, PassReport]:
+    """One reminder pass then one delivery pass: how many reminded, what was delivered."""
+    reminded = remind_overdue(store, clock=clock, interval=policy.reminder_interval)
+    return reminded, deliver_due(store, sink, clock=clock, policy=policy.delivery)
+
+
+def run(
+    store: DossierStore,
+    sink: StatusSink,
+    *,
+    clock: Clock,
+    policy: WorkerPolicy,
+    stop: threading.Event,
+) -> None:
+    """Passes until ``stop`` is set (by SIGTERM or SIGINT); a store that fails a pass (busy,
+    unreachable) is tried again after ``poll``, the pass's messages still in the outbox."""
+    paused = False
+    while not stop.is_set():
+        try:
+            reminded, report = work_once(store, sink, clock=clock, policy=policy)
+        except GatewayError as exc:
+            log.warning("worker pass failed, trying again in %s s: %s", policy.poll, exc.detail)
+            stop.wait(policy.poll)
+            continue
+        if report.paused != paused:
+            paused = report.paused
+            log.warning("delivery to the portal %s", "paused" if paused else "resumed")
+        if reminded or report.busy:
+            log.info(
+                "reminded %s; delivered %s, to retry %s, dead %s",
+                reminded,
+                report.delivered,
+                report.retried,
+                report.dead,
+            )
+        if not report.busy:
+            stop.wait(policy.poll)

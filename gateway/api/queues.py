@@ -116,7 +116,8 @@ async def post_claim(
 
 @router.post(
     "/queues/{department}/claims/{token}/ack",
-    summary="Done with a claimed task: it leaves the queue",
+    summary="Done with a claimed task: it leaves the queue, or goes back to it if the dossier "
+    "still needs the department (received, accepted, processing)",
     status_code=204,
     response_class=Response,
     responses={

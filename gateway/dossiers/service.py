@@ -644,8 +644,10 @@ def claim(
 
 
 def ack(token: str, *, department: str, partner: Partner, deps: DossierDeps) -> None:
-    """Done with the task of this claim: it leaves the queue. ``Conflict`` if the claim is no
-    longer held (its time passed, and the task may be another worker's now)."""
+    """Done with the task of this claim: it leaves the queue if its dossier left department work
+    (refused, supplement requested, finished, ...), else it is available again at once.
+    ``Conflict`` if the claim is no longer held (its time passed, and the task may be another
+    worker's now)."""
     require_service(partner, "queues.claim")
     _department(partner, department, deps)
     if not deps.store.ack(token, at=deps.clock.now()):

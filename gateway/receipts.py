@@ -46,8 +46,8 @@ class ItemResult(BaseModel):
     errors: list[ErrorInfo] = Field(default_factory=list)
 
 
-class Receipt(BaseModel):
-    """Proof of reception: partner, time, digest of the exact bytes, result per item."""
+class _Reception(BaseModel):
+    """What every receipt states: partner, channel, time, digest and size of the exact bytes."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -58,27 +58,23 @@ class Receipt(BaseModel):
     sha256: str
     size: int
     format: str
-    status: Literal["accepted", "partially_accepted", "rejected"]
-    error: ErrorInfo | None = None
-    results: list[ItemResult] = Field(default_factory=list)
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json"))
 
 
-class DossierReceipt(BaseModel):
+class Receipt(_Reception):
+    """Proof of reception of a claim batch (or another hospital document), result per item."""
+
+    status: Literal["accepted", "partially_accepted", "rejected"]
+    error: ErrorInfo | None = None
+    results: list[ItemResult] = Field(default_factory=list)
+
+
+class DossierReceipt(_Reception):
     """Proof of reception of a dossier, or of documents added to one: the portal's ``MaHoSo``,
     the gateway's dossier id, where it was routed and by when it is due."""
 
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    partner_id: str
-    channel: str
-    received_at: datetime
-    sha256: str
-    size: int
-    format: str
     kind: Literal["dossier", "documents"] = "dossier"
     status: Literal["received"] = "received"
     dossier_id: str
@@ -86,9 +82,6 @@ class DossierReceipt(BaseModel):
     procedure: str
     department: str
     due_date: date = Field(description="NgayHenTra, Vietnam calendar date")
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
 
 
 def _text(parent: etree._Element, local: str, value: object) -> etree._Element:

@@ -4,12 +4,14 @@ only module that chooses concrete implementations."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from adapters.hospital.assessment import AssessmentFormat
 from adapters.hospital.checkin import CheckinFormat
 from adapters.hospital.history import SignalPolicy
 from adapters.hospital.qd130 import Qd130Format
+from adapters.portal.dvcqg import DvcqgSink
 from adapters.portal.edossier import EDossierFormat
 from gateway.audit import AuditLog, Auditor
 from gateway.audit.redis import RedisAuditLog
@@ -17,9 +19,11 @@ from gateway.audit.sqlite import SqliteAuditLog
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.dossiers.calendar import WorkingCalendar
+from gateway.dossiers.delivery import DeliveryPolicy
 from gateway.dossiers.ports import DossierFormat, DossierStore
 from gateway.dossiers.routing import Routing
 from gateway.dossiers.service import DossierDeps
+from gateway.dossiers.worker import WorkerPolicy
 from gateway.errors import ConfigError
 from gateway.metrics import Metrics
 from gateway.partners import PartnerRegistry
@@ -94,6 +98,35 @@ def open_dossier_store(settings: Settings) -> DossierStore:
         sqlite = settings.store_url.startswith("sqlite:///")
         url = settings.store_url if sqlite else "sqlite:///dossiers.sqlite3"
     return SqliteDossierStore(Path(url.removeprefix("sqlite:///")))
+
+
+@dataclass(frozen=True)
+class StatusWorker:
+    """What a worker of ``gateway worker`` (or the demo's) runs on: the dossier store whose
+    outbox it drains, the portal's sink, its pacing."""
+
+    store: DossierStore
+    sink: DvcqgSink
+    policy: WorkerPolicy
+
+    def close(self) -> None:
+        self.sink.close()
+        self.store.close()
+
+
+def status_worker(settings: Settings) -> StatusWorker:
+    """The worker of ``GATEWAY_PORTAL_*`` and the delivery settings; a missing one stops here."""
+    sink = DvcqgSink.from_settings(settings)
+    policy = WorkerPolicy(
+        delivery=DeliveryPolicy(
+            attempts=settings.delivery_attempts,
+            base=settings.delivery_backoff_base,
+            cap=settings.delivery_backoff_cap,
+        ),
+        poll=settings.worker_poll_interval,
+        reminder_interval=timedelta(seconds=settings.reminder_interval),
+    )
+    return StatusWorker(open_dossier_store(settings), sink, policy)
 
 
 def _missing(contracts: Contracts, formats: tuple[BatchFormat | DossierFormat, ...]) -> list[str]:

@@ -370,46 +370,39 @@ def audit_tail(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> None:
     from gateway.demo import run_demo
 
-    run_demo(Path(args.dir), host=args.host, port=args.port, start_afresh=args.reset)
+    run_demo(
+        Path(args.dir),
+        host=args.host,
+        port=args.port,
+        portal_port=args.portal_port,
+        start_afresh=args.reset,
+    )
 
 
 def worker(args: argparse.Namespace) -> int:
     import signal
     import threading
-    from datetime import timedelta
 
-    from adapters.portal.dvcqg import DvcqgSink
-    from gateway.bootstrap import open_dossier_store
+    from gateway.bootstrap import status_worker
     from gateway.clock import SystemClock
     from gateway.dossiers import worker as loop
-    from gateway.dossiers.delivery import DeliveryPolicy
 
-    settings = Settings()
-    sink = DvcqgSink.from_settings(settings)
-    store = open_dossier_store(settings)
-    policy = loop.WorkerPolicy(
-        delivery=DeliveryPolicy(
-            attempts=settings.delivery_attempts,
-            base=settings.delivery_backoff_base,
-            cap=settings.delivery_backoff_cap,
-        ),
-        poll=settings.worker_poll_interval,
-        reminder_interval=timedelta(seconds=settings.reminder_interval),
-    )
+    work = status_worker(Settings())
     try:
         if args.once:
-            reminded, report = loop.work_once(store, sink, clock=SystemClock(), policy=policy)
+            reminded, report = loop.work_once(
+                work.store, work.sink, clock=SystemClock(), policy=work.policy
+            )
             state = "paused" if report.paused else f"delivered {report.delivered}"
             print(f"reminded {reminded}; {state}, to retry {report.retried}, dead {report.dead}")
             return 0
         stop = threading.Event()
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, lambda *_: stop.set())
-        loop.run(store, sink, clock=SystemClock(), policy=policy, stop=stop)
+        loop.run(work.store, work.sink, clock=SystemClock(), policy=work.policy, stop=stop)
         return 0
     finally:
-        sink.close()
-        store.close()
+        work.close()
 
 
 def outbox(args: argparse.Namespace) -> int:
@@ -601,6 +594,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument(
+        "--portal-port",
+        type=int,
+        default=8090,
+        help="the port of the DVCQG simulator that dossier statuses go to (0: a free one)",
+    )
     p.set_defaults(run=demo)
 
     p = commands.add_parser("dev-pki", help="write a development CA, certificates and CRLs")

@@ -1,24 +1,36 @@
 """``gateway demo``: a development PKI, demo partners with their credentials, signed sample
-documents and a database, kept in one folder and reused by the next run; then serve.
+documents and a database, kept in one folder and reused by the next run; then serve, with the
+portal's side of dossiers running beside the gateway: a DVCQG simulator on a loopback port and a
+delivery worker that pushes every status change to it.
 
 A second run is the same demo: it reuses what the first one created and creates only what is
-missing, so that batches made, receipts given and tokens printed by the first run still hold.
-Without its PKI a demo folder starts afresh (everything else it holds was made for that PKI);
-``--reset`` starts afresh on purpose. Only the files the demo makes are ever deleted.
+missing, so that batches and dossiers made, receipts given and tokens printed by the first run
+still hold. Without its PKI a demo folder starts afresh (everything else it holds was made for
+that PKI); ``--reset`` starts afresh on purpose. Only the files the demo makes are ever deleted.
+The simulator keeps what it received in memory: each run's starts empty.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import random
 import secrets
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from adapters.hospital import synth
+from adapters.portal import synth as portal_synth
+from adapters.portal.simulator import SimulatorServer
+from adapters.portal.simulator import from_settings as simulated_portal
+from gateway.bootstrap import Gateway
+from gateway.config import Settings
+from gateway.dossiers import routing
 from gateway.legacy import legacy_password_hash, md5_upper
 from gateway.partners import token_hash
 from gateway.trust.anchors import fingerprint
@@ -45,6 +57,50 @@ HOSPITALS = (
     DemoHospital("hospital-01929", "01929", "01", "Demo General Hospital (Hà Nội)"),
     DemoHospital("hospital-79001", "79001", "79", "Demo Provincial Hospital (TP. Hồ Chí Minh)"),
 )
+# The portal that submits dossiers and reads their status: DVCQG, whose sync services the demo
+# simulates. The gateway's account there: PORTAL_ACCOUNT, its password kept in the demo folder.
+PORTAL = "dvcqg"
+PORTAL_ACCOUNT = "vss-gateway"
+DEPARTMENT_SERVICES = ("dossiers.read", "dossiers.transition", "queues.read", "queues.claim")
+
+
+@dataclass(frozen=True)
+class DemoApplicant:
+    """A citizen or a unit that signs its own dossiers: its certificate (``pki/keys/<key>``)
+    names it by ``uid`` (``CCCD:`` or ``MST:``), as Vietnamese CAs do."""
+
+    key: str
+    name: str
+    uid: str
+
+
+APPLICANTS = (
+    DemoApplicant("citizen", "Nguyễn Thị Lan", "CCCD:001190012345"),
+    DemoApplicant("employer", "Công ty TNHH Minh Phát", "MST:0101234567"),
+)
+
+
+@dataclass(frozen=True)
+class DemoDossier:
+    """A sample dossier: the portal's number of it (the last part of its MaHoSo), its procedure,
+    the applicant that signs it."""
+
+    number: int
+    procedure: str
+    applicant: str
+
+    @property
+    def file(self) -> str:
+        return f"dossier-{self.procedure.lower().replace('_', '-')}.xml"
+
+
+DOSSIERS = (
+    DemoDossier(1, "BENEFIT_MATERNITY", "citizen"),
+    DemoDossier(2, "REISSUE_HI_CARD", "citizen"),
+    DemoDossier(3, "BENEFIT_SICKNESS", "employer"),
+    DemoDossier(4, "UNPAID_CONTRIBUTION_REPORT", "employer"),
+)
+DOSSIER_INDEX = "dossiers.json"  # file -> MaHoSo, MaTTHC, procedure, department
 # What the demo writes besides pki/, by pattern: what --reset deletes, and nothing else.
 _MADE = (
     "partners.toml",
@@ -53,6 +109,8 @@ _MADE = (
     "batch-*.xml",
     "checkin-*.xml",
     "claim-*.xml",
+    "dossier-*.xml",
+    DOSSIER_INDEX,
     "gateway.sqlite3*",
 )
 
@@ -69,6 +127,29 @@ def _partner_entry(hospital: DemoHospital, certificate: str, token: str, passwor
         f'tokens = ["{token_hash(token)}"]\n'
         f'legacy_username = "{hospital.username}"\n'
         f'legacy_password_hash = "{legacy_password_hash(md5_upper(password))}"\n'
+    )
+
+
+def _portal_entry(token: str) -> str:
+    return (
+        "[[partners]]\n"
+        f'id = "{PORTAL}"\n'
+        'kind = "portal"\n'
+        'name = "National Public Service Portal (DVCQG, simulated)"\n'
+        'services = ["dossiers.submit", "dossiers.read", "dossiers.transition"]\n'
+        f'tokens = ["{token_hash(token)}"]\n'
+    )
+
+
+def _department_entry(department: str, token: str) -> str:
+    return (
+        "[[partners]]\n"
+        f'id = "{department}"\n'
+        'kind = "department"\n'
+        f'name = "VSS {department} department (demo)"\n'
+        f"services = {json.dumps(list(DEPARTMENT_SERVICES))}\n"
+        f'departments = ["{department}"]\n'
+        f'tokens = ["{token_hash(token)}"]\n'
     )
 
 
@@ -108,6 +189,44 @@ def _samples(folder: Path, hospital: DemoHospital, identity: SigningIdentity) ->
     )
 
 
+def dossier_index(folder: Path) -> dict[str, dict[str, str]]:
+    """The sample dossiers made so far: file name → MaHoSo, MaTTHC, procedure, department."""
+    path = folder / DOSSIER_INDEX
+    if not path.is_file():
+        return {}
+    index: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+    return index
+
+
+def _dossiers(folder: Path, pki: DevPki) -> None:
+    """Signed sample dossiers of a few procedures, by the demo citizen and employer, each with
+    the MaHoSo and MaTTHC that the portal sends along (in ``dossiers.json``)."""
+    index, table = dossier_index(folder), routing.load(None)
+    made = {}
+    for sample in DOSSIERS:
+        if sample.file in index and (folder / sample.file).is_file():
+            made[sample.file] = index[sample.file]
+            continue
+        dossier = portal_synth.make_dossier(
+            random.Random(f"dossier-{sample.number}"),  # noqa: S311 - synthetic data
+            sample.procedure,
+            SigningIdentity.from_files(*pki.identities[sample.applicant]),
+            signer=portal_synth.sign_with_gateway,
+            number=sample.number,
+            today=date.today(),
+        )
+        (folder / sample.file).write_bytes(dossier.body)
+        made[sample.file] = {
+            "MaHoSo": dossier.ma_ho_so,
+            "MaTTHC": dossier.ma_tthc,
+            "procedure": dossier.procedure,
+            "department": table.route(dossier.procedure).department,
+        }
+    if made != index:
+        text = json.dumps(made, ensure_ascii=False, indent=2) + "\n"
+        (folder / DOSSIER_INDEX).write_text(text, encoding="utf-8")
+
+
 def reset(folder: Path) -> None:
     """Delete what an earlier demo made in ``folder``; anything else stays."""
     shutil.rmtree(folder / "pki", ignore_errors=True)
@@ -118,15 +237,16 @@ def reset(folder: Path) -> None:
 
 def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
     """Make in ``folder`` what the demo needs and is not there yet; return the GATEWAY_*
-    settings of the demo gateway."""
-    pki = DevPki(folder / "pki", ("gateway", *(h.partner_id for h in HOSPITALS)))
+    settings of the demo gateway (all but the portal's URL, known once its simulator runs)."""
+    holders = {a.key: (a.name, a.uid) for a in APPLICANTS}
+    pki = DevPki(folder / "pki", ("gateway", *(h.partner_id for h in HOSPITALS), *holders))
     if start_afresh or not pki.complete():
         reset(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if pki.complete():
         pki.renew_crls()
     else:
-        pki = write_dev_pki(pki.folder, list(pki.names[1:]))
+        pki = write_dev_pki(pki.folder, [h.partner_id for h in HOSPITALS], holders=holders)
     entries, made = [], False
     for hospital in HOSPITALS:
         identity = SigningIdentity.from_files(*pki.identities[hospital.partner_id])
@@ -135,9 +255,18 @@ def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
         made = made or new_token or new_password
         entries.append(_partner_entry(hospital, fingerprint(identity.certificate), token, password))
         _samples(folder, hospital, identity)
+    token, new_token = _secret(folder / f"{PORTAL}.token")
+    made = made or new_token
+    entries.append(_portal_entry(token))
+    for department in routing.load(None).departments:
+        token, new_token = _secret(folder / f"{department}.token")
+        made = made or new_token
+        entries.append(_department_entry(department, token))
+    _dossiers(folder, pki)
     partners = folder / "partners.toml"
     if made or not partners.is_file():
         partners.write_text("\n".join(entries), encoding="utf-8")
+    sync_password, _ = _secret(folder / f"{PORTAL}-sync.password")
     gateway_key, gateway_cert = pki.identities["gateway"]
     return {
         "GATEWAY_ENVIRONMENT": "development",
@@ -146,7 +275,60 @@ def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
         "GATEWAY_TRUST_STORE": str(pki.trust_store),
         "GATEWAY_SIGNING_KEY": str(gateway_key),
         "GATEWAY_SIGNING_CERT": str(gateway_cert),
+        "GATEWAY_PORTAL_USERNAME": PORTAL_ACCOUNT,
+        "GATEWAY_PORTAL_PASSWORD": sync_password,
+        "GATEWAY_PORTAL_AGENCY": portal_synth.AGENCY,
+        # A status reaches the simulator within a second of the move that made it.
+        "GATEWAY_WORKER_POLL_INTERVAL": "1",
     }
+
+
+def settings(env: dict[str, str]) -> Settings:
+    """The demo gateway's settings: ``env`` (as ``prepare`` returns it) over the process's own
+    GATEWAY_* variables."""
+    chosen: dict[str, Any] = {k.removeprefix("GATEWAY_").lower(): v for k, v in env.items()}
+    return Settings(**chosen)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """A demo while it runs: its gateway, to be served, and the DVCQG simulator's address."""
+
+    folder: Path
+    gateway: Gateway
+    portal_url: str
+
+
+@contextmanager
+def running(folder: Path, *, portal_port: int = 0, start_afresh: bool = False) -> Iterator[DemoRun]:
+    """Prepare the demo; start the DVCQG simulator on ``portal_port`` (0: a free one) and a
+    delivery worker pointed at it, and build the gateway; stop them all when done."""
+    from gateway.bootstrap import build, status_worker
+    from gateway.clock import SystemClock
+    from gateway.dossiers import worker
+
+    env = prepare(folder, start_afresh=start_afresh)
+    _, portal_app = simulated_portal(settings(env))
+    with SimulatorServer(portal_app, port=portal_port) as simulator:
+        configured = settings({**env, "GATEWAY_PORTAL_SYNC_URL": simulator.url})
+        gateway = build(configured)
+        work = status_worker(configured)
+        stop = threading.Event()
+        delivery = threading.Thread(
+            target=worker.run,
+            args=(work.store, work.sink),
+            kwargs={"clock": SystemClock(), "policy": work.policy, "stop": stop},
+            name="demo-delivery",
+            daemon=True,
+        )
+        delivery.start()
+        try:
+            yield DemoRun(folder, gateway, simulator.url)
+        finally:
+            stop.set()
+            delivery.join(timeout=30)
+            work.close()
+            gateway.close()
 
 
 def _banner(folder: Path, base: str, trust: str) -> str:
@@ -173,23 +355,52 @@ VSS gateway demo — files in {folder}/ (kept for the next run; gateway demo --r
 """
 
 
-def run_demo(folder: Path, *, host: str, port: int, start_afresh: bool = False) -> None:
-    """Prepare the demo and serve it until interrupted."""
+# The dossier id in a receipt's JSON (orjson writes it without spaces).
+_DOSSIER_ID = r"""sed -n 's/.*"dossier_id":"\([^"]*\)".*/\1/p'"""
+
+
+def _dossier_banner(folder: Path, base: str, portal: str) -> str:
+    index = dossier_index(folder)
+    sample = DOSSIERS[0].file
+    entry = index[sample]
+    department = entry["department"]
+    others = ", ".join(f"{name} ({e['department']})" for name, e in index.items() if name != sample)
+    return f"""
+Dossiers: the portal ({PORTAL}) submits, the department moves, the worker pushes each status to
+the DVCQG simulator at {portal}. A token per department: {folder}/<department>.token
+  tokens:        PORTAL=$(cat {folder}/{PORTAL}.token); DEPT=$(cat {folder}/{department}.token)
+  submit:        ID=$(curl -s -H "Authorization: Bearer $PORTAL" \\
+                   -H "Content-Type: application/xml" --data-binary @{folder}/{sample} \\
+                   "{base}/api/v1/dossiers?MaHoSo={entry["MaHoSo"]}&MaTTHC={entry["MaTTHC"]}" \\
+                   | {_DOSSIER_ID}); echo "$ID"
+  its queue:     curl -s -H "Authorization: Bearer $DEPT" {base}/api/v1/queues/{department}; echo
+  move it:       for to in accepted processing finished; do \\
+                   curl -s -H "Authorization: Bearer $DEPT" -H "Content-Type: application/json" \\
+                   -d "{{\\"to\\": \\"$to\\"}}" \\
+                   {base}/api/v1/dossiers/$ID/transitions; echo; done
+  read it:       curl -s -H "Authorization: Bearer $PORTAL" {base}/api/v1/dossiers/$ID; echo
+  what DVCQG got (a second after each move): curl -s {portal}/_simulator/received
+  other samples: {others}; their MaHoSo and MaTTHC in {folder}/{DOSSIER_INDEX}
+"""
+
+
+def run_demo(
+    folder: Path, *, host: str, port: int, portal_port: int = 0, start_afresh: bool = False
+) -> None:
+    """Prepare the demo and serve it, with its simulated portal, until interrupted."""
     import uvicorn
 
     from gateway.api.app import create_app
     from gateway.api.connections import GuardedH11Protocol
-    from gateway.bootstrap import build
-    from gateway.config import Settings
 
-    env = prepare(folder, start_afresh=start_afresh)
-    os.environ.update(env)
-    print(_banner(folder, f"http://{host}:{port}", env["GATEWAY_TRUST_STORE"]), flush=True)
-    uvicorn.run(
-        create_app(build(Settings())),
-        host=host,
-        port=port,
-        http=GuardedH11Protocol,  # as gateway serve: the same limits on connections
-        proxy_headers=False,
-        log_config=None,
-    )
+    with running(folder, portal_port=portal_port, start_afresh=start_afresh) as demo:
+        base, trust = f"http://{host}:{port}", str(demo.gateway.settings.trust_store)
+        print(_banner(folder, base, trust) + _dossier_banner(folder, base, demo.portal_url))
+        uvicorn.run(
+            create_app(demo.gateway),
+            host=host,
+            port=port,
+            http=GuardedH11Protocol,  # as gateway serve: the same limits on connections
+            proxy_headers=False,
+            log_config=None,
+        )

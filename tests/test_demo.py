@@ -1,21 +1,40 @@
 """The demo folder: what a second run reuses, what it makes anew, what --reset deletes, and CRLs
-that a reused development PKI renews (the demo run twice over HTTP is in e2e/test_installed)."""
+that a reused development PKI renews; the demo's dossier path over HTTP, from the portal through
+a department to the statuses its DVCQG simulator receives, run twice (the installed ``gateway
+demo`` command run twice is in e2e/test_installed)."""
 
 from __future__ import annotations
 
 import shutil
+import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from gateway.demo import HOSPITALS, prepare
+from adapters.portal.binding import applicant_of
+from gateway.demo import (
+    APPLICANTS,
+    DOSSIERS,
+    HOSPITALS,
+    PORTAL,
+    DemoRun,
+    dossier_index,
+    prepare,
+    running,
+)
+from gateway.dossiers.routing import load
 from gateway.legacy import md5_upper
 from gateway.legacy.passwords import StoredHash
 from gateway.partners import token_hash
 from gateway.trust.devpki import CRL_RENEWAL, DevCA, DevPki, write_dev_pki
+from gateway.trust.sign import SigningIdentity
+from tests.conftest import Served
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -65,7 +84,7 @@ def test_demo_hospitals_have_a_vss_portal_login(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     prepare(demo)
     entries = tomllib.loads((demo / "partners.toml").read_text(encoding="utf-8"))["partners"]
-    for hospital, entry in zip(HOSPITALS, entries, strict=True):
+    for hospital, entry in zip(HOSPITALS, entries[: len(HOSPITALS)], strict=True):
         password = (demo / f"{hospital.partner_id}.password").read_text().strip()
         assert entry["legacy_username"] == hospital.username == f"bv{hospital.facility}"
         assert StoredHash.read(entry["legacy_password_hash"]).matches(md5_upper(password))
@@ -93,7 +112,8 @@ def test_a_demo_without_its_whole_pki_starts_afresh(tmp_path: Path) -> None:
     # Everything else was made for the PKI that is gone: a batch signed under it would be
     # refused (CERT_UNTRUSTED), so it is made again under the new one.
     assert (demo / "batch-01929.xml").read_bytes() != batch
-    assert DevPki(demo / "pki", ("gateway", *(h.partner_id for h in HOSPITALS))).complete()
+    names = ("gateway", *(h.partner_id for h in HOSPITALS), *(a.key for a in APPLICANTS))
+    assert DevPki(demo / "pki", names).complete()
 
 
 def test_a_reused_pki_renews_crls_near_their_next_update_and_keeps_revocations(
@@ -114,3 +134,135 @@ def test_a_reused_pki_renews_crls_near_their_next_update_and_keeps_revocations(
     assert renewed.next_update_utc is not None and renewed.next_update_utc > later + CRL_RENEWAL
     assert [entry.serial_number for entry in renewed] == [4242]
     assert renewed.is_signature_valid(issuing_cert.public_key())
+
+
+# --- The portal's side: partners, applicants, sample dossiers ----------------------------------
+
+
+def test_the_portal_and_every_routed_department_are_partners_with_tokens(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    prepare(demo)
+    entries = tomllib.loads((demo / "partners.toml").read_text(encoding="utf-8"))["partners"]
+    by_id = {entry["id"]: entry for entry in entries}
+    assert by_id[PORTAL]["kind"] == "portal"
+    assert "dossiers.submit" in by_id[PORTAL]["services"]
+    departments = load(None).departments
+    for department in departments:
+        token = (demo / f"{department}.token").read_text().strip()
+        assert (demo / f"{department}.token").stat().st_mode & 0o077 == 0
+        entry = by_id[department]
+        assert (entry["kind"], entry["departments"]) == ("department", [department])
+        assert entry["tokens"] == [token_hash(token)]
+    assert {e["id"] for e in entries if e["kind"] == "department"} == set(departments)
+
+
+def test_demo_applicants_sign_their_own_sample_dossiers(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    prepare(demo)
+    keys = demo / "pki/keys"
+    for applicant in APPLICANTS:
+        identity = SigningIdentity.from_files(
+            keys / f"{applicant.key}.key.pem", keys / f"{applicant.key}.cert.pem"
+        )
+        found = applicant_of(identity.certificate)
+        assert f"{'CCCD' if found.kind == 'citizen' else 'MST'}:{found.id}" == applicant.uid
+    index = dossier_index(demo)
+    assert set(index) == {d.file for d in DOSSIERS}
+    routes = load(None).routes
+    for sample in DOSSIERS:
+        entry = index[sample.file]
+        assert (entry["procedure"], entry["department"]) == (
+            sample.procedure,
+            routes[sample.procedure].department,
+        )
+        assert entry["MaHoSo"].endswith(f"-{sample.number:05d}")
+        assert (demo / sample.file).read_bytes().startswith(b"<?xml")
+
+
+# --- The dossier path over HTTP, run twice -------------------------------------------------------
+
+MOVES = ("accepted", "processing", "finished")
+# received, then each move: TrangThaiHoSo 1, 2, 4, 9, in that order.
+AT_PORTAL = ["1", "2", "4", "9"]
+
+
+@contextmanager
+def _served(folder: Path) -> Iterator[tuple[DemoRun, Served]]:
+    with running(folder) as demo, Served(demo.gateway) as served:
+        yield demo, served
+
+
+def _as(served: Served, folder: Path, partner: str) -> httpx.Client:
+    token = (folder / f"{partner}.token").read_text().strip()
+    return httpx.Client(
+        base_url=served.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+
+
+def _submit(served: Served, folder: Path, file: str) -> httpx.Response:
+    entry = dossier_index(folder)[file]
+    with _as(served, folder, PORTAL) as portal:
+        return portal.post(
+            "/api/v1/dossiers",
+            params={"MaHoSo": entry["MaHoSo"], "MaTTHC": entry["MaTTHC"]},
+            content=(folder / file).read_bytes(),
+            headers={"Content-Type": "application/xml"},
+        )
+
+
+def _move(served: Served, folder: Path, dossier_id: str, department: str, *states: str) -> None:
+    with _as(served, folder, department) as clerk:
+        for state in states:
+            moved = clerk.post(f"/api/v1/dossiers/{dossier_id}/transitions", json={"to": state})
+            assert moved.status_code == 200, moved.text
+
+
+def _statuses_at_portal(demo: DemoRun, ma_ho_so: str, expected: list[str]) -> list[str]:
+    """What the simulated portal holds of ``ma_ho_so``, read over HTTP once it is ``expected``
+    or the worker had 30 seconds to get there."""
+    deadline = time.monotonic() + 30
+    while True:
+        received = httpx.get(f"{demo.portal_url}/_simulator/received").json()
+        statuses: list[str] = received["statuses"].get(ma_ho_so, [])
+        if statuses == expected or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.2)
+
+
+def test_a_dossier_goes_from_the_portal_through_its_department_to_the_portal_twice(
+    tmp_path: Path,
+) -> None:
+    demo_folder = tmp_path / "demo"
+    first, second = DOSSIERS[0], DOSSIERS[1]
+    with _served(demo_folder) as (demo, served):
+        entry = dossier_index(demo_folder)[first.file]
+        answer = _submit(served, demo_folder, first.file)
+        assert answer.status_code == 202, answer.text
+        receipt = answer.json()
+        assert (receipt["status"], receipt["duplicate"]) == ("received", False)
+        assert receipt["department"] == entry["department"]
+        with _as(served, demo_folder, entry["department"]) as clerk:
+            queue = clerk.get(f"/api/v1/queues/{entry['department']}").json()
+        assert [d["id"] for d in queue["items"]] == [receipt["dossier_id"]]
+        _move(served, demo_folder, receipt["dossier_id"], entry["department"], *MOVES)
+        assert _statuses_at_portal(demo, entry["MaHoSo"], AT_PORTAL) == AT_PORTAL
+        tokens = {p.name: p.read_text() for p in demo_folder.glob("*.token")}
+
+    with _served(demo_folder) as (demo, served):
+        assert {p.name: p.read_text() for p in demo_folder.glob("*.token")} == tokens
+        again = _submit(served, demo_folder, first.file)
+        assert again.status_code == 202, again.text
+        assert again.json()["duplicate"] is True
+        assert (again.json()["id"], again.json()["dossier_id"]) == (
+            receipt["id"],
+            receipt["dossier_id"],
+        )
+        with _as(served, demo_folder, PORTAL) as portal:
+            kept = portal.get(f"/api/v1/dossiers/{receipt['dossier_id']}").json()
+        assert kept["state"] == "finished"
+
+        other = dossier_index(demo_folder)[second.file]
+        answer = _submit(served, demo_folder, second.file)
+        assert answer.status_code == 202, answer.text
+        _move(served, demo_folder, answer.json()["dossier_id"], other["department"], *MOVES)
+        assert _statuses_at_portal(demo, other["MaHoSo"], AT_PORTAL) == AT_PORTAL

@@ -34,6 +34,8 @@ from pydantic import BaseModel, Field
 
 from adapters.portal import dvcqg_protocol as p
 from adapters.portal.simulator_checks import check_dossier, check_step
+from gateway.config import Settings
+from gateway.errors import ConfigError
 
 FaultKind = Literal["delay", "status", "error_code", "session"]
 
@@ -260,7 +262,9 @@ class SimulatorServer:
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
+            if not self._thread.is_alive():  # uvicorn logged why: the port is taken, mostly
+                raise OSError(f"the DVCQG simulator could not listen on {self.host}:{self.port}")
+            if time.monotonic() > deadline:
                 raise RuntimeError("the DVCQG simulator did not start")
             time.sleep(0.01)
         if self.port == 0:
@@ -280,16 +284,8 @@ class SimulatorServer:
         self.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Serve the simulator as a process, with the credentials and paths the gateway uses."""
-    from gateway.config import Settings
-    from gateway.errors import ConfigError
-
-    parser = argparse.ArgumentParser(description="DVCQG simulator (GATEWAY_PORTAL_* settings)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
-    args = parser.parse_args(argv)
-    settings = Settings()
+def from_settings(settings: Settings) -> tuple[Portal, FastAPI]:
+    """The simulated portal that a gateway of ``settings`` (``GATEWAY_PORTAL_*``) delivers to."""
     username, password, agency = (
         settings.portal_username,
         settings.portal_password,
@@ -297,11 +293,22 @@ def main(argv: list[str] | None = None) -> None:
     )
     if not (username and password and agency):
         raise ConfigError("GATEWAY_PORTAL_USERNAME, _PASSWORD and _AGENCY configure the simulator")
+    portal = Portal(username=username, password=password.get_secret_value(), agency=agency)
     app = create_app(
-        Portal(username=username, password=password.get_secret_value(), agency=agency),
+        portal,
         auth_endpoint=settings.portal_auth_endpoint,
         integration_endpoint=settings.portal_integration_endpoint,
     )
+    return portal, app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the simulator as a process, with the credentials and paths the gateway uses."""
+    parser = argparse.ArgumentParser(description="DVCQG simulator (GATEWAY_PORTAL_* settings)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    args = parser.parse_args(argv)
+    _, app = from_settings(Settings())
     uvicorn.run(app, host=args.host, port=args.port, log_config=None)
 
 

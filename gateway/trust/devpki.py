@@ -6,6 +6,7 @@ committed. Production trust anchors are the real CAs' certificates placed in the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -254,9 +255,14 @@ def gateway_key() -> SigningKey:
     return new_key(curve=ec.SECP256R1())
 
 
-def write_dev_pki(folder: Path, partners: list[str]) -> DevPki:
-    """Root → intermediate → a ``gateway`` certificate and one per partner, CRLs, trust store."""
-    pki = DevPki(folder, ("gateway", *partners))
+def write_dev_pki(
+    folder: Path, partners: list[str], *, holders: Mapping[str, tuple[str, str]] | None = None
+) -> DevPki:
+    """Root → intermediate → a ``gateway`` certificate and one per partner, CRLs, trust store;
+    ``holders`` (file name → common name and UID, such as ``CCCD:001085012345``): certificates
+    of the citizens and units that sign their own dossiers."""
+    holders = holders or {}
+    pki = DevPki(folder, ("gateway", *partners, *holders))
     for sub in ("trust", "keys", "ca"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     root = DevCA.root(_CAS[0][1])
@@ -266,7 +272,9 @@ def write_dev_pki(folder: Path, partners: list[str]) -> DevPki:
         write_identity(SigningIdentity(ca.key, ca.certificate), key_path, cert_path)
         crl_path.write_bytes(ca.crl().public_bytes(serialization.Encoding.PEM))
     for name, (key_path, cert_path) in pki.identities.items():
-        identity = issuing.issue(name, key=gateway_key() if name == "gateway" else None)
+        common_name, uid = holders.get(name, (name, None))
+        key = gateway_key() if name == "gateway" else None
+        identity = issuing.issue(common_name, key=key, uid=uid)
         write_identity(
             SigningIdentity(identity.key, identity.certificate, (issuing.certificate,)),
             key_path,

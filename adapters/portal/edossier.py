@@ -5,11 +5,13 @@ Invariant: ``read`` returns a ``ReadDossier`` only when both signature levels ve
 validity, revocation, no wrapping), the envelope and every XML form are valid against their
 XSDs, ``SoLuongFile`` and every ``DoDaiFile`` match what arrived, the signer is the applicant,
 ``MaTTHC`` and ``MaThuTuc`` name the same known procedure, and the files are exactly forms that
-procedure takes, its mandatory ones included. Otherwise it raises the first fault's error.
+procedure takes, its mandatory ones included, each XML form once and each attachment within its
+count, size and file type. Otherwise it raises the first fault's error.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +20,7 @@ from adapters.portal.binding import applicant_of, bind
 from adapters.portal.envelope import FILES_PATH, HOSO_PATH, Envelope, check_counts, read_envelope
 from adapters.portal.forms import SCHEMAS, ReadForm, read_form
 from adapters.portal.normalize import normalize, subject_of
-from adapters.portal.procedures import CATALOGUE, Procedure, by_ma_thu_tuc, by_ma_tthc
+from adapters.portal.procedures import CATALOGUE, FORMS, Procedure, by_ma_thu_tuc, by_ma_tthc
 from gateway.dossiers.ports import Applicant, Dossier, ReadDocuments, ReadDossier, Trust
 from gateway.errors import Forbidden, Issue, RuleViolation, SchemaInvalid
 from gateway.trust.verify import SignerInfo, verify_enveloped
@@ -164,19 +166,32 @@ class EDossierFormat:
 
     @staticmethod
     def _forms(checked: _Checked, trust: Trust) -> list[ReadForm]:
-        forms: list[ReadForm] = []
-        seen: set[str] = set()
-        for entry in checked.envelope.files:
-            form = read_form(
-                entry, procedure=checked.procedure, applicant=checked.applicant, trust=trust
+        _check_repeats(checked.envelope)
+        return [
+            read_form(entry, procedure=checked.procedure, applicant=checked.applicant, trust=trust)
+            for entry in checked.envelope.files
+        ]
+
+
+def _check_repeats(envelope: Envelope) -> None:
+    """Each form at most as many times as it may be there (an XML form once), counted before
+    any file is decoded."""
+    seen: Counter[str] = Counter()
+    for entry in envelope.files:
+        seen[entry.code] += 1
+        form = FORMS.get(entry.code)  # an unknown one is refused when its file is read
+        if form is None or seen[entry.code] <= form.max_files:
+            continue
+        if form.kind == "xml":
+            raise _rule(
+                "DOSSIER.FORM_TWICE",
+                f"form {entry.code} is in the dossier twice",
+                path=entry.path,
+                table=entry.code,
             )
-            if form.root is not None and entry.code in seen:
-                raise _rule(
-                    "DOSSIER.FORM_TWICE",
-                    f"form {entry.code} is in the dossier twice",
-                    path=entry.path,
-                    table=entry.code,
-                )
-            seen.add(entry.code)
-            forms.append(form)
-        return forms
+        raise _rule(
+            "DOSSIER.ATTACHMENT_COUNT",
+            f"a dossier has at most {form.max_files} files {entry.code}",
+            path=entry.path,
+            table=entry.code,
+        )

@@ -1,5 +1,6 @@
 """One file of a dossier: an XML form decoded, signed at its own ``Cky``, valid against its XSD;
-or an attachment, kept by digest and size. Every error names the form and the file's path.
+or an attachment, within its size and starting as its file type does, kept by digest and size.
+Every error names the form and the file's path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from lxml import etree
 
 from adapters.portal.binding import applicant_of, same_signer
 from adapters.portal.envelope import FileEntry
-from adapters.portal.procedures import FORMS, Procedure
+from adapters.portal.procedures import CONTENT_STARTS, FORMS, Form, Procedure
 from gateway.dossiers.ports import Applicant, FormInfo, Trust
 from gateway.errors import (
     CertificateError,
@@ -27,7 +28,7 @@ from gateway.errors import (
     XmlTooLarge,
 )
 from gateway.trust.verify import verify_enveloped
-from gateway.xml.parser import decode_base64, parse
+from gateway.xml.parser import XmlLimits, decode_base64, parse
 
 # The XSD of each XML form, by MaToKhai (its root element is the code itself).
 SCHEMAS = {
@@ -76,6 +77,13 @@ def _rule(rule: str, message: str, entry: FileEntry, path: str) -> RuleViolation
     return RuleViolation(message, issues=[Issue(message, rule=rule, table=entry.code, path=path)])
 
 
+def _limits(form: Form, limits: XmlLimits) -> XmlLimits:
+    """The gateway's limits, with an attachment's own bound on its decoded size."""
+    if form.max_bytes is None or form.max_bytes >= limits.max_base64_bytes:
+        return limits
+    return replace(limits, max_base64_bytes=form.max_bytes)
+
+
 def read_form(
     entry: FileEntry, *, procedure: Procedure, applicant: Applicant, trust: Trust
 ) -> ReadForm:
@@ -96,7 +104,9 @@ def read_form(
             f"{entry.path}/LoaiFile",
         )
     with naming(entry):
-        data = decode_base64(entry.content, trust.limits, what=f"file {entry.index} NoiDungFile")
+        data = decode_base64(
+            entry.content, _limits(form, trust.limits), what=f"file {entry.index} NoiDungFile"
+        )
     info = FormInfo(
         code=entry.code,
         file_name=entry.file_name,
@@ -106,6 +116,14 @@ def read_form(
         signer=None,
     )
     if form.kind == "attachment":
+        if not data.startswith(CONTENT_STARTS[entry.file_type.lower()]):
+            raise _rule(
+                "DOSSIER.ATTACHMENT_CONTENT",
+                f"file {entry.index} ({entry.code}) is declared {entry.file_type}, but its "
+                "content is not such a file",
+                entry,
+                f"{entry.path}/NoiDungFile",
+            )
         return ReadForm(info=info, root=None)
     with naming(entry):
         root = parse(data, trust.limits)

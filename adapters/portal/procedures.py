@@ -17,6 +17,11 @@ from typing import Any, Literal, cast
 from gateway.dossiers.ports import ApplicantKind
 
 _APPLICANTS: frozenset[str] = frozenset({"citizen", "unit"})
+# How the content of each attachment file type starts (its "magic number"): an attachment whose
+# bytes do not start so is not the file its LoaiFile says it is.
+CONTENT_STARTS: Mapping[str, bytes] = MappingProxyType(
+    {".pdf": b"%PDF-", ".jpg": b"\xff\xd8\xff", ".png": b"\x89PNG\r\n\x1a\n"}
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,8 @@ class Form:
     code: str
     name: str
     file_types: tuple[str, ...]  # LoaiFile values it may come as, e.g. (".xml",)
+    max_files: int = 1  # how many times it may be in one dossier (an XML form: once)
+    max_bytes: int | None = None  # an attachment's decoded size; None: the gateway's limit
 
     @property
     def kind(self) -> Literal["xml", "attachment"]:
@@ -53,14 +60,26 @@ class Procedure:
 def _load() -> tuple[dict[str, Procedure], dict[str, Form]]:
     text = importlib.resources.files(__package__).joinpath("procedures.toml").read_text("utf-8")
     data = tomllib.loads(text)
-    forms = {
-        code: Form(code=code, name=entry["name"], file_types=tuple(entry["file_types"]))
-        for code, entry in data["forms"].items()
-    }
+    forms = {code: _form(code, entry) for code, entry in data["forms"].items()}
     procedures = {
         code: _procedure(code, entry, forms) for code, entry in data["procedures"].items()
     }
     return procedures, forms
+
+
+def _form(code: str, entry: dict[str, Any]) -> Form:
+    form = Form(
+        code=code,
+        name=entry["name"],
+        file_types=tuple(entry["file_types"]),
+        max_files=entry.get("max_files", 1),
+        max_bytes=entry.get("max_bytes"),
+    )
+    # An XML form is signed and read once; an attachment's content is known by how it starts.
+    known = form.kind == "xml" or all(t in CONTENT_STARTS for t in form.file_types)
+    if not known or form.max_files < 1 or (form.kind == "xml" and form.max_files != 1):
+        raise ValueError(f"procedures.toml: form {code} has unknown file types or bounds")
+    return form
 
 
 def _procedure(code: str, entry: dict[str, Any], forms: Mapping[str, Form]) -> Procedure:

@@ -6,33 +6,12 @@ import base64
 import itertools
 import random
 import tracemalloc
-from pathlib import Path
 
 import pytest
 
 from gateway.errors import GatewayError, XmlForbiddenConstruct, XmlMalformed, XmlTooLarge
 from gateway.xml.parser import Base64Decoder, XmlLimits, decode_base64, parse
-
-ATTACKS = Path(__file__).parent.parent / "data" / "attacks"
-
-# Each attack document of tests/data/attacks and the SPEC code it must get.
-EXPECTED = {
-    "xxe_local_file.xml": "XML_FORBIDDEN_CONSTRUCT",
-    "xxe_parameter_entity.xml": "XML_FORBIDDEN_CONSTRUCT",
-    "external_dtd.xml": "XML_FORBIDDEN_CONSTRUCT",
-    "billion_laughs.xml": "XML_FORBIDDEN_CONSTRUCT",
-    "quadratic_blowup.xml": "XML_FORBIDDEN_CONSTRUCT",
-    "processing_instruction.xml": "XML_FORBIDDEN_CONSTRUCT",
-    "xinclude.xml": "XML_FORBIDDEN_CONSTRUCT",
-    "wrong_declared_encoding.xml": "XML_MALFORMED",
-    "utf16_declared.xml": "XML_MALFORMED",
-    "invalid_utf8.xml": "XML_MALFORMED",
-    "not_well_formed.xml": "XML_MALFORMED",
-}
-
-
-def attack(name: str) -> bytes:
-    return (ATTACKS / name).read_bytes()
+from tests.support.attacks import ATTACKS, EXPECTED, attack
 
 
 def code_of(data: bytes, limits: XmlLimits | None = None) -> str:

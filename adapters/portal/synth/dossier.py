@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from lxml import etree
@@ -35,6 +35,13 @@ FAULTS = {
     "unknown-procedure": "a MaThuTuc that is no procedure (DOSSIER.PROCEDURE_UNKNOWN)",
     "form-not-taken": "a form the procedure does not take (DOSSIER.FORM_NOT_TAKEN)",
     "missing-form": "the mandatory XML form left out (DOSSIER.FORM_MISSING)",
+    "form-root": "a form whose root is another form's (DOSSIER.FORM_ROOT)",
+    "file-type": "an XML form declared as a .pdf file (DOSSIER.FILE_TYPE)",
+    "form-twice": "the first form a second time (DOSSIER.FORM_TWICE)",
+    "applicant-kind": "a --procedure its applicant may not file (DOSSIER.APPLICANT_KIND)",
+    "attachment-content": "a .pdf that is a program (DOSSIER.ATTACHMENT_CONTENT)",
+    "attachment-count": "more attachments than a dossier takes (DOSSIER.ATTACHMENT_COUNT)",
+    "attachment-too-large": "an attachment one byte over its bound (XML_TOO_LARGE)",
 }
 _NEEDS_OTHER = frozenset({"form-signed-by-other", "envelope-signed-by-other"})
 _DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
@@ -43,6 +50,8 @@ _PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
+# What a program looks like: a Windows executable's header, in a file declared a PDF.
+_PROGRAM = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(50)
 AGENCY = "000.00.01.G24"  # VSS's electronic agency identifier on DVCQG (designed: G24 is VSS)
 
 
@@ -86,6 +95,31 @@ def _tamper(signed: bytes) -> bytes:
     return _DECLARATION + etree.tostring(root, encoding="utf-8")
 
 
+def _renamed(unsigned: bytes) -> bytes:
+    """The form with another XML form's root (the signature's place follows it)."""
+    root = parse(unsigned, XmlLimits())
+    root.tag = next(c for c in FORMS if FORMS[c].kind == "xml" and c != root.tag)
+    return _DECLARATION + etree.tostring(root, encoding="utf-8")
+
+
+def _file_faults(files: list[_File], faults: Collection[str]) -> list[_File]:
+    """The faults of the list of files: the first form twice or declared another type;
+    attachments that are too many, too large or not what their type says."""
+    if "form-twice" in faults:
+        files.insert(1, files[0])
+    if "file-type" in faults:
+        files[0] = replace(files[0], kind=".pdf")
+    attachment = _File("CT-DK", "CT-DK_x.pdf", ".pdf", _PDF)
+    if "attachment-content" in faults:
+        files.append(replace(attachment, data=_PROGRAM))
+    if "attachment-count" in faults:
+        files += [attachment] * (FORMS["CT-DK"].max_files + 1)
+    if "attachment-too-large" in faults:
+        over = (FORMS["CT-DK"].max_bytes or 0) + 1 - len(_PDF)
+        files.append(replace(attachment, data=_PDF + b"\n" * over))
+    return files
+
+
 def _files(
     rng: random.Random,
     procedure: Procedure,
@@ -112,13 +146,15 @@ def _files(
             continue
         data = unsigned_form(code, rng, who, procedure=procedure.code, today=today)
         first = n == 0
+        if first and "form-root" in faults:
+            data = _renamed(data)
         if not (first and "unsigned-form" in faults):
             by = other if first and "form-signed-by-other" in faults and other else identity
             data = signer(data, by, "Cky")
         if first and "tampered-form" in faults:
             data = _tamper(data)
         files.append(_File(code, f"{today:%Y%m%d}_{code}.xml", ".xml", data))
-    return files
+    return _file_faults(files, faults)
 
 
 def make_dossier(
@@ -136,7 +172,7 @@ def make_dossier(
     """A dossier of ``procedure_code`` by the unit or citizen ``identity``'s certificate names."""
     procedure = CATALOGUE[procedure_code]
     applicant = applicant_of(identity.certificate)
-    if applicant.kind not in procedure.applicants:
+    if applicant.kind not in procedure.applicants and "applicant-kind" not in faults:
         raise ValueError(f"{procedure_code} is not filed by a {applicant.kind}")
     unknown = set(faults) - set(FAULTS)
     if unknown or (_NEEDS_OTHER & set(faults) and other is None):

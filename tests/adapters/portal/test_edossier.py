@@ -75,6 +75,9 @@ def _issue(exc: GatewayError) -> Issue:
         ("unknown-procedure", RuleViolation, "DOSSIER.PROCEDURE_UNKNOWN", None, "/MaThuTuc"),
         ("form-not-taken", RuleViolation, "DOSSIER.FORM_NOT_TAKEN", "TK1-TS", "/MaToKhai"),
         ("missing-form", RuleViolation, "DOSSIER.FORM_MISSING", "DN01-HSB", "/ToKhais"),
+        ("form-root", RuleViolation, "DOSSIER.FORM_ROOT", "DN01-HSB", "[1]/NoiDungFile"),
+        ("file-type", RuleViolation, "DOSSIER.FILE_TYPE", "DN01-HSB", "FileToKhai[1]/LoaiFile"),
+        ("form-twice", RuleViolation, "DOSSIER.FORM_TWICE", "DN01-HSB", "/ToKhais/FileToKhai[2]"),
     ],
 )
 def test_each_fault_has_its_code_form_and_path(
@@ -93,6 +96,30 @@ def test_each_fault_has_its_code_form_and_path(
     issue = _issue(caught.value)
     assert (issue.rule, issue.table) == (rule, table)
     assert issue.path is not None and issue.path.endswith(path_end)
+
+
+@pytest.mark.parametrize(
+    ("procedure", "applicant"), [("BENEFIT_SICKNESS", "citizen"), ("BENEFIT_LUMP_SUM", "unit")]
+)
+def test_a_procedure_filed_by_the_other_kind_of_applicant_is_refused(
+    procedure: str,
+    applicant: str,
+    dossier: Make,
+    applicants: Applicants,
+    fmt: DossierFormat,
+    trust: Trust,
+) -> None:
+    """Sickness benefits are claimed by the employer, a lump sum by the worker."""
+    identity = applicants.citizen if applicant == "citizen" else applicants.unit
+    made = dossier(procedure, identity=identity, faults=("applicant-kind",))
+    with pytest.raises(RuleViolation, match=f"not filed by a {applicant}") as caught:
+        fmt.read(made.body, ma_tthc=made.ma_tthc, trust=trust)
+    issue = _issue(caught.value)
+    assert (issue.rule, issue.table, issue.path) == (
+        "DOSSIER.APPLICANT_KIND",
+        None,
+        "/Hoso/NoiDung/ThongTinDonVi/LoaiDoiTuong",
+    )
 
 
 def test_a_form_signed_by_someone_else_is_forbidden(
@@ -143,7 +170,11 @@ def test_matthc_and_mathutuc_of_different_procedures_are_refused(
     made = dossier("BENEFIT_MATERNITY")
     with pytest.raises(RuleViolation) as caught:
         fmt.read(made.body, ma_tthc=CATALOGUE["BENEFIT_PENSION"].ma_tthc, trust=trust)
-    assert _issue(caught.value).rule == "DOSSIER.PROCEDURE_MISMATCH"
+    issue = _issue(caught.value)
+    assert (issue.rule, issue.path) == (
+        "DOSSIER.PROCEDURE_MISMATCH",
+        "/Hoso/NoiDung/ThongTinHoSo/MaThuTuc",
+    )
 
 
 @pytest.mark.parametrize(

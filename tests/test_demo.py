@@ -6,14 +6,12 @@ demo`` command run twice is in e2e/test_installed)."""
 from __future__ import annotations
 
 import shutil
-import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -35,6 +33,7 @@ from gateway.partners import token_hash
 from gateway.trust.devpki import CRL_RENEWAL, DevCA, DevPki, write_dev_pki
 from gateway.trust.sign import SigningIdentity
 from tests.conftest import Served
+from tests.support.demo import AT_PORTAL, MOVES, as_partner, move, statuses_at_portal, submit
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -181,88 +180,47 @@ def test_demo_applicants_sign_their_own_sample_dossiers(tmp_path: Path) -> None:
 
 # --- The dossier path over HTTP, run twice -------------------------------------------------------
 
-MOVES = ("accepted", "processing", "finished")
-# received, then each move: TrangThaiHoSo 1, 2, 4, 9, in that order.
-AT_PORTAL = ["1", "2", "4", "9"]
-
 
 @contextmanager
-def _served(folder: Path) -> Iterator[tuple[DemoRun, Served]]:
+def _served(folder: Path) -> Iterator[tuple[DemoRun, str]]:
     with running(folder) as demo, Served(demo.gateway) as served:
-        yield demo, served
-
-
-def _as(served: Served, folder: Path, partner: str) -> httpx.Client:
-    token = (folder / f"{partner}.token").read_text().strip()
-    return httpx.Client(
-        base_url=served.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
-
-
-def _submit(served: Served, folder: Path, file: str) -> httpx.Response:
-    entry = dossier_index(folder)[file]
-    with _as(served, folder, PORTAL) as portal:
-        return portal.post(
-            "/api/v1/dossiers",
-            params={"MaHoSo": entry["MaHoSo"], "MaTTHC": entry["MaTTHC"]},
-            content=(folder / file).read_bytes(),
-            headers={"Content-Type": "application/xml"},
-        )
-
-
-def _move(served: Served, folder: Path, dossier_id: str, department: str, *states: str) -> None:
-    with _as(served, folder, department) as clerk:
-        for state in states:
-            moved = clerk.post(f"/api/v1/dossiers/{dossier_id}/transitions", json={"to": state})
-            assert moved.status_code == 200, moved.text
-
-
-def _statuses_at_portal(demo: DemoRun, ma_ho_so: str, expected: list[str]) -> list[str]:
-    """What the simulated portal holds of ``ma_ho_so``, read over HTTP once it is ``expected``
-    or the worker had 30 seconds to get there."""
-    deadline = time.monotonic() + 30
-    while True:
-        received = httpx.get(f"{demo.portal_url}/_simulator/received").json()
-        statuses: list[str] = received["statuses"].get(ma_ho_so, [])
-        if statuses == expected or time.monotonic() > deadline:
-            return statuses
-        time.sleep(0.2)
+        yield demo, served.url
 
 
 def test_a_dossier_goes_from_the_portal_through_its_department_to_the_portal_twice(
     tmp_path: Path,
 ) -> None:
-    demo_folder = tmp_path / "demo"
+    folder = tmp_path / "demo"
     first, second = DOSSIERS[0], DOSSIERS[1]
-    with _served(demo_folder) as (demo, served):
-        entry = dossier_index(demo_folder)[first.file]
-        answer = _submit(served, demo_folder, first.file)
+    with _served(folder) as (demo, url):
+        entry = dossier_index(folder)[first.file]
+        answer = submit(url, folder, first.file)
         assert answer.status_code == 202, answer.text
         receipt = answer.json()
         assert (receipt["status"], receipt["duplicate"]) == ("received", False)
         assert receipt["department"] == entry["department"]
-        with _as(served, demo_folder, entry["department"]) as clerk:
+        with as_partner(url, folder, entry["department"]) as clerk:
             queue = clerk.get(f"/api/v1/queues/{entry['department']}").json()
         assert [d["id"] for d in queue["items"]] == [receipt["dossier_id"]]
-        _move(served, demo_folder, receipt["dossier_id"], entry["department"], *MOVES)
-        assert _statuses_at_portal(demo, entry["MaHoSo"], AT_PORTAL) == AT_PORTAL
-        tokens = {p.name: p.read_text() for p in demo_folder.glob("*.token")}
+        move(url, folder, receipt["dossier_id"], entry["department"], *MOVES)
+        assert statuses_at_portal(demo.portal_url, entry["MaHoSo"], AT_PORTAL) == AT_PORTAL
+        tokens = {p.name: p.read_text() for p in folder.glob("*.token")}
 
-    with _served(demo_folder) as (demo, served):
-        assert {p.name: p.read_text() for p in demo_folder.glob("*.token")} == tokens
-        again = _submit(served, demo_folder, first.file)
+    with _served(folder) as (demo, url):
+        assert {p.name: p.read_text() for p in folder.glob("*.token")} == tokens
+        again = submit(url, folder, first.file)
         assert again.status_code == 202, again.text
         assert again.json()["duplicate"] is True
         assert (again.json()["id"], again.json()["dossier_id"]) == (
             receipt["id"],
             receipt["dossier_id"],
         )
-        with _as(served, demo_folder, PORTAL) as portal:
+        with as_partner(url, folder, PORTAL) as portal:
             kept = portal.get(f"/api/v1/dossiers/{receipt['dossier_id']}").json()
         assert kept["state"] == "finished"
 
-        other = dossier_index(demo_folder)[second.file]
-        answer = _submit(served, demo_folder, second.file)
+        other = dossier_index(folder)[second.file]
+        answer = submit(url, folder, second.file)
         assert answer.status_code == 202, answer.text
-        _move(served, demo_folder, answer.json()["dossier_id"], other["department"], *MOVES)
-        assert _statuses_at_portal(demo, other["MaHoSo"], AT_PORTAL) == AT_PORTAL
+        move(url, folder, answer.json()["dossier_id"], other["department"], *MOVES)
+        assert statuses_at_portal(demo.portal_url, other["MaHoSo"], AT_PORTAL) == AT_PORTAL

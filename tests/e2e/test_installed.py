@@ -23,9 +23,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from adapters.hospital import synth
+from gateway.demo import DOSSIERS, dossier_index
 from tests.conftest import free_port
 from tests.support.assessment import assessment_xml
 from tests.support.checkin import checkin_xml
+from tests.support.demo import AT_PORTAL, MOVES, move, statuses_at_portal, submit
 from tests.support.process import ServerProcess
 from tests.support.vss_portal_client import VssPortalClient
 
@@ -282,9 +284,12 @@ def _post(url: str, token_file: Path, body: bytes) -> dict[str, Any]:
 
 def test_the_demo_run_twice_is_the_same_demo(installed: Installed, tmp_path: Path) -> None:
     demo = tmp_path / ".demo"
-    port = free_port()
+    port, portal_port = free_port(), free_port()
     argv = [installed.command(), "demo", "--dir", str(demo), "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
+    argv += ["--portal-port", str(portal_port)]
+    url, portal_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{portal_port}"
+    # A dossier: the packaged routing, procedures, statuses and dossier XSDs at work.
+    sample = DOSSIERS[0].file
 
     with ServerProcess(argv, url=url, env=installed.env(), cwd=tmp_path):
         first = _post(url, demo / "hospital-01929.token", (demo / "batch-01929.xml").read_bytes())
@@ -302,6 +307,13 @@ def test_the_demo_run_twice_is_the_same_demo(installed: Installed, tmp_path: Pat
             claimed = client.send("claims", (demo / "claim-01929.xml").read_bytes())
         assert checked_in["maKetQua"] == "200" and claimed["maKetQua"] == "200", claimed
 
+        entry = dossier_index(demo)[sample]
+        received = submit(url, demo, sample)
+        assert received.status_code == 202, received.text
+        dossier = received.json()
+        move(url, demo, dossier["dossier_id"], entry["department"], *MOVES)
+        assert statuses_at_portal(portal_url, entry["MaHoSo"], AT_PORTAL) == AT_PORTAL
+
     with ServerProcess(argv, url=url, env=installed.env(), cwd=tmp_path):
         # Made by the first run and not sent: accepted by the second.
         other = _post(url, demo / "hospital-79001.token", (demo / "batch-79001.xml").read_bytes())
@@ -309,6 +321,8 @@ def test_the_demo_run_twice_is_the_same_demo(installed: Installed, tmp_path: Pat
         # Sent in the first run: the original receipt, marked duplicate.
         again = _post(url, demo / "hospital-01929.token", (demo / "batch-01929.xml").read_bytes())
         assert again["duplicate"] is True and again["id"] == first["id"]
+        resent = submit(url, demo, sample).json()
+        assert resent["duplicate"] is True and resent["id"] == dossier["id"], resent
 
     (tmp_path / "receipt.xml").write_bytes(receipt_xml)
     verified = installed.run(

@@ -1,5 +1,6 @@
-"""A gateway command that serves HTTP, run as a child process: started, awaited until ready,
-stopped or killed, with what it printed kept for the assertion that needs it."""
+"""Gateway commands run as child processes: one that serves HTTP (started, awaited until ready)
+or one that does not (watched through what it prints), stopped or killed, with their output kept
+for the assertion that needs it; and bounded waits on a condition."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import signal
 import ssl
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -88,3 +89,60 @@ class ServerProcess:
         if self.process is not None and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+
+
+class CommandProcess:
+    """``argv`` (a ``gateway worker``, a queue consumer) run as a child process that serves
+    nothing: started, watched through what it prints (kept in a file beside ``cwd``'s other
+    files), stopped by a signal."""
+
+    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> None:
+        self.argv, self.env, self.cwd = list(argv), dict(env), cwd
+        self.log = cwd / f"command-{time.monotonic_ns()}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> CommandProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+    def start(self) -> None:
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def lines(self) -> list[str]:
+        """What it printed, whole lines only (the last may still be being written)."""
+        text = self.output()
+        return text.splitlines() if text.endswith("\n") else text.splitlines()[:-1]
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def send(self, number: signal.Signals, *, timeout: float = 30) -> int:
+        """Send it ``number`` and wait for its end: its exit status (negative: the signal)."""
+        assert self.process is not None
+        self.process.send_signal(number)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.running():
+            assert self.process is not None
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+def wait_until(condition: Callable[[], bool], *, what: str, timeout: float = 60) -> None:
+    """Return as soon as ``condition()`` holds; fail naming ``what`` if it does not within
+    ``timeout`` seconds (a bound on a wait, not a measure of speed)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.02)

@@ -433,7 +433,9 @@ def _outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="deliver dossier status changes to the portal (DVCQG) and send supplement "
         "reminders, until SIGTERM or SIGINT",
     )
-    p.add_argument("--once", action="store_true", help="one pass of each, then exit")
+    p.add_argument(
+        "--once", action="store_true", help="send due reminders, deliver what is due now, then exit"
+    )
     p.set_defaults(run=worker)
     outbox_parser = commands.add_parser(
         "outbox", help="the dossiers' outbox to the portal: dead letters and the kill switch"

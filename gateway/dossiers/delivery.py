@@ -53,6 +53,15 @@ class PassReport:
     dead: int = 0
     paused: bool = False
 
+    def __add__(self, other: PassReport) -> PassReport:
+        """The two passes' work together (paused if either was)."""
+        return PassReport(
+            delivered=self.delivered + other.delivered,
+            retried=self.retried + other.retried,
+            dead=self.dead + other.dead,
+            paused=self.paused or other.paused,
+        )
+
     @property
     def busy(self) -> bool:
         """Whether the pass handled anything (a worker goes again at once, not after its poll)."""

@@ -29,9 +29,17 @@ class WorkerPolicy:
 def work_once(
     store: DossierStore, sink: StatusSink, *, clock: Clock, policy: WorkerPolicy
 ) -> tuple[int, PassReport]:
-    """One reminder pass then one delivery pass: how many reminded, what was delivered."""
+    """A reminder pass, then delivery passes until one delivers nothing, so that everything due
+    now goes out (a pass hands out each dossier's first undelivered message only, its next one
+    in the pass after) and what failed waits for its backoff: how many reminded, what was
+    delivered (``gateway worker --once``)."""
     reminded = remind_overdue(store, clock=clock, interval=policy.reminder_interval)
-    return reminded, deliver_due(store, sink, clock=clock, policy=policy.delivery)
+    total = PassReport()
+    while True:
+        report = deliver_due(store, sink, clock=clock, policy=policy.delivery)
+        total += report
+        if report.paused or not report.delivered:
+            return reminded, total
 
 
 def run(
@@ -47,7 +55,10 @@ def run(
     paused = False
     while not stop.is_set():
         try:
-            reminded, report = work_once(store, sink, clock=clock, policy=policy)
+            # One pass at a time (not work_once's passes until idle), so that a stop is seen
+            # between passes however busy the outbox is.
+            reminded = remind_overdue(store, clock=clock, interval=policy.reminder_interval)
+            report = deliver_due(store, sink, clock=clock, policy=policy.delivery)
         except GatewayError as exc:
             log.warning("worker pass failed, trying again in %s s: %s", policy.poll, exc.detail)
             stop.wait(policy.poll)

@@ -4,7 +4,6 @@ run where REST runs them (``gateway.api.work``): a batch by its size, a read in 
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
 
 import orjson
 from fastapi import Request
@@ -13,25 +12,20 @@ from lxml import etree
 from gateway import reads
 from gateway.api import work
 from gateway.bootstrap import Gateway
-from gateway.errors import XmlMalformed
 from gateway.partners import Partner, require_service
 from gateway.receipts import ErrorInfo, Receipt
 from gateway.records.xml import record_xml
 from gateway.soap.envelope import issue_text
+from gateway.soap.operations import Handler, field, in_thread, sub
 from gateway.store.ports import StoredReceipt
 from gateway.xml.ns import CLAIMS_SERVICE as NS
 from gateway.xml.ns import q
 from gateway.xml.parser import decode_base64
 from gateway.xml.tree import root_element
 
-Handler = Callable[[Request, Gateway, Partner, etree._Element], Awaitable[etree._Element]]
-
 
 def _sub(parent: etree._Element, local: str, text: object = None) -> etree._Element:
-    element = etree.SubElement(parent, q(NS, local))
-    if text is not None:
-        element.text = str(text)
-    return element
+    return sub(parent, NS, local, text)
 
 
 def _error(parent: etree._Element, error: ErrorInfo) -> None:
@@ -50,7 +44,7 @@ def _receipt(parent: etree._Element, stored: StoredReceipt, *, duplicate: bool) 
     _sub(element, "ReceivedAt", receipt.received_at.isoformat())
     _sub(element, "Sha256", receipt.sha256)
     _sub(element, "Status", receipt.status)
-    _sub(element, "Duplicate", "true" if duplicate else "false")
+    _sub(element, "Duplicate", duplicate)
     if receipt.error is not None:
         _error(element, receipt.error)
     for item in receipt.results:
@@ -62,7 +56,7 @@ def _receipt(parent: etree._Element, stored: StoredReceipt, *, duplicate: bool) 
         if item.record_id is not None:
             _sub(result, "RecordId", item.record_id)
         if item.duplicate:
-            _sub(result, "Duplicate", "true")
+            _sub(result, "Duplicate", True)
         for signal in item.signals:
             node = _sub(result, "Signal")
             _sub(node, "Code", signal.code)
@@ -70,13 +64,6 @@ def _receipt(parent: etree._Element, stored: StoredReceipt, *, duplicate: bool) 
         for error in item.errors:
             _error(result, error)
     _sub(element, "SignedReceipt", base64.b64encode(stored.xml).decode())
-
-
-def _field(operation: etree._Element, local: str) -> str:
-    value = operation.findtext(q(NS, local))
-    if not value:
-        raise XmlMalformed(f"{etree.QName(operation).localname} needs {local}")
-    return value.strip()
 
 
 async def submit_claim_batch(
@@ -93,36 +80,26 @@ async def submit_claim_batch(
     return answer
 
 
-def _receipt_answer(gateway: Gateway, partner: Partner, receipt_id: str) -> etree._Element:
+def get_receipt(gateway: Gateway, partner: Partner, operation: etree._Element) -> etree._Element:
+    receipt_id = field(operation, NS, "ReceiptId")
     stored = reads.receipt(gateway, partner, receipt_id, channel="soap")
     answer = root_element(q(NS, "GetReceiptResponse"), default_ns=NS)
     _receipt(answer, stored, duplicate=False)
     return answer
 
 
-async def get_receipt(
-    request: Request, gateway: Gateway, partner: Partner, operation: etree._Element
+def get_claim_record(
+    gateway: Gateway, partner: Partner, operation: etree._Element
 ) -> etree._Element:
-    receipt_id = _field(operation, "ReceiptId")
-    return await work.offload(request, _receipt_answer, gateway, partner, receipt_id)
-
-
-def _record_answer(gateway: Gateway, partner: Partner, record_id: str) -> etree._Element:
+    record_id = field(operation, NS, "RecordId")
     record = reads.record(gateway, partner, record_id, channel="soap")
     answer = root_element(q(NS, "GetClaimRecordResponse"), default_ns=NS)
     answer.append(record_xml(orjson.loads(record.json)))
     return answer
 
 
-async def get_claim_record(
-    request: Request, gateway: Gateway, partner: Partner, operation: etree._Element
-) -> etree._Element:
-    record_id = _field(operation, "RecordId")
-    return await work.offload(request, _record_answer, gateway, partner, record_id)
-
-
 OPERATIONS: dict[str, Handler] = {
     q(NS, "SubmitClaimBatch"): submit_claim_batch,
-    q(NS, "GetReceipt"): get_receipt,
-    q(NS, "GetClaimRecord"): get_claim_record,
+    q(NS, "GetReceipt"): in_thread(get_receipt),
+    q(NS, "GetClaimRecord"): in_thread(get_claim_record),
 }

@@ -13,6 +13,7 @@ XML: Final = "http://www.w3.org/XML/1998/namespace"
 RECEIPT: Final = "urn:vss:gateway:receipt:1"
 RECORD: Final = "urn:vss:gateway:record:1"
 CLAIMS_SERVICE: Final = "urn:vss:gateway:claims:1"
+DOSSIERS_SERVICE: Final = "urn:vss:gateway:dossiers:1"
 
 
 def q(ns: str, local: str) -> str:

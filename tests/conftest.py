@@ -275,13 +275,17 @@ def served(gateway: Gateway) -> Iterator[Served]:
         yield server
 
 
-def counts(gateway: Gateway) -> dict[str, int]:
-    """Rows in each table of the gateway's SQLite store, read through a second connection."""
+CLAIM_TABLES = ("receipts", "records", "originals")
+DOSSIER_TABLES = ("dossier_dossiers", "dossier_receipts", "dossier_originals", "dossier_outbox")
+
+
+def counts(gateway: Gateway, tables: tuple[str, ...] = CLAIM_TABLES) -> dict[str, int]:
+    """Rows in each table of the gateway's SQLite store (where the tests keep dossiers too),
+    read through a second connection."""
     path = gateway.settings.store_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as db:
         return {
-            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("receipts", "records", "originals")
+            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables
         }
 
 

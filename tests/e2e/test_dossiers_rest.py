@@ -3,7 +3,6 @@ xmlsec), departments move them and take them from their queues, over HTTP with h
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,18 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.portal.synth import GeneratedDossier, make_dossier
+from adapters.portal.synth import GeneratedDossier
 from gateway.bootstrap import Gateway, build
 from gateway.config import Settings
 from gateway.dossiers.calendar import VIETNAM, WorkingCalendar
 from gateway.dossiers.routing import load
-from gateway.trust.devpki import DevCA
 from gateway.trust.sign import SigningIdentity
 from gateway.xml.parser import XmlLimits, parse
 from tests.conftest import Pki, Served
-from tests.support.xmlsec_signer import xmlsec_sign
+from tests.support import edossiers
 
-CITIZEN_ID = "001085012345"
 WORKING_DAYS = {p: r.working_days for p, r in load(None).routes.items()}
 
 
@@ -38,17 +35,9 @@ class Clock:
         return self.at
 
 
-def _chained(identity: SigningIdentity, ca: DevCA) -> SigningIdentity:
-    return SigningIdentity(identity.key, identity.certificate, (ca.certificate,))
-
-
 @pytest.fixture(scope="module")
 def citizen(pki: Pki) -> SigningIdentity:
-    return _chained(pki.issuing.issue("Nguyễn Thị Lan", uid=f"CCCD:{CITIZEN_ID}"), pki.issuing)
-
-
-def xmlsec_signer(unsigned: bytes, identity: SigningIdentity, container: str) -> bytes:
-    return xmlsec_sign(unsigned, identity, container=container)
+    return edossiers.citizen(pki)
 
 
 @dataclass
@@ -65,24 +54,13 @@ class Portal:
         return self.served.client(partner)
 
     def make(self, procedure: str = "BENEFIT_MATERNITY", *, number: int = 1) -> GeneratedDossier:
-        today = self.clock.now().astimezone(VIETNAM).date()
-        return make_dossier(
-            random.Random(number),
-            procedure,
-            self.citizen,
-            signer=xmlsec_signer,
-            number=number,
-            today=today,
+        return edossiers.signed_dossier(
+            self.citizen, number=number, procedure=procedure, at=self.clock.now()
         )
 
     def submit(self, made: GeneratedDossier, *, partner: str = "portal") -> httpx.Response:
         with self.client(partner) as client:
-            return client.post(
-                "/api/v1/dossiers",
-                params={"MaHoSo": made.ma_ho_so, "MaTTHC": made.ma_tthc},
-                content=made.body,
-                headers={"Content-Type": "application/xml"},
-            )
+            return edossiers.submit(client, made)
 
     def submitted(self, number: int, procedure: str = "BENEFIT_MATERNITY") -> str:
         answer = self.submit(self.make(procedure, number=number))
@@ -139,7 +117,11 @@ def test_a_signed_dossier_is_received_routed_and_due_in_working_days(portal: Por
     body = dossier.json()
     assert (body["state"], body["department"], body["late"]) == ("received", "benefits", False)
     assert [(h["state"], h["actor"]) for h in body["history"]] == [("received", "gateway")]
-    assert body["applicant"] == {"kind": "citizen", "id": CITIZEN_ID, "name": "Nguyễn Thị Lan"}
+    assert body["applicant"] == {
+        "kind": "citizen",
+        "id": edossiers.CITIZEN_ID,
+        "name": edossiers.CITIZEN_NAME,
+    }
 
 
 def test_the_same_dossier_again_answers_the_original_receipt_marked_duplicate(

@@ -15,16 +15,16 @@ from adapters.portal.edossier import EDossierFormat
 from adapters.portal.synth import GeneratedDossier, make_dossier
 from gateway.dossiers.ports import DossierFormat, Trust
 from gateway.trust.anchors import TrustAnchors
-from gateway.trust.devpki import DevCA
 from gateway.trust.policy import SignaturePolicy
 from gateway.trust.sign import SigningIdentity
 from gateway.xml.parser import XmlLimits
 from gateway.xml.schemas import SchemaRegistry
 from tests.conftest import Pki
-from tests.support.xmlsec_signer import xmlsec_sign
+from tests.support import edossiers
+from tests.support.edossiers import chained, xmlsec_signer
 
 UNIT_TAX_CODE = "0101234567"
-CITIZEN_ID = "001085012345"
+CITIZEN_ID = edossiers.CITIZEN_ID
 TODAY = date(2026, 3, 2)
 SCHEMAS = SchemaRegistry(Path(__file__).resolve().parents[3] / "xsd")
 
@@ -38,19 +38,15 @@ class Applicants:
     bad: dict[str, SigningIdentity]  # expired, revoked, untrusted: each a citizen's
 
 
-def _chained(identity: SigningIdentity, ca: DevCA) -> SigningIdentity:
-    return SigningIdentity(identity.key, identity.certificate, (ca.certificate,))
-
-
 @pytest.fixture(scope="session")
 def applicants(pki: Pki) -> Applicants:
     issue = pki.issuing.issue
     bad = pki.bad
     return Applicants(
-        unit=_chained(issue("Công ty TNHH Minh Phát", uid=f"MST:{UNIT_TAX_CODE}"), pki.issuing),
-        citizen=_chained(issue("Nguyễn Thị Lan", uid=f"CCCD:{CITIZEN_ID}"), pki.issuing),
-        other_citizen=_chained(issue("Trần Văn Hùng", uid="CCCD:079090004321"), pki.issuing),
-        no_uid=_chained(issue("Nguyễn Thị Lan"), pki.issuing),
+        unit=chained(issue("Công ty TNHH Minh Phát", uid=f"MST:{UNIT_TAX_CODE}"), pki.issuing),
+        citizen=edossiers.citizen(pki),
+        other_citizen=chained(issue("Trần Văn Hùng", uid="CCCD:079090004321"), pki.issuing),
+        no_uid=chained(issue("Nguyễn Thị Lan"), pki.issuing),
         bad={name: bad[name] for name in ("expired", "revoked", "untrusted")},
     )
 
@@ -69,10 +65,6 @@ def trust(pki: Pki) -> Trust:
 @pytest.fixture(scope="session")
 def fmt() -> DossierFormat:
     return EDossierFormat()
-
-
-def xmlsec_signer(unsigned: bytes, identity: SigningIdentity, container: str) -> bytes:
-    return xmlsec_sign(unsigned, identity, container=container)
 
 
 Make = Callable[..., GeneratedDossier]

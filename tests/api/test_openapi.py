@@ -1,8 +1,8 @@
 """The OpenAPI description, checked by a real client: schemathesis runs every check against the
 demo gateway served over HTTP, with the budget and per-operation expectations of
 ``schemathesis.toml``. The answers that generated data cannot reach (a signed batch accepted, what
-it stored, a batch refused as a whole, a VSS-portal login and submission) are sent by hand and
-pass the same checks."""
+it stored, a batch refused as a whole, a VSS-portal login and submission, a dossier submitted
+over SOAP) are sent by hand and pass the same checks."""
 
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ from schemathesis import BaseSchema, Case, Response
 from adapters.hospital.synth import make_batch
 from gateway.bootstrap import build
 from gateway.config import Settings
-from gateway.demo import HOSPITALS, prepare
+from gateway.demo import HOSPITALS, PORTAL, dossier_index, prepare
 from gateway.legacy import md5_upper
 from gateway.trust.sign import SigningIdentity
+from gateway.xml.ns import DOSSIERS_SERVICE
 from tests.conftest import Served
-from tests.support.soap import soap_envelope
+from tests.support.soap import dotnet_envelope, soap_envelope
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 HOSPITAL = HOSPITALS[0]
@@ -157,3 +158,19 @@ def test_portal_login_and_submission_are_described(demo: Demo, described: BaseSc
     send = described["/api/qd130/guiHoSoXmlQD130"]["POST"]
     answer = succeed(send.Case(headers=headers, body=form, media_type=FORM), demo).json()
     assert answer["maKetQua"] == "200", answer
+
+
+def test_dossier_submitted_over_soap_is_described(demo: Demo, described: BaseSchema) -> None:
+    file, sample = next(iter(dossier_index(demo.folder).items()))
+    fields = {
+        "MaHoSo": sample["MaHoSo"],
+        "MaTTHC": sample["MaTTHC"],
+        "Dossier": base64.b64encode((demo.folder / file).read_bytes()).decode(),
+    }
+    soap = described["/soap/dossiers"]["POST"]
+    envelope = dotnet_envelope(DOSSIERS_SERVICE, "SubmitDossier", fields)
+    token = (demo.folder / f"{PORTAL}.token").read_text().strip()
+    answer = succeed(
+        soap.Case(body=envelope, media_type="text/xml"), demo, Authorization=f"Bearer {token}"
+    )
+    assert b"<Status>received</Status>" in answer.content, answer.text

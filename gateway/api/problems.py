@@ -19,6 +19,7 @@ from gateway.errors import (
     Conflict,
     GatewayError,
     Internal,
+    Issue,
     NotFound,
     RateLimited,
     Unavailable,
@@ -135,12 +136,34 @@ def install(app: FastAPI, *, routes: Iterable[BaseRoute]) -> None:
         )
 
     async def validation_error(request: Request, exc: Exception) -> Response:
-        error = XmlMalformed(f"the request is not well-formed: {exc}")
-        return problem_response(error, instance=request.url.path)
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(malformed(exc), instance=request.url.path)
 
     app.add_exception_handler(GatewayError, gateway_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+
+
+# Findings of one malformed request that a problem lists; the rest are counted.
+MAX_VALIDATION_ISSUES = 20
+
+
+def malformed(exc: RequestValidationError) -> XmlMalformed:
+    """A request FastAPI could not read into its parameters, as XML_MALFORMED with an issue per
+    finding (where, and what is wrong). Built from the findings, never from the exception's
+    text, which names the route's source file and line and repeats the input as sent."""
+    errors = exc.errors()
+    issues = [
+        Issue(
+            message=str(error.get("msg", "not valid")),
+            path=".".join(str(part) for part in error.get("loc", ())),
+        )
+        for error in errors[:MAX_VALIDATION_ISSUES]
+    ]
+    detail = "; ".join(f"{issue.path}: {issue.message}" for issue in issues)
+    if len(errors) > len(issues):
+        detail += f"; and {len(errors) - len(issues)} more"
+    return XmlMalformed(f"the request is not well-formed: {detail}", issues=issues)
 
 
 # --- The OpenAPI description -------------------------------------------------------------------
@@ -207,8 +230,8 @@ _COMPONENTS = _components()
 
 
 def describe(openapi: dict[str, Any]) -> dict[str, Any]:
-    """Complete FastAPI's description: the schemas that ``responses`` refers to, and none of
-    FastAPI's own 422 answers, since ``validation_error`` answers them 400 XML_MALFORMED."""
+    """Complete FastAPI's description: the schemas that ``responses`` refers to, and in place of
+    FastAPI's own 422 answers the 400 XML_MALFORMED that ``validation_error`` gives instead."""
     schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
@@ -219,5 +242,7 @@ def describe(openapi: dict[str, Any]) -> dict[str, Any]:
             answers = operation.get("responses", {})
             content = answers.get("422", {}).get("content", {})
             if content.get("application/json", {}).get("schema") == fastapi_422:
+                # Where FastAPI would answer 422, validation_error answers 400 XML_MALFORMED.
                 del answers["422"]
+                answers.setdefault("400", _response(400, [XmlMalformed]))
     return openapi

@@ -63,3 +63,28 @@ def test_declared_responses_group_the_codes_of_one_status() -> None:
     assert codes == ["CERT_UNTRUSTED", "CERT_EXPIRED", "CERT_REVOKED"]
     assert declared[503]["headers"]["Retry-After"]["required"] is True
     assert "headers" not in declared[422]
+
+
+def test_parameters_that_do_not_fit_are_malformed_with_an_issue_each_and_no_source(
+    served: Served,
+) -> None:
+    with served.client("portal") as http:
+        answer = http.get("/api/v1/dossiers/not-an-id")
+    assert answer.status_code == 400
+    problem = answer.json()
+    assert problem["code"] == "XML_MALFORMED"
+    assert [issue["path"] for issue in problem["issues"]] == ["path.dossier_id"]
+    assert "pattern" in problem["issues"][0]["message"]
+    # FastAPI's own text of the error names the route's file and line, and repeats the input.
+    assert ".py" not in problem["detail"] and "not-an-id" not in problem["detail"]
+
+
+def test_an_operation_that_fastapi_validates_documents_the_400_it_answers(
+    served: Served,
+) -> None:
+    with served.client(None) as http:
+        described = http.get("/openapi.json").json()
+    answers = described["paths"]["/api/v1/dossiers/{dossier_id}"]["get"]["responses"]
+    assert "422" not in answers
+    codes = answers["400"]["content"][problems.PROBLEM]["schema"]["properties"]["code"]["enum"]
+    assert codes == ["XML_MALFORMED"]

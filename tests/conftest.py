@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import random
 import socket
@@ -194,17 +195,22 @@ tokens = ["{token_hash(TOKENS["book-and-card"])}"]
     return path
 
 
-@pytest.fixture
-def settings(pki: Pki, tmp_path: Path) -> Settings:
+def settings_in(pki: Pki, folder: Path) -> Settings:
+    """Development settings under the test PKI and partner file, the store in ``folder``."""
     key, cert = pki.key_files("gateway")
     return Settings(
         environment="development",
-        store_url=f"sqlite:///{tmp_path / 'gateway.sqlite3'}",
-        partners=partner_file(pki, tmp_path / "partners.toml"),
+        store_url=f"sqlite:///{folder / 'gateway.sqlite3'}",
+        partners=partner_file(pki, folder / "partners.toml"),
         trust_store=pki.trust_store,
         signing_key=key,
         signing_cert=cert,
     )
+
+
+@pytest.fixture
+def settings(pki: Pki, tmp_path: Path) -> Settings:
+    return settings_in(pki, tmp_path)
 
 
 @pytest.fixture
@@ -273,6 +279,18 @@ class Served:
 def served(gateway: Gateway) -> Iterator[Served]:
     with Served(gateway) as server:
         yield server
+
+
+@contextlib.contextmanager
+def serving(settings: Settings) -> Iterator[Served]:
+    """A gateway built from ``settings``, served until the block ends, then closed (for a
+    gateway shared by a module's tests)."""
+    built = build(settings)
+    try:
+        with Served(built) as server:
+            yield server
+    finally:
+        built.close()
 
 
 CLAIM_TABLES = ("receipts", "records", "originals")

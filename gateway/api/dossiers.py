@@ -17,6 +17,7 @@ from gateway.bootstrap import Gateway
 from gateway.dossiers import service
 from gateway.dossiers.lifecycle import Actor, State, allowed_moves
 from gateway.dossiers.ports import Dossier, Page
+from gateway.dossiers.routing import DEPARTMENT_NAME
 from gateway.dossiers.service import MA_HO_SO, MA_TTHC, Move, Submitted
 from gateway.errors import (
     CertificateError,
@@ -330,7 +331,7 @@ async def list_dossiers(
     *,
     partner: Annotated[Partner, Depends(granted("dossiers.read"))],
     status: Annotated[State | None, Query()] = None,
-    department: Annotated[str | None, Query(max_length=64)] = None,
+    department: Annotated[str | None, Query(max_length=64, pattern=DEPARTMENT_NAME)] = None,
     late: Annotated[bool, Query()] = False,
     cursor: Cursor = None,
     limit: Limit = 50,

@@ -13,12 +13,13 @@ from gateway.api.auth import granted
 from gateway.api.dossiers import Cursor, DossierPage, DossierView, Limit, json_answer, page, view
 from gateway.bootstrap import Gateway
 from gateway.dossiers import service
+from gateway.dossiers.routing import DEPARTMENT_NAME
 from gateway.errors import Conflict, NotFound, Unavailable, XmlMalformed
 from gateway.partners import Partner
 
 router = APIRouter(prefix="/api/v1", tags=["queues"])
 
-Department = Annotated[str, Path(max_length=64, pattern=r"^[a-z][a-z0-9-]{0,63}$")]
+Department = Annotated[str, Path(max_length=64, pattern=DEPARTMENT_NAME)]
 Token = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 ERRORS = (XmlMalformed, *auth.ERRORS, NotFound, Unavailable)
 

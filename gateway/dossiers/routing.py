@@ -63,7 +63,8 @@ class RoutingTable:
         return found
 
 
-_NAME = r"^[a-z][a-z0-9-]{0,63}$"  # a department's name appears in URLs (/queues/{department})
+# A department's name: it appears in URLs (/queues/{department}) and their queries.
+DEPARTMENT_NAME = r"^[a-z][a-z0-9-]{0,63}$"
 
 
 class _ProcedureEntry(BaseModel):
@@ -107,7 +108,7 @@ def parse(text: str, *, source: str) -> RoutingTable:
 
 
 def _valid_name(name: str) -> bool:
-    return re.fullmatch(_NAME, name) is not None
+    return re.fullmatch(DEPARTMENT_NAME, name) is not None
 
 
 def load(path: Path | None) -> RoutingTable:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Annotated
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,6 +70,11 @@ MA_TTHC = r"^[A-Za-z0-9._-]{1,64}$"
 DECISIONS = 5
 # Bounds of a queue claim's visibility timeout, in seconds.
 MIN_VISIBILITY, MAX_VISIBILITY = 1.0, 3600.0
+# How far ahead a date that a move names may be: a supplement deadline and a new due date are
+# weeks away, and a far one would have the working calendar count holidays for every year to it.
+FURTHEST = timedelta(days=366)
+# The longest name of a document a supplement request asks for (DVCQG's TenGiayTo takes 2000).
+MAX_DOCUMENT_NAME = 500
 
 
 @dataclass(frozen=True)
@@ -112,20 +118,21 @@ class Move(BaseModel):
     reason: str | None = Field(
         default=None, max_length=2000, description="why (required to refuse or stop)"
     )
-    documents: list[str] = Field(
+    documents: list[Annotated[str, Field(max_length=MAX_DOCUMENT_NAME)]] = Field(
         default_factory=list,
         max_length=100,
         description="supplement_requested: the documents the applicant must send",
     )
     due_date: date | None = Field(
         default=None,
-        description="supplement_requested: the new due date (NgayHenTra); by default the "
-        "procedure's time limit counted again from the supplement's deadline",
+        description="supplement_requested: the new due date (NgayHenTra), today to 366 days "
+        "ahead; by default the procedure's time limit counted again from the supplement's "
+        "deadline",
     )
     supplement_due: date | None = Field(
         default=None,
-        description="supplement_requested: by when the applicant must send them; by default "
-        "the routing file's supplement_working_days from today",
+        description="supplement_requested: by when the applicant must send them, today to "
+        "366 days ahead; by default the routing file's supplement_working_days from today",
     )
     officer: str | None = Field(
         default=None, max_length=200, description="who made the move (NguoiXuLy)"
@@ -460,6 +467,18 @@ def _violation(message: str, *, rule: str, path: str) -> RuleViolation:
     return RuleViolation(message, issues=[Issue(message=message, rule=rule, path=path)])
 
 
+def _check_ahead(name: str, value: date, *, today: date) -> None:
+    """A date a move names is from today on, and within ``FURTHEST`` of it."""
+    if value < today:
+        raise _violation(f"{name} {value} is in the past", rule="DOSSIER.DATE_PAST", path=name)
+    if value > today + FURTHEST:
+        raise _violation(
+            f"{name} {value} is more than {FURTHEST.days} days ahead",
+            rule="DOSSIER.DATE_RANGE",
+            path=name,
+        )
+
+
 def _decide(
     dossier: Dossier, move: Move, *, actor: Actor, by: str, at: datetime, deps: DossierDeps
 ) -> tuple[HistoryEntry, tuple[str, ...], date | None]:
@@ -491,15 +510,12 @@ def _decide(
         supplement_due = move.supplement_due or deps.calendar.add_working_days(
             today, table.supplement_working_days
         )
+        _check_ahead("supplement_due", supplement_due, today=today)
         # The procedure's whole time limit again, from the day the supplements are due.
         due = move.due_date or deps.calendar.add_working_days(
             supplement_due, table.route(dossier.procedure).working_days
         )
-        for name, value in (("supplement_due", supplement_due), ("due_date", due)):
-            if value < today:
-                raise _violation(
-                    f"{name} {value} is in the past", rule="DOSSIER.DATE_PAST", path=name
-                )
+        _check_ahead("due_date", due, today=today)
         if due < supplement_due:
             raise _violation(
                 "the new due date comes before the supplements are due",

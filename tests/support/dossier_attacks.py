@@ -35,6 +35,7 @@ from gateway.trust.sign import SigningIdentity
 from gateway.xml.ns import DS
 from gateway.xml.parser import XmlLimits, parse
 from tests.support.attacks import ERRORS, attack
+from tests.support.edossiers import xmlsec_signer
 from tests.support.xmlsec_signer import xmlsec_sign
 
 PROCEDURE = "BENEFIT_MATERNITY"  # one XML form, DN01-HSB, and attachments (CT-DK)
@@ -43,10 +44,6 @@ FIRST = f"{FILES_PATH}/FileToKhai[1]"
 ENVELOPE, FORM_SIGNATURE = "CKy_Dvi", "Cky"  # the signature's place at each level
 Edit = Callable[[bytes], bytes]
 Twist = Callable[[Signer], Signer]
-
-
-def xmlsec_signer(unsigned: bytes, identity: SigningIdentity, container: str) -> bytes:
-    return xmlsec_sign(unsigned, identity, container=container)
 
 
 def _xml(root: etree._Element) -> bytes:

@@ -67,7 +67,8 @@ def test_an_unrouted_procedure_is_refused_with_its_rule() -> None:
     table = load(None)
     with pytest.raises(RuleViolation) as caught:
         table.route("BENEFIT_MARTIAN")
-    assert caught.value.issues[0].rule == "DOSSIER.NOT_ROUTED"
+    issue = caught.value.issues[0]
+    assert (issue.rule, issue.path) == ("DOSSIER.NOT_ROUTED", "MaTTHC")
 
 
 @pytest.mark.parametrize(

@@ -41,8 +41,9 @@ class TrustAnchors:
         self._crls: dict[x509.Name, list[x509.CertificateRevocationList]] = {}
         for crl in crls:
             self._crls.setdefault(crl.issuer, []).append(crl)
-        # CRLs whose signature was checked against a given issuer: (issuer fingerprint) -> CRLs.
-        self._verified_crls: dict[str, list[x509.CertificateRevocationList]] = {}
+        # CRLs whose signature was checked against a given issuer, by the issuer (certificates
+        # hash by their DER bytes: cheaper than a SHA-256 fingerprint on every signature).
+        self._verified_crls: dict[x509.Certificate, list[x509.CertificateRevocationList]] = {}
         self._chains: dict[tuple[x509.Certificate, ...], list[x509.Certificate]] = {}
         self._lock = threading.Lock()
 
@@ -133,9 +134,8 @@ class TrustAnchors:
         return None
 
     def _crls_of(self, issuer: x509.Certificate) -> list[x509.CertificateRevocationList]:
-        key = fingerprint(issuer)
         with self._lock:
-            verified = self._verified_crls.get(key)
+            verified = self._verified_crls.get(issuer)
         if verified is None:
             public_key = issuer.public_key()
             verified = [
@@ -144,7 +144,7 @@ class TrustAnchors:
                 if crl.is_signature_valid(public_key)  # type: ignore[arg-type]
             ]
             with self._lock:
-                self._verified_crls[key] = verified
+                self._verified_crls[issuer] = verified
         return verified
 
     def _check_revocation(

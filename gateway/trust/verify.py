@@ -30,10 +30,13 @@ from gateway.trust import policy as alg
 from gateway.trust.anchors import TrustAnchors, fingerprint
 from gateway.trust.c14n import canonicalize, canonicalize_subtree
 from gateway.xml.ns import DS, q
-from gateway.xml.tree import find_all
 
-_NS = {"ds": DS}
 _SIGNATURE = q(DS, "Signature")
+# Clark-notation paths and child tags: ElementPath compiles these once and caches them, where
+# an XPath string (or a prefix map) is compiled, or resolved, on every call.
+_CERTIFICATES = "/".join(q(DS, t) for t in ("KeyInfo", "X509Data", "X509Certificate"))
+_TRANSFORMS = f"{q(DS, 'Transforms')}/{q(DS, 'Transform')}"
+_REFERENCE, _DIGEST_VALUE = q(DS, "Reference"), q(DS, "DigestValue")
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     alg.SHA256: hashes.SHA256,
@@ -130,12 +133,12 @@ def _read_structure(
         raise SignatureInvalid("ds:Object inside the signature is not allowed")
     if tags[:2] != [q(DS, "SignedInfo"), q(DS, "SignatureValue")] or len(tags) > 3:
         raise SignatureInvalid("the signature must hold SignedInfo, SignatureValue and KeyInfo")
-    certs_b64 = find_all(signature, "ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS)
+    certs_b64 = signature.findall(_CERTIFICATES)
     if not certs_b64:
         raise CertUntrusted(
             "no X.509 certificate in KeyInfo; a bare key (KeyValue) cannot be trusted"
         )
-    certs = [_certificate(_b64(c.text)) for c in certs_b64]
+    certs = [_certificate(c.text or "") for c in certs_b64]
     return children[0], _b64(children[1].text), certs
 
 
@@ -151,9 +154,10 @@ class _Known:
 
 
 @functools.lru_cache(maxsize=4096)
-def _read_certificate(der: bytes) -> _Known:
-    # Partners sign thousands of batches with the same certificate: read each DER once.
-    cert = x509.load_der_x509_certificate(der)
+def _read_certificate(text: str) -> _Known:
+    # Partners sign thousands of documents with the same certificate: decode and read each
+    # KeyInfo text once (a dossier carries it at both levels).
+    cert = x509.load_der_x509_certificate(_b64(text))
     return _Known(
         certificate=cert,
         subject=cert.subject.rfc4514_string(),
@@ -163,9 +167,9 @@ def _read_certificate(der: bytes) -> _Known:
     )
 
 
-def _certificate(der: bytes) -> _Known:
+def _certificate(text: str) -> _Known:
     try:
-        return _read_certificate(der)
+        return _read_certificate(text)
     except ValueError as exc:
         raise CertUntrusted("KeyInfo holds a certificate that cannot be read") from exc
 
@@ -173,13 +177,13 @@ def _certificate(der: bytes) -> _Known:
 def _read_signed_info(
     signed_info: etree._Element, policy: alg.SignaturePolicy
 ) -> tuple[str, str, str, bytes, str]:
-    c14n = _algorithm(signed_info, "ds:CanonicalizationMethod")
+    c14n = _algorithm(signed_info, "CanonicalizationMethod")
     if c14n not in policy.c14n_methods:
         raise SignatureInvalid(f"canonicalization {c14n!r} is not accepted")
-    method = _algorithm(signed_info, "ds:SignatureMethod")
+    method = _algorithm(signed_info, "SignatureMethod")
     if method not in policy.signature_methods:
         raise SignatureInvalid(f"signature algorithm {method!r} is weak or not supported")
-    references = signed_info.findall("ds:Reference", _NS)
+    references = list(signed_info.iterchildren(_REFERENCE))
     if len(references) != 1:
         raise SignatureInvalid("exactly one Reference, to the whole document, is accepted")
     reference = references[0]
@@ -187,16 +191,16 @@ def _read_signed_info(
         raise SignatureInvalid(
             f'the Reference must cover the whole document (URI=""), not {reference.get("URI")!r}'
         )
-    transforms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", _NS)]
+    transforms = [t.get("Algorithm") for t in reference.findall(_TRANSFORMS)]
     if not transforms or transforms[0] != alg.ENVELOPED or len(transforms) > 2:
         raise SignatureInvalid("transforms must be enveloped-signature, then at most one c14n")
     ref_c14n = transforms[1] if len(transforms) == 2 else alg.C14N_10
     if ref_c14n not in policy.c14n_methods:
         raise SignatureInvalid(f"transform {ref_c14n!r} is not accepted")
-    digest_method = _algorithm(reference, "ds:DigestMethod")
+    digest_method = _algorithm(reference, "DigestMethod")
     if digest_method not in policy.digest_methods:
         raise SignatureInvalid(f"digest algorithm {digest_method!r} is weak or not supported")
-    digest_value = reference.find("ds:DigestValue", _NS)
+    digest_value = next(reference.iterchildren(_DIGEST_VALUE), None)
     return (
         c14n,
         method,
@@ -206,11 +210,12 @@ def _read_signed_info(
     )
 
 
-def _algorithm(parent: etree._Element, path: str) -> str:
-    element = parent.find(path, _NS)
+def _algorithm(parent: etree._Element, local: str) -> str:
+    """The Algorithm of the first ``ds:<local>`` child of ``parent``."""
+    element = next(parent.iterchildren(q(DS, local)), None)
     value = None if element is None else element.get("Algorithm")
     if not value:
-        raise SignatureInvalid(f"{path} with an Algorithm is required")
+        raise SignatureInvalid(f"ds:{local} with an Algorithm is required")
     return value
 
 

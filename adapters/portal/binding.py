@@ -8,6 +8,7 @@ digits>`` for a citizen. The partner that transmits a dossier (the portal) never
 
 from __future__ import annotations
 
+import functools
 import re
 
 from cryptography import x509
@@ -26,6 +27,9 @@ def _canonical(kind: ApplicantKind, number: str) -> str:
     return number.replace("-", "") if kind == "unit" else number
 
 
+# A dossier's signer signs its envelope and every form with one certificate, and files dossier
+# after dossier with it: read each certificate's subject once (certificates hash by their DER).
+@functools.lru_cache(maxsize=1024)
 def applicant_of(certificate: x509.Certificate) -> Applicant:
     """The unit or citizen a signing certificate names, or ``Forbidden``."""
     uids = [str(a.value) for a in certificate.subject.get_attributes_for_oid(NameOID.USER_ID)]

@@ -20,8 +20,14 @@ from gateway.records.model import Gender, Subject
 _GENDERS: dict[str, Gender] = {"1": "male", "2": "female", "3": "undetermined"}
 
 
+def _child(node: etree._Element, tag: str) -> etree._Element | None:
+    # A child by its tag, without ElementPath (the fields of a form are read one by one).
+    return next(node.iterchildren(tag), None)
+
+
 def _text(node: etree._Element, tag: str) -> str | None:
-    value = (node.findtext(tag) or "").strip()
+    child = _child(node, tag)
+    value = "" if child is None else (child.text or "").strip()
     return value or None
 
 
@@ -29,27 +35,31 @@ def _req(node: etree._Element, tag: str) -> str:
     return _text(node, tag) or ""  # required by the form's XSD
 
 
-def _iso_date(text: str, *, table: str, path: str) -> str:
-    """dd/MM/yyyy, MM/yyyy or yyyy (as the XSDs let through) as ISO 8601, checked."""
+def _iso_text(text: str) -> str:
+    """dd/MM/yyyy, MM/yyyy or yyyy (as the XSDs let through) as ISO 8601, or ``ValueError``."""
     parts = [int(x) for x in reversed(text.split("/"))]
-    try:
-        year, month, day = (*parts, 1, 1)[:3]
-        date(year, month, day)
-    except ValueError as exc:
-        raise RuleViolation(
-            f"{text!r} is not a date",
-            issues=[Issue(f"{text!r} is not a date", rule="DOSSIER.DATE", table=table, path=path)],
-        ) from exc
+    year, month, day = (*parts, 1, 1)[:3]
+    date(year, month, day)
     return "-".join(f"{n:02d}" for n in parts)
 
 
+def _not_a_date(text: str, *, table: str, path: str) -> RuleViolation:
+    message = f"{text!r} is not a date"
+    return RuleViolation(
+        message, issues=[Issue(message, rule="DOSSIER.DATE", table=table, path=path)]
+    )
+
+
 def _iso(node: etree._Element, tag: str) -> str | None:
-    text = _text(node, tag)
-    element = node.find(tag)
-    if text is None or element is None:
+    element = _child(node, tag)
+    text = "" if element is None else (element.text or "").strip()
+    if element is None or not text:
         return None
-    tree = element.getroottree()
-    return _iso_date(text, table=str(tree.getroot().tag), path=tree.getpath(element))
+    try:
+        return _iso_text(text)
+    except ValueError as exc:  # the path is only worked out for the error
+        tree = element.getroottree()
+        raise _not_a_date(text, table=str(tree.getroot().tag), path=tree.getpath(element)) from exc
 
 
 def _iso_req(node: etree._Element, tag: str) -> str:
@@ -239,6 +249,13 @@ _READERS: dict[str, Callable[[etree._Element], dict[str, Any]]] = {
 }
 
 
+def _created_on(envelope: Envelope) -> str:
+    try:
+        return _iso_text(envelope.created)
+    except ValueError as exc:
+        raise _not_a_date(envelope.created, table="Hoso", path=f"{HOSO_PATH}/NgayLap") from exc
+
+
 def normalize(
     envelope: Envelope, forms: list[ReadForm], *, procedure: Procedure, applicant: Applicant
 ) -> p.DossierPayload:
@@ -257,7 +274,7 @@ def normalize(
             name=procedure.name,
         ),
         declaration_period=f"{year}-{month}",
-        created_on=_iso_date(envelope.created, table="Hoso", path=f"{HOSO_PATH}/NgayLap"),
+        created_on=_created_on(envelope),
         applicant=p.ApplicantPart(
             kind=applicant.kind,
             id=applicant.id,

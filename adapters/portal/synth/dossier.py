@@ -130,8 +130,11 @@ def _files(
     faults: Collection[str],
     other: SigningIdentity | None,
     today: date,
+    optional_xml: bool,
 ) -> list[_File]:
     codes = list(procedure.required_forms)
+    if optional_xml:
+        codes += [c for c in procedure.optional_forms if FORMS[c].kind == "xml"]
     codes += [c for c in procedure.optional_forms if FORMS[c].kind == "attachment"][
         : rng.randrange(2)
     ]
@@ -168,8 +171,10 @@ def make_dossier(
     faults: Collection[str] = (),
     other: SigningIdentity | None = None,
     agency: str = AGENCY,
+    optional_xml: bool = False,
 ) -> GeneratedDossier:
-    """A dossier of ``procedure_code`` by the unit or citizen ``identity``'s certificate names."""
+    """A dossier of ``procedure_code`` by the unit or citizen ``identity``'s certificate names;
+    with ``optional_xml``, every optional XML form the procedure takes is in it too."""
     procedure = CATALOGUE[procedure_code]
     applicant = applicant_of(identity.certificate)
     if applicant.kind not in procedure.applicants and "applicant-kind" not in faults:
@@ -188,6 +193,7 @@ def make_dossier(
         faults=faults,
         other=other,
         today=today,
+        optional_xml=optional_xml,
     )
     hoso = etree.Element("Hoso")
     content = etree.SubElement(hoso, "NoiDung")

@@ -243,6 +243,28 @@ def test_a_dossier_signed_by_the_gateways_own_signer_is_read(
     assert read.subject.citizen_id == read.payload["reissue"]["person"]["citizen_id"]
 
 
+@pytest.mark.parametrize("procedure", ["PERSONAL_INFO_ADJUSTMENT", "UNPAID_CONTRIBUTION_REPORT"])
+def test_a_dossier_with_its_optional_xml_forms_has_each_form_signed(
+    procedure: str, applicants: Applicants, fmt: DossierFormat, trust: Trust
+) -> None:
+    made = make_dossier(
+        random.Random(5),
+        procedure,
+        applicants.unit,
+        signer=xmlsec_signer,
+        number=5,
+        today=TODAY,
+        optional_xml=True,
+    )
+    read = fmt.read(made.body, ma_tthc=made.ma_tthc, trust=trust)
+    xml = [f for f in read.forms if f.file_type == ".xml"]
+    takes = CATALOGUE[procedure]
+    assert [f.code for f in xml] == [
+        c for c in (*takes.required_forms, *takes.optional_forms) if c != "CT-DK"
+    ]
+    assert all(f.signer == read.signer for f in xml)
+
+
 def test_a_household_renewal_is_normalized_with_its_members(
     dossier: Make, fmt: DossierFormat, trust: Trust
 ) -> None:

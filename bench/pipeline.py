@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -84,9 +85,10 @@ _SIGNATURE = f"CHUKYDONVI/{{{DS}}}Signature"
 _CERTS = f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate"
 
 Lap = Callable[[str], None]
+Doc = TypeVar("Doc")  # what a stage takes: signed bytes here, a generated dossier elsewhere
 
 
-def _no_lap(_: str) -> None:
+def no_lap(_: str) -> None:
     return None
 
 
@@ -158,7 +160,33 @@ def _check_cert(
         raise ValueError("certificate revoked")
 
 
-def floor_once(data: bytes, floor: Floor, at: datetime, lap: Lap = _no_lap) -> int:
+def floor_signed_info(signature: etree._Element, signer: x509.Certificate) -> None:
+    """Inclusive C14N of SignedInfo, rebuilt standalone, and the RSA PKCS#1 v1.5 verify."""
+    signed_info, value = signature[0], signature[1]
+    # lxml-stubs type nsmap without the None key of a default namespace.
+    apex = etree.Element(signed_info.tag, nsmap=signed_info.nsmap)  # type: ignore[arg-type]
+    apex.extend(copy.deepcopy(child) for child in signed_info)
+    key = signer.public_key()
+    assert isinstance(key, rsa.RSAPublicKey)
+    key.verify(
+        base64.b64decode(value.text or ""),
+        etree.tostring(apex, method="c14n"),
+        padding.PKCS1v15(),
+        hashes.SHA256(),
+    )
+
+
+def floor_digest(root: etree._Element, signature: etree._Element) -> None:
+    """The enveloped transform, inclusive C14N of the document, SHA-256, against DigestValue."""
+    expected = base64.b64decode(signature.findtext(f".//{{{DS}}}DigestValue") or "")
+    parent = signature.getparent()
+    assert parent is not None
+    parent.remove(signature)
+    if hashlib.sha256(etree.tostring(root, method="c14n")).digest() != expected:
+        raise ValueError("digest mismatch")
+
+
+def floor_once(data: bytes, floor: Floor, at: datetime, lap: Lap = no_lap) -> int:
     """The bare calls on one document; returns the number of tables, raises if anything fails."""
     root = etree.fromstring(data, floor.parser)  # noqa: TID251 - the floor is bare lxml
     lap("parse")
@@ -171,25 +199,9 @@ def floor_once(data: bytes, floor: Floor, at: datetime, lap: Lap = _no_lap) -> i
     _check_cert(leaf, issuing, floor, at)
     _check_cert(issuing, floor.anchor, floor, at)
     lap("chain")
-    signed_info, value = signature[0], signature[1]
-    # lxml-stubs type nsmap without the None key of a default namespace.
-    apex = etree.Element(signed_info.tag, nsmap=signed_info.nsmap)  # type: ignore[arg-type]
-    apex.extend(copy.deepcopy(child) for child in signed_info)
-    key = leaf.public_key()
-    assert isinstance(key, rsa.RSAPublicKey)
-    key.verify(
-        base64.b64decode(value.text or ""),
-        etree.tostring(apex, method="c14n"),
-        padding.PKCS1v15(),
-        hashes.SHA256(),
-    )
+    floor_signed_info(signature, leaf)
     lap("signedinfo")
-    expected = base64.b64decode(signed_info.findtext(f".//{{{DS}}}DigestValue") or "")
-    parent = signature.getparent()
-    assert parent is not None
-    parent.remove(signature)
-    if hashlib.sha256(etree.tostring(root, method="c14n")).digest() != expected:
-        raise ValueError("digest mismatch")
+    floor_digest(root, signature)
     lap("digest")
     if not floor.envelope.validate(root):
         raise ValueError(f"envelope invalid: {floor.envelope.error_log}")
@@ -229,7 +241,7 @@ def _envelope(data: bytes, gateway: Gateway, partner: Partner, lap: Lap) -> Vali
     return ValidatedDocument(verified=verified, schema=fmt.envelope_schema)
 
 
-def pipeline_once(data: bytes, gateway: Gateway, partner: Partner, lap: Lap = _no_lap) -> int:
+def pipeline_once(data: bytes, gateway: Gateway, partner: Partner, lap: Lap = no_lap) -> int:
     """The gateway's steps of ``submit_batch`` before storage; returns the number of items."""
     deps, fmt = gateway.pipeline, gateway.claims
     document = _envelope(data, gateway, partner, lap)
@@ -247,7 +259,7 @@ def verification_once(data: bytes, gateway: Gateway, partner: Partner) -> int:
     """What the floor mirrors, done by the gateway's own code: hardened parse, signature and
     chain, envelope XSD, then every table decoded, hardened-parsed and validated by its XSD."""
     deps = gateway.pipeline
-    verified = _envelope(data, gateway, partner, _no_lap).verified
+    verified = _envelope(data, gateway, partner, no_lap).verified
     hosos = [
         qd130.decode_hoso(hoso, index, deps.limits)
         for index, hoso in enumerate(verified.root.iterfind("THONGTINHOSO/DANHSACHHOSO/HOSO"), 1)
@@ -296,7 +308,7 @@ def full_once(data: bytes, gateway: Gateway, partner: Partner) -> int:
 # --- the run ----------------------------------------------------------------------------------
 
 
-def _timed(run: Callable[[bytes], object], documents: list[bytes]) -> float:
+def timed(run: Callable[[Doc], object], documents: list[Doc]) -> float:
     """Mean microseconds per document over ``documents``."""
     start = time.perf_counter_ns()
     for document in documents:
@@ -304,7 +316,8 @@ def _timed(run: Callable[[bytes], object], documents: list[bytes]) -> float:
     return (time.perf_counter_ns() - start) / len(documents) / 1000
 
 
-def _us(values: list[float]) -> str:
+def median_us(values: list[float]) -> str:
+    """The median of per-round means, with the range of the rounds."""
     return f"{statistics.median(values):8.0f} µs  (rounds {min(values):.0f}-{max(values):.0f})"
 
 
@@ -348,29 +361,34 @@ def main(argv: list[str] | None = None) -> int:
                 "pipeline": lambda d: pipeline_once(d, gateway, partner),
                 "full": lambda d: full_once(d, gateway, partner),
             }
-            results = _measure(stages, slices)
+            results = measure(stages, slices)
             _report(results)
             _breakdown(slices[0], floor, gateway, partner)
             _full_steps(gateway, statistics.median(results["full"]))
             if args.profile:
-                _profile(slices[0], gateway, partner)
+                profile(
+                    lambda d: pipeline_once(d, gateway, partner), slices[0], title="pipeline stage"
+                )
         finally:
             gateway.close()
     return 0
 
 
-def _measure(
-    stages: dict[str, Callable[[bytes], object]], slices: list[list[bytes]]
+def measure(
+    stages: dict[str, Callable[[Doc], object]], slices: list[list[Doc]]
 ) -> dict[str, list[float]]:
+    """Mean µs per document of each stage in each round: ``slices[0]`` warms every stage up,
+    then each further slice is one round, the stages in an order that rotates, each after a
+    ``gc.collect()``."""
     names = list(stages)
     for name in names:  # warm-up: caches (chain, CRLs), allocator, SQLite pages
-        _timed(stages[name], slices[0])
+        timed(stages[name], slices[0])
     results: dict[str, list[float]] = {name: [] for name in names}
     for index, documents in enumerate(slices[1:]):
         order = names[index % len(names) :] + names[: index % len(names)]
         for name in order:
             gc.collect()
-            results[name].append(_timed(stages[name], documents))
+            results[name].append(timed(stages[name], documents))
     return results
 
 
@@ -393,10 +411,10 @@ def _report(results: dict[str, list[float]]) -> None:
     )
     print(f"full / floor         = {full_ratio:.2f}x   (receipt signing and SQLite fsync included)")
     print(f"per document, median of {len(floor)} rounds:")
-    print(f"  floor         {_us(floor)}")
-    print(f"  verification  {_us(verification)}")
-    print(f"  pipeline      {_us(pipeline)}")
-    print(f"  full          {_us(full)}")
+    print(f"  floor         {median_us(floor)}")
+    print(f"  verification  {median_us(verification)}")
+    print(f"  pipeline      {median_us(pipeline)}")
+    print(f"  full          {median_us(full)}")
 
 
 def _breakdown(
@@ -422,31 +440,40 @@ def _breakdown(
         print(", ".join(f"{k} {v / count / 1000:.0f}" for k, v in laps.totals.items()))
 
 
-def _full_steps(gateway: Gateway, full_us: float) -> None:
-    """The gateway's own step histograms, filled by every ``submit_batch`` of the run."""
+def step_means(gateway: Gateway, steps: tuple[str, ...]) -> dict[str, float]:
+    """Mean µs of each of the gateway's step histograms that ``steps`` names and that ran."""
     registry = gateway.metrics.registry
     means: dict[str, float] = {}
-    for step in ("parse", "verify", "validate", "normalize", "receipt", "store"):
+    for step in steps:
         total = registry.get_sample_value("gateway_pipeline_step_seconds_sum", {"step": step})
         count = registry.get_sample_value("gateway_pipeline_step_seconds_count", {"step": step})
         if total is not None and count:
             means[step] = total / count * 1e6
+    return means
+
+
+def _full_steps(gateway: Gateway, full_us: float) -> None:
+    """The gateway's own step histograms, filled by every ``submit_batch`` of the run."""
+    means = step_means(gateway, ("parse", "verify", "validate", "normalize", "receipt", "store"))
     rest = full_us - sum(means.values())
     steps = ", ".join(f"{k} {v:.0f}" for k, v in means.items())
     print(f"  {'full':<9} {full_us:6.0f}  = {steps}, rest {rest:.0f} (gateway step metrics, mean)")
 
 
-def _profile(documents: list[bytes], gateway: Gateway, partner: Partner) -> None:
+def profile(
+    run: Callable[[Doc], object], documents: list[Doc], *, title: str, repeat: int = 10
+) -> None:
+    """Print a cProfile of ``run`` over ``documents`` (``repeat`` times), by own time."""
     profiler = cProfile.Profile()
     profiler.enable()
-    for _ in range(10):
+    for _ in range(repeat):
         for document in documents:
-            pipeline_once(document, gateway, partner)
+            run(document)
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(25)
-    print(f"\ncProfile of the pipeline stage, {10 * len(documents)} documents, by own time:")
+    print(f"\ncProfile of the {title}, {repeat * len(documents)} documents, by own time:")
     print(out.getvalue())
 
 

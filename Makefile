@@ -30,6 +30,7 @@ bench: setup
 	$(BIN)/python -m bench.records
 	$(BIN)/python -m bench.workers
 	$(BIN)/python -m bench.bodies
+	$(BIN)/python -m bench.dossiers
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

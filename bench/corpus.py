@@ -1,7 +1,8 @@
 """The benches' world: a throwaway PKI, a partner file, settings and distinct signed QĐ 130 batches.
 
-Built in a temporary folder with ``gateway.trust.devpki`` (root → issuing CA → hospital and gateway
-certificates, CRLs), the way the test suite builds its own, without importing from ``tests/``.
+Built in a temporary folder with ``gateway.trust.devpki`` (root → issuing CA → hospital, employer
+and gateway certificates, CRLs), the way the test suite builds its own, without importing from
+``tests/``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from gateway.xml.parser import XmlLimits, parse
 FACILITY = "01929"
 PARTNER_ID = f"hospital-{FACILITY}"
 TOKEN = "tok-bench-hospital-" + "b" * 24
+PORTAL_ID = "portal-bench"
+PORTAL_TOKEN = "tok-bench-portal-" + "p" * 24
+# The employer that signs the benches' e-dossiers, named by its tax code as Vietnamese CAs do.
+EMPLOYER_TAX_CODE = "0101234567"
 
 # Two QĐ 130 visits (HOSO) per batch, kept when the signed batch is within ±20 % of 20 KB: that
 # keeps two outpatient visits (XML1 + XML2 + XML3 each) and drops batches with a long inpatient
@@ -39,17 +44,20 @@ MAX_BYTES = 32_000
 
 @dataclass(frozen=True)
 class World:
-    """The files a gateway needs (trust store, partner file, receipt-signing key) and the
-    hospital identity that signs the batches."""
+    """The files a gateway needs (trust store, partner file, receipt-signing key), the
+    hospital identity that signs the batches and the employer that signs e-dossiers."""
 
     folder: Path
     hospital: SigningIdentity
+    employer: SigningIdentity
     trust_store: Path
     partners: Path
     gateway_key: Path
     gateway_cert: Path
     hospital_key: Path
     hospital_cert: Path
+    employer_key: Path
+    employer_cert: Path
 
     def settings(self, store: Path) -> Settings:
         """Settings of a development gateway over a SQLite store at ``store``."""
@@ -75,11 +83,14 @@ class World:
 
 
 def make_world(folder: Path) -> World:
-    """Root → issuing CA → hospital and gateway certificates, CRLs and a one-partner file."""
+    """Root → issuing CA → hospital, employer and gateway certificates, CRLs and a partner file
+    of the hospital and of a portal."""
     root = DevCA.root("Bench Root CA")
     issuing = root.intermediate("Bench Issuing CA")
     hospital = issuing.issue(PARTNER_ID)
     hospital = SigningIdentity(hospital.key, hospital.certificate, (issuing.certificate,))
+    employer = issuing.issue("Công ty TNHH Bench", uid=f"MST:{EMPLOYER_TAX_CODE}")
+    employer = SigningIdentity(employer.key, employer.certificate, (issuing.certificate,))
     gateway = issuing.issue("gateway", key=gateway_key())
     gateway = SigningIdentity(gateway.key, gateway.certificate, (issuing.certificate,))
     trust = folder / "trust"
@@ -91,6 +102,7 @@ def make_world(folder: Path) -> World:
     keys.mkdir(exist_ok=True)
     write_identity(gateway, keys / "gateway.key.pem", keys / "gateway.cert.pem")
     write_identity(hospital, keys / "hospital.key.pem", keys / "hospital.cert.pem")
+    write_identity(employer, keys / "employer.key.pem", keys / "employer.cert.pem")
     partners = folder / "partners.toml"
     partners.write_text(
         f"""
@@ -102,18 +114,28 @@ services = ["claims.submit", "claims.read"]
 facility_codes = ["{FACILITY}"]
 certificates = ["{fingerprint(hospital.certificate)}"]
 tokens = ["{token_hash(TOKEN)}"]
+
+[[partners]]
+id = "{PORTAL_ID}"
+kind = "portal"
+name = "Bench national public service portal"
+services = ["dossiers.submit", "dossiers.read"]
+tokens = ["{token_hash(PORTAL_TOKEN)}"]
 """,
         encoding="utf-8",
     )
     return World(
         folder=folder,
         hospital=hospital,
+        employer=employer,
         trust_store=trust,
         partners=partners,
         gateway_key=keys / "gateway.key.pem",
         gateway_cert=keys / "gateway.cert.pem",
         hospital_key=keys / "hospital.key.pem",
         hospital_cert=keys / "hospital.cert.pem",
+        employer_key=keys / "employer.key.pem",
+        employer_cert=keys / "employer.cert.pem",
     )
 
 

@@ -18,7 +18,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -309,10 +309,13 @@ def running(folder: Path, *, portal_port: int = 0, start_afresh: bool = False) -
 
     env = prepare(folder, start_afresh=start_afresh)
     _, portal_app = simulated_portal(settings(env))
-    with SimulatorServer(portal_app, port=portal_port) as simulator:
+    with ExitStack() as running_parts:
+        simulator = running_parts.enter_context(SimulatorServer(portal_app, port=portal_port))
         configured = settings({**env, "GATEWAY_PORTAL_SYNC_URL": simulator.url})
         gateway = build(configured)
+        running_parts.callback(gateway.close)
         work = status_worker(configured)
+        running_parts.callback(work.close)
         stop = threading.Event()
         delivery = threading.Thread(
             target=worker.run,
@@ -322,13 +325,9 @@ def running(folder: Path, *, portal_port: int = 0, start_afresh: bool = False) -
             daemon=True,
         )
         delivery.start()
-        try:
-            yield DemoRun(folder, gateway, simulator.url)
-        finally:
-            stop.set()
-            delivery.join(timeout=30)
-            work.close()
-            gateway.close()
+        running_parts.callback(delivery.join, timeout=30)
+        running_parts.callback(stop.set)
+        yield DemoRun(folder, gateway, simulator.url)
 
 
 def _banner(folder: Path, base: str, trust: str) -> str:

@@ -341,7 +341,7 @@ def _banner(folder: Path, base: str, trust: str) -> str:
     return f"""
 VSS gateway demo — files in {folder}/ (kept for the next run; gateway demo --reset starts afresh)
 {accounts}
-  API docs:      {base}/docs        WSDL: {base}/soap/claims?wsdl
+  API docs:      {base}/docs        WSDLs: {base}/soap/claims?wsdl, {base}/soap/dossiers?wsdl
   send a batch:  curl -s -H "Authorization: Bearer $(cat {folder}/{first.partner_id}.token)" \\
                    -H "Content-Type: application/xml" \\
                    --data-binary @{folder}/batch-{first.facility}.xml {base}/api/v1/claims

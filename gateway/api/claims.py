@@ -85,6 +85,27 @@ class ReceiptAnswer(Receipt):
 
 # Every read of a partner's data: who may read it, whether it exists, whether it was audited.
 READ_ERRORS = problems.responses(*auth.ERRORS, NotFound, Unavailable)
+# What a signed XML document (a claim batch, a dossier) can be refused with, as a whole.
+DOCUMENT_ERRORS = (
+    XmlMalformed,
+    XmlForbiddenConstruct,
+    SignatureMissing,
+    XmlTooLarge,
+    SignatureInvalid,
+    CertificateError,
+    SchemaInvalid,
+    RuleViolation,
+    *auth.ERRORS,
+    Unavailable,
+)
+# The OpenAPI of a route whose body is a signed XML document.
+XML_BODY = {
+    **auth.SECURED,
+    "requestBody": {
+        "required": True,
+        "content": {XML: {"schema": {"type": "string", "format": "binary"}}},
+    },
+}
 
 
 def receipt_answer(outcome: Outcome) -> dict[str, Any]:
@@ -103,26 +124,9 @@ def receipt_answer(outcome: Outcome) -> dict[str, Any]:
             "description": "the receipt: one result per HOSO, accepted or rejected with codes",
             "headers": {"Location": {"description": "the receipt", "required": True}},
         },
-        **problems.responses(
-            XmlMalformed,
-            XmlForbiddenConstruct,
-            SignatureMissing,
-            XmlTooLarge,
-            SignatureInvalid,
-            CertificateError,
-            SchemaInvalid,
-            RuleViolation,
-            *auth.ERRORS,
-            Unavailable,
-        ),
+        **problems.responses(*DOCUMENT_ERRORS),
     },
-    openapi_extra={
-        **auth.SECURED,
-        "requestBody": {
-            "required": True,
-            "content": {XML: {"schema": {"type": "string", "format": "binary"}}},
-        },
-    },
+    openapi_extra=XML_BODY,
 )
 async def post_claims(
     request: Request, partner: Annotated[Partner, Depends(granted("claims.submit"))]

@@ -12,7 +12,14 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gateway.api import auth, problems, work
 from gateway.api.auth import granted
-from gateway.api.claims import JSON, XML, read_body, read_xml_body
+from gateway.api.claims import (
+    DOCUMENT_ERRORS,
+    JSON,
+    READ_ERRORS,
+    XML_BODY,
+    read_body,
+    read_xml_body,
+)
 from gateway.bootstrap import Gateway
 from gateway.dossiers import service
 from gateway.dossiers.lifecycle import Actor, State, allowed_moves
@@ -20,15 +27,10 @@ from gateway.dossiers.ports import Dossier, Page
 from gateway.dossiers.routing import DEPARTMENT_NAME
 from gateway.dossiers.service import MA_HO_SO, MA_TTHC, Move, Submitted
 from gateway.errors import (
-    CertificateError,
     Conflict,
     NotFound,
     RuleViolation,
-    SchemaInvalid,
-    SignatureInvalid,
-    SignatureMissing,
     Unavailable,
-    XmlForbiddenConstruct,
     XmlMalformed,
     XmlTooLarge,
 )
@@ -173,18 +175,6 @@ def receipt_answer(submitted: Submitted) -> Response:
     return json_answer(body, status=202, headers={"Location": dossier})
 
 
-DOCUMENT_ERRORS = (
-    XmlMalformed,
-    XmlForbiddenConstruct,
-    SignatureMissing,
-    XmlTooLarge,
-    SignatureInvalid,
-    CertificateError,
-    SchemaInvalid,
-    RuleViolation,
-    *auth.ERRORS,
-    Unavailable,
-)
 RECEIPT_ANSWER: dict[int | str, dict[str, Any]] = {
     202: {
         "model": DossierReceiptAnswer,
@@ -192,15 +182,14 @@ RECEIPT_ANSWER: dict[int | str, dict[str, Any]] = {
         "headers": {"Location": {"description": "the dossier", "required": True}},
     }
 }
+# What a request whose parameters may be malformed, about what may not be there, can answer.
+PARAMETER_ERRORS = (XmlMalformed, *auth.ERRORS, NotFound, Unavailable)
+PAGE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"model": DossierPage, "description": "one page and the link to the next"},
+    **problems.responses(*PARAMETER_ERRORS),
+}
 # The move's JSON Schema; its State refers to the one the answers' models put in components.
 MOVE_SCHEMA = Move.model_json_schema(ref_template="#/components/schemas/{model}")
-XML_BODY = {
-    **auth.SECURED,
-    "requestBody": {
-        "required": True,
-        "content": {XML: {"schema": {"type": "string", "format": "binary"}}},
-    },
-}
 
 
 @router.post(
@@ -294,9 +283,6 @@ async def post_transition(
     return json_answer(view(moved, partner=partner, at=gateway.dossiers.clock.now()))
 
 
-READ_ERRORS = problems.responses(*auth.ERRORS, NotFound, Unavailable)
-
-
 @router.get(
     "/dossiers/{dossier_id}",
     summary="A dossier: status, department, due date, late flag, full history",
@@ -320,10 +306,7 @@ async def get_dossier(
     "/dossiers",
     summary="A department's dossiers by state and lateness, oldest first, by pages",
     response_class=Response,
-    responses={
-        200: {"model": DossierPage, "description": "one page and the link to the next"},
-        **problems.responses(XmlMalformed, *auth.ERRORS, NotFound, Unavailable),
-    },
+    responses=PAGE_ANSWER,
     openapi_extra=auth.SECURED,
 )
 async def list_dossiers(

@@ -10,18 +10,26 @@ from pydantic import BaseModel, Field
 
 from gateway.api import auth, problems, work
 from gateway.api.auth import granted
-from gateway.api.dossiers import Cursor, DossierPage, DossierView, Limit, json_answer, page, view
+from gateway.api.dossiers import (
+    PAGE_ANSWER,
+    PARAMETER_ERRORS,
+    Cursor,
+    DossierView,
+    Limit,
+    json_answer,
+    page,
+    view,
+)
 from gateway.bootstrap import Gateway
 from gateway.dossiers import service
 from gateway.dossiers.routing import DEPARTMENT_NAME
-from gateway.errors import Conflict, NotFound, Unavailable, XmlMalformed
+from gateway.errors import Conflict
 from gateway.partners import Partner
 
 router = APIRouter(prefix="/api/v1", tags=["queues"])
 
 Department = Annotated[str, Path(max_length=64, pattern=DEPARTMENT_NAME)]
 Token = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
-ERRORS = (XmlMalformed, *auth.ERRORS, NotFound, Unavailable)
 
 
 class ClaimView(BaseModel):
@@ -40,10 +48,7 @@ class ClaimView(BaseModel):
     "/queues/{department}",
     summary="The department's routed, unfinished dossiers, by pages",
     response_class=Response,
-    responses={
-        200: {"model": DossierPage, "description": "one page and the link to the next"},
-        **problems.responses(*ERRORS),
-    },
+    responses=PAGE_ANSWER,
     openapi_extra=auth.SECURED,
 )
 async def get_queue(
@@ -75,7 +80,7 @@ async def get_queue(
     responses={
         200: {"model": ClaimView, "description": "the task claimed, with its dossier"},
         204: {"description": "no task is available now"},
-        **problems.responses(*ERRORS),
+        **problems.responses(*PARAMETER_ERRORS),
     },
     openapi_extra=auth.SECURED,
 )
@@ -123,7 +128,7 @@ async def post_claim(
     response_class=Response,
     responses={
         204: {"description": "acknowledged"},
-        **problems.responses(*ERRORS, Conflict),
+        **problems.responses(*PARAMETER_ERRORS, Conflict),
     },
     openapi_extra=auth.SECURED,
 )

@@ -183,3 +183,18 @@ def test_a_large_document_is_checked_without_the_byte_prefilters() -> None:
     xinclude = b'<x:include xmlns:x="http://www.w3.org/2001/XInclude" href="/etc/passwd"/>'
     assert code_of(b"<a>" + filler + xinclude + b"</a>") == "XML_FORBIDDEN_CONSTRUCT"
     assert parse(b"<a>" + filler + b"</a>", XmlLimits()).tag == "a"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<?xml-stylesheet href="a.xsl"?><a/>',
+        b"<?xml version='1.0'?><a>Why? Because.<?evil data?></a>",
+        b"<a>10:30 <b xmlns:x='http://www.w3.org/2001/XInclude'><x:include href='/p'/></b></a>",
+        b"<a>A&amp;B <b xmlns:x='http://www.w3.org/2001/X&#73;nclude'><x:include/></b></a>",
+    ],
+    ids=["instruction-named-xml-first", "after-a-question-mark", "after-a-colon", "after-an-amp"],
+)
+def test_a_construct_after_innocent_bytes_of_its_pattern_is_refused(document: bytes) -> None:
+    # The byte prefilters search each pattern from the first "?", ":" or "&" of the document.
+    assert code_of(document) == "XML_FORBIDDEN_CONSTRUCT"

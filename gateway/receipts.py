@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.errors import GatewayError
 from gateway.records.model import Signal
+from gateway.store.ports import StoredReceipt
 from gateway.trust.sign import SigningIdentity, sign_enveloped
 from gateway.xml.ns import RECEIPT, q
 from gateway.xml.tree import root_element
@@ -61,6 +62,17 @@ class _Reception(BaseModel):
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json"))
+
+    def stored(self, xml: bytes, *, accepted: bool) -> StoredReceipt:
+        """The receipt as the store keeps it, with ``xml``, its form signed by the gateway."""
+        return StoredReceipt(
+            id=self.id,
+            partner_id=self.partner_id,
+            sha256=self.sha256,
+            accepted=accepted,
+            json=self.to_json(),
+            xml=xml,
+        )
 
 
 class Receipt(_Reception):

@@ -16,7 +16,7 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -172,27 +172,9 @@ def submit(
         read = deps.format.read(body, ma_tthc=ma_tthc, trust=deps.trust(received_at))
     route = deps.routing.route(read.procedure)
     due = deps.calendar.due_date(received_at, route.working_days)
-    dossier_id, receipt_id, record_id = str(ULID()), str(ULID()), str(ULID())
-    receipt = DossierReceipt(
-        id=receipt_id,
-        partner_id=partner.id,
-        channel=channel,
-        received_at=received_at,
-        sha256=sha256,
-        size=len(body),
-        format=f"{deps.format.name}/{deps.format.version}",
-        dossier_id=dossier_id,
-        ma_ho_so=ma_ho_so,
-        procedure=read.procedure,
-        department=route.department,
-        due_date=due,
-    )
-    record = _record(
-        record_id, receipt, read.signer, read.subject, read.payload, channel=channel, deps=deps
-    )
     entry = HistoryEntry(State.RECEIVED, received_at, "gateway", "gateway", due_date=due)
     dossier = Dossier(
-        id=dossier_id,
+        id=str(ULID()),
         partner_id=partner.id,
         ma_ho_so=ma_ho_so,
         ma_tthc=ma_tthc,
@@ -201,11 +183,29 @@ def submit(
         state=State.RECEIVED,
         received_at=received_at,
         due_date=due,
-        receipt_id=receipt_id,
-        record_id=record_id,
+        receipt_id=str(ULID()),
+        record_id=str(ULID()),
         applicant=read.applicant,
         version=1,
         history=(entry,),
+    )
+    receipt = _receipt(
+        dossier,
+        body,
+        sha256,
+        receipt_id=dossier.receipt_id,
+        at=received_at,
+        channel=channel,
+        deps=deps,
+    )
+    record = _record(
+        dossier.record_id,
+        receipt,
+        read.signer,
+        read.subject,
+        read.payload,
+        channel=channel,
+        deps=deps,
     )
     stored = _stored(receipt, deps)
     with deps.metrics.step("dossier.store"):
@@ -261,6 +261,35 @@ def _duplicate(dossier: Dossier, deps: DossierDeps) -> Submitted:
     )
 
 
+def _receipt(
+    dossier: Dossier,
+    body: bytes,
+    sha256: str,
+    *,
+    receipt_id: str,
+    at: datetime,
+    channel: Channel,
+    deps: DossierDeps,
+    kind: Literal["dossier", "documents"] = "dossier",
+) -> DossierReceipt:
+    """The receipt of ``body``, received ``at``: the dossier itself or documents added to it."""
+    return DossierReceipt(
+        id=receipt_id,
+        partner_id=dossier.partner_id,
+        channel=channel,
+        received_at=at,
+        sha256=sha256,
+        size=len(body),
+        format=f"{deps.format.name}/{deps.format.version}",
+        kind=kind,
+        dossier_id=dossier.id,
+        ma_ho_so=dossier.ma_ho_so,
+        procedure=dossier.procedure,
+        department=dossier.department,
+        due_date=dossier.due_date,
+    )
+
+
 def _record(
     record_id: str,
     receipt: DossierReceipt,
@@ -276,13 +305,7 @@ def _record(
         kind="dossier",
         source=Source(partner_id=receipt.partner_id, channel=channel),
         received_at=receipt.received_at,
-        signature=SignatureBlock(
-            subject=signer.subject,
-            issuer=signer.issuer,
-            serial=signer.serial,
-            algorithm=signer.algorithm,
-            fingerprint=signer.fingerprint,
-        ),
+        signature=SignatureBlock.model_validate(signer, from_attributes=True),
         original=Original(
             format=deps.format.name,
             version=deps.format.version,
@@ -301,14 +324,7 @@ def _record(
 def _stored(receipt: DossierReceipt, deps: DossierDeps) -> StoredReceipt:
     with deps.metrics.step("receipt"):
         xml = signed_dossier_xml(receipt, deps.identity)
-    return StoredReceipt(
-        id=receipt.id,
-        partner_id=receipt.partner_id,
-        sha256=receipt.sha256,
-        accepted=True,
-        json=receipt.to_json(),
-        xml=xml,
-    )
+    return receipt.stored(xml, accepted=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,20 +344,15 @@ def add_documents(
     with deps.metrics.step("dossier.read"):
         read = deps.format.read_documents(body, dossier=dossier, trust=deps.trust(received_at))
     sha256 = hashlib.sha256(body).hexdigest()
-    receipt = DossierReceipt(
-        id=str(ULID()),
-        partner_id=partner.id,
+    receipt = _receipt(
+        dossier,
+        body,
+        sha256,
+        receipt_id=str(ULID()),
+        at=received_at,
         channel=channel,
-        received_at=received_at,
-        sha256=sha256,
-        size=len(body),
-        format=f"{deps.format.name}/{deps.format.version}",
+        deps=deps,
         kind="documents",
-        dossier_id=dossier.id,
-        ma_ho_so=dossier.ma_ho_so,
-        procedure=dossier.procedure,
-        department=dossier.department,
-        due_date=dossier.due_date,
     )
     record_id = str(ULID())
     record = _record(

@@ -253,7 +253,6 @@ def _store_accepted(
 def _record(
     intake: _Intake, fmt: BatchFormat, verified: VerifiedDocument, item: NormalizedItem
 ) -> CommonRecord:
-    signer = verified.signer
     return CommonRecord(
         id=str(ULID()),
         kind=fmt.record_kind,
@@ -261,13 +260,7 @@ def _record(
             partner_id=intake.partner.id, channel=intake.channel, facility_code=item.facility_code
         ),
         received_at=intake.received_at,
-        signature=SignatureBlock(
-            subject=signer.subject,
-            issuer=signer.issuer,
-            serial=signer.serial,
-            algorithm=signer.algorithm,
-            fingerprint=signer.fingerprint,
-        ),
+        signature=SignatureBlock.model_validate(verified.signer, from_attributes=True),
         original=Original(
             format=fmt.name,
             version=fmt.version,
@@ -309,11 +302,4 @@ def _receipt(
 def _stored(receipt: Receipt, *, accepted: bool, deps: PipelineDeps) -> StoredReceipt:
     with deps.metrics.step("receipt"):
         xml = signed_xml(receipt, deps.identity)
-    return StoredReceipt(
-        id=receipt.id,
-        partner_id=receipt.partner_id,
-        sha256=receipt.sha256,
-        accepted=accepted,
-        json=receipt.to_json(),
-        xml=xml,
-    )
+    return receipt.stored(xml, accepted=accepted)

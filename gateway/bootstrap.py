@@ -28,6 +28,7 @@ from gateway.errors import ConfigError
 from gateway.metrics import Metrics
 from gateway.partners import PartnerRegistry
 from gateway.pipeline.batches import PipelineDeps
+from gateway.pipeline.deps import FlowDeps
 from gateway.pipeline.ports import BatchFormat
 from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
@@ -172,12 +173,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     identity = signing_identity(settings)
     store, audit_log = open_storage(settings)
     auditor = Auditor(audit_log, clock)
-    return Gateway(
-        settings=settings,
-        partners=partners,
-        contracts=contracts,
-        pipeline=PipelineDeps(
-            store=store,
+    # Both flows run on the same parts; each adds its own ports.
+    shared = vars(
+        FlowDeps(
             anchors=anchors,
             policy=SignaturePolicy(),
             schemas=contracts.schemas,
@@ -185,7 +183,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             identity=identity,
             clock=clock,
             metrics=metrics,
-        ),
+        )
+    )
+    return Gateway(
+        settings=settings,
+        partners=partners,
+        contracts=contracts,
+        pipeline=PipelineDeps(store=store, **shared),
         claims=claims,
         checkin=checkin,
         assessment=assessment,
@@ -196,14 +200,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             format=dossier_format,
             routing=routing,
             calendar=WorkingCalendar(),
-            anchors=anchors,
-            policy=SignaturePolicy(),
-            schemas=contracts.schemas,
-            limits=settings.xml_limits(),
-            identity=identity,
-            clock=clock,
-            metrics=metrics,
             audit=auditor,
+            **shared,
         ),
     )
 

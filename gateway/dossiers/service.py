@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
 
 from gateway.audit import Action, Auditor, target
-from gateway.clock import Clock
 from gateway.dossiers.calendar import WorkingCalendar, vietnam_date
 from gateway.dossiers.changes import changes, decided
 from gateway.dossiers.lifecycle import DECIDED, FINAL, Actor, State, check_move
@@ -41,8 +40,8 @@ from gateway.dossiers.ports import (
 )
 from gateway.dossiers.routing import Routing
 from gateway.errors import Conflict, Forbidden, Issue, NotFound, RuleViolation, XmlMalformed
-from gateway.metrics import Metrics
 from gateway.partners import Partner, require_service
+from gateway.pipeline.deps import FlowDeps
 from gateway.receipts import DossierReceipt, signed_dossier_xml
 from gateway.records.model import (
     Channel,
@@ -54,12 +53,7 @@ from gateway.records.model import (
 )
 from gateway.records.model import Routing as RecordRouting
 from gateway.store.ports import StoredReceipt
-from gateway.trust.anchors import TrustAnchors
-from gateway.trust.policy import SignaturePolicy
-from gateway.trust.sign import SigningIdentity
 from gateway.trust.verify import SignerInfo
-from gateway.xml.parser import XmlLimits
-from gateway.xml.schemas import SchemaRegistry
 
 # The portal's dossier code: the receiving agency's electronic identifier (``G24``,
 # ``000.00.01.H22``), the date it was received (yyMMdd) and a five-digit number.
@@ -78,20 +72,13 @@ MAX_DOCUMENT_NAME = 500
 
 
 @dataclass(frozen=True)
-class DossierDeps:
+class DossierDeps(FlowDeps):
     """The ports and policies of the dossier flow; built once by the composition root."""
 
     store: DossierStore
     format: DossierFormat
     routing: Routing
     calendar: WorkingCalendar
-    anchors: TrustAnchors
-    policy: SignaturePolicy
-    schemas: SchemaRegistry
-    limits: XmlLimits
-    identity: SigningIdentity
-    clock: Clock
-    metrics: Metrics
     audit: Auditor
 
     def trust(self, at: datetime) -> Trust:

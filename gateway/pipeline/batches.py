@@ -21,10 +21,10 @@ import orjson
 from lxml import etree
 from ulid import ULID
 
-from gateway.clock import Clock
 from gateway.errors import Forbidden, GatewayError, Issue, SchemaInvalid, Unavailable
 from gateway.metrics import Metrics
 from gateway.partners import Partner
+from gateway.pipeline.deps import FlowDeps
 from gateway.pipeline.ports import BatchFormat, NormalizedItem, RejectedItem, ValidatedDocument
 from gateway.pipeline.readset import ReadSet
 from gateway.receipts import ErrorInfo, ItemResult, Receipt, signed_xml
@@ -38,26 +38,15 @@ from gateway.store.ports import (
     StoredRecord,
     Submission,
 )
-from gateway.trust.anchors import TrustAnchors
-from gateway.trust.policy import SignaturePolicy
-from gateway.trust.sign import SigningIdentity
 from gateway.trust.verify import VerifiedDocument, verify_enveloped
-from gateway.xml.parser import XmlLimits, parse
-from gateway.xml.schemas import SchemaRegistry
+from gateway.xml.parser import parse
 
 
 @dataclass(frozen=True)
-class PipelineDeps:
+class PipelineDeps(FlowDeps):
     """The ports and policies a submission needs; built once by the composition root."""
 
     store: Store
-    anchors: TrustAnchors
-    policy: SignaturePolicy
-    schemas: SchemaRegistry
-    limits: XmlLimits
-    identity: SigningIdentity
-    clock: Clock
-    metrics: Metrics
 
     def with_metrics(self, metrics: Metrics) -> PipelineDeps:
         return replace(self, metrics=metrics)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from gateway.errors import Issue, RuleViolation
+from gateway.xml.tree import children
 
 HOSO_PATH = "/Hoso/NoiDung/ThongTinHoSo"
 FILES_PATH = f"{HOSO_PATH}/ToKhais"
@@ -43,36 +44,39 @@ class Envelope:
     files: tuple[FileEntry, ...]
 
 
-def _fields(node: etree._Element | None) -> dict[str, str]:
-    if node is None:
-        return {}
-    return {str(c.tag): (c.text or "").strip() for c in node if isinstance(c.tag, str)}
+def _text(element: etree._Element) -> str:
+    return (element.text or "").strip()
+
+
+def _fields(nodes: dict[str, etree._Element]) -> dict[str, str]:
+    return {tag: _text(node) for tag, node in nodes.items()}
+
+
+def _file(index: int, fields: dict[str, etree._Element]) -> FileEntry:
+    return FileEntry(
+        index=index,
+        code=_text(fields["MaToKhai"]),
+        file_name=_text(fields["TenFile"]),
+        file_type=_text(fields["LoaiFile"]),
+        declared_length=int(fields["DoDaiFile"].text or "0"),
+        content=fields["NoiDungFile"].text or "",
+    )
 
 
 def read_envelope(root: etree._Element) -> Envelope:
-    """The fields of a ``Hoso`` that passed its XSD (so every required one is there)."""
-    info = root.find("NoiDung/ThongTinHoSo")
-    assert info is not None  # required by the schema
+    """The fields of a ``Hoso`` that passed its XSD (so every required one is there, once)."""
+    parts = children(children(root)["NoiDung"])
+    info = children(parts["ThongTinHoSo"])
     hoso = _fields(info)
-    files = tuple(
-        FileEntry(
-            index=index,
-            code=(f.findtext("MaToKhai") or "").strip(),
-            file_name=(f.findtext("TenFile") or "").strip(),
-            file_type=(f.findtext("LoaiFile") or "").strip(),
-            declared_length=int(f.findtext("DoDaiFile") or "0"),
-            content=f.findtext("NoiDungFile") or "",
-        )
-        for index, f in enumerate(info.iterfind("ToKhais/FileToKhai"), 1)
-    )
+    files = info["ToKhais"].iterchildren("FileToKhai")
     return Envelope(
         ma_thu_tuc=hoso["MaThuTuc"],
         period=hoso["KyKeKhai"],
         created=hoso["NgayLap"],
-        unit=_fields(root.find("NoiDung/ThongTinDonVi")),
-        ivan=_fields(root.find("NoiDung/ThongTinIVAN")),
+        unit=_fields(children(parts["ThongTinDonVi"])),
+        ivan=_fields(children(parts["ThongTinIVAN"])),
         file_count=int(hoso["SoLuongFile"]),
-        files=files,
+        files=tuple(_file(index, children(f)) for index, f in enumerate(files, 1)),
     )
 
 

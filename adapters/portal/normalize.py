@@ -16,23 +16,22 @@ from adapters.portal.procedures import Procedure
 from gateway.dossiers.ports import Applicant
 from gateway.errors import Issue, RuleViolation
 from gateway.records.model import Gender, Subject
+from gateway.xml.tree import children
 
 _GENDERS: dict[str, Gender] = {"1": "male", "2": "female", "3": "undetermined"}
 
 
-def _child(node: etree._Element, tag: str) -> etree._Element | None:
-    # A child by its tag, without ElementPath (the fields of a form are read one by one).
-    return next(node.iterchildren(tag), None)
+Fields = dict[str, etree._Element]  # a node's children by tag (``gateway.xml.tree.children``)
 
 
-def _text(node: etree._Element, tag: str) -> str | None:
-    child = _child(node, tag)
+def _text(fields: Fields, tag: str) -> str | None:
+    child = fields.get(tag)
     value = "" if child is None else (child.text or "").strip()
     return value or None
 
 
-def _req(node: etree._Element, tag: str) -> str:
-    return _text(node, tag) or ""  # required by the form's XSD
+def _req(fields: Fields, tag: str) -> str:
+    return _text(fields, tag) or ""  # required by the form's XSD
 
 
 def _iso_text(text: str) -> str:
@@ -50,8 +49,8 @@ def _not_a_date(text: str, *, table: str, path: str) -> RuleViolation:
     )
 
 
-def _iso(node: etree._Element, tag: str) -> str | None:
-    element = _child(node, tag)
+def _iso(fields: Fields, tag: str) -> str | None:
+    element = fields.get(tag)
     text = "" if element is None else (element.text or "").strip()
     if element is None or not text:
         return None
@@ -62,179 +61,179 @@ def _iso(node: etree._Element, tag: str) -> str | None:
         raise _not_a_date(text, table=str(tree.getroot().tag), path=tree.getpath(element)) from exc
 
 
-def _iso_req(node: etree._Element, tag: str) -> str:
-    return _iso(node, tag) or ""
+def _iso_req(fields: Fields, tag: str) -> str:
+    return _iso(fields, tag) or ""
 
 
-def _int(node: etree._Element, tag: str) -> int | None:
-    text = _text(node, tag)
+def _int(fields: Fields, tag: str) -> int | None:
+    text = _text(fields, tag)
     return None if text is None else int(text)
 
 
-def _person(node: etree._Element, *, name: str = "HoTen", si: str = "MaSoBHXH") -> dict[str, Any]:
+def _person(f: Fields, *, name: str = "HoTen", si: str = "MaSoBHXH") -> dict[str, Any]:
     return {
-        "full_name": _req(node, name),
-        "date_of_birth": _iso_req(node, "NgaySinh"),
-        "gender": _GENDERS[_req(node, "GioiTinh")],
-        "si_number": _text(node, si),
-        "citizen_id": _text(node, "SoCCCD"),
+        "full_name": _req(f, name),
+        "date_of_birth": _iso_req(f, "NgaySinh"),
+        "gender": _GENDERS[_req(f, "GioiTinh")],
+        "si_number": _text(f, si),
+        "citizen_id": _text(f, "SoCCCD"),
     }
 
 
+def _member(f: Fields) -> dict[str, Any]:
+    return {**_person(f, si="MasoBHXH"), "citizen_id": _text(f, "CMND")}
+
+
+def _household(annex: Fields) -> dict[str, Any]:
+    members = annex.get("DSThanhVien")
+    return {
+        "head_name": _req(annex, "Hoten_Chuho"),
+        "household_code": _text(annex, "Maso_HoGiadinh"),
+        "address": _text(annex, "Diachi_HK"),
+        "members": [
+            {**_member(children(m)), "relationship": _text(children(m), "MoiQuanHe")}
+            for m in ([] if members is None else members.iterchildren("ThanhVien"))
+        ],
+    }
+
+
+def _participant(row: Fields) -> dict[str, Any]:
+    annex = row.get("PhuLuc")
+    return {
+        **_member(row),
+        "nationality": _text(row, "QuocTich"),
+        "ethnicity": _text(row, "DanToc"),
+        "phone": _text(row, "Dienthoai_LH"),
+        "email": _text(row, "Email_LH"),
+        "contribution_vnd": _text(row, "Mucdong"),
+        "payment_method": _text(row, "Phuongthuc"),
+        "hi_facility": _text(row, "MaBenhVien"),
+        "change_requested": _text(row, "Noidung_Thaydoi"),
+        "household": None if annex is None else _household(children(annex)),
+    }
+
+
+def _rows(root: etree._Element) -> list[Fields]:
+    return [children(row) for row in _content(root).iterchildren("LaoDong")]
+
+
 def _participants(root: etree._Element) -> dict[str, Any]:
-    rows = []
-    for row in root.iterfind("NoiDung/LaoDong"):
-        annex = row.find("PhuLuc")
-        household = None
-        if annex is not None:
-            members = [
-                p.HouseholdMember(
-                    **{**_person(m, si="MasoBHXH"), "citizen_id": _text(m, "CMND")},
-                    relationship=_text(m, "MoiQuanHe"),
-                )
-                for m in annex.iterfind("DSThanhVien/ThanhVien")
-            ]
-            household = p.Household(
-                head_name=_req(annex, "Hoten_Chuho"),
-                household_code=_text(annex, "Maso_HoGiadinh"),
-                address=_text(annex, "Diachi_HK"),
-                members=members,
-            )
-        rows.append(
-            p.Participant(
-                **{**_person(row, si="MasoBHXH"), "citizen_id": _text(row, "CMND")},
-                nationality=_text(row, "QuocTich"),
-                ethnicity=_text(row, "DanToc"),
-                phone=_text(row, "Dienthoai_LH"),
-                email=_text(row, "Email_LH"),
-                contribution_vnd=_text(row, "Mucdong"),
-                payment_method=_text(row, "Phuongthuc"),
-                hi_facility=_text(row, "MaBenhVien"),
-                change_requested=_text(row, "Noidung_Thaydoi"),
-                household=household,
-            )
-        )
-    return {"participants": rows}
+    return {"participants": [_participant(row) for row in _rows(root)]}
 
 
 def _workers(root: etree._Element) -> dict[str, Any]:
     rows = [
-        p.Worker(
-            full_name=_req(row, "Hoten"),
-            si_number=_text(row, "Masobhxh"),
-            citizen_id=_text(row, "soCCCD"),
-            plan=_req(row, "phuongAn"),
-            salary_vnd=_text(row, "tienLuong"),
-            from_month=_iso_req(row, "tuThang"),
-            to_month=_iso(row, "denThang"),
-            position=_text(row, "chucVu"),
-        )
-        for row in root.iterfind("NoiDung/LaoDong")
+        {
+            "full_name": _req(row, "Hoten"),
+            "si_number": _text(row, "Masobhxh"),
+            "citizen_id": _text(row, "soCCCD"),
+            "plan": _req(row, "phuongAn"),
+            "salary_vnd": _text(row, "tienLuong"),
+            "from_month": _iso_req(row, "tuThang"),
+            "to_month": _iso(row, "denThang"),
+            "position": _text(row, "chucVu"),
+        }
+        for row in _rows(root)
     ]
     return {"workers": rows}
 
 
 def _content(root: etree._Element) -> etree._Element:
-    content = root.find("NoiDung")
-    assert content is not None  # required by every form's XSD
-    return content
+    return children(root)["NoiDung"]  # required by every form's XSD
 
 
 def _benefit_claim(root: etree._Element) -> dict[str, Any]:
-    c = _content(root)
-    event, account, who = c.find("SuKien"), c.find("TaiKhoan"), c.find("NguoiHuong")
-    assert event is not None and account is not None and who is not None
+    c = children(_content(root))
+    event, account = children(c["SuKien"]), children(c["TaiKhoan"])
     return {
-        "benefit_claim": p.BenefitClaim(
-            benefit=_req(c, "LoaiCheDo"),
-            beneficiary=p.Person(**_person(who)),
-            event_date=_iso_req(event, "NgayXayRa"),
-            event_description=_text(event, "MoTa"),
-            period_from=_iso_req(c, "TuNgay"),
-            period_to=_iso(c, "DenNgay"),
-            days=_int(c, "SoNgay"),
-            bank_account=p.BankAccount(
-                bank_code=_req(account, "MaNganHang"),
-                account_number=_req(account, "SoTaiKhoan"),
-                holder=_req(account, "ChuTaiKhoan"),
-            ),
-            amount_requested_vnd=_text(c, "SoTienDeNghi"),
-        )
+        "benefit_claim": {
+            "benefit": _req(c, "LoaiCheDo"),
+            "beneficiary": _person(children(c["NguoiHuong"])),
+            "event_date": _iso_req(event, "NgayXayRa"),
+            "event_description": _text(event, "MoTa"),
+            "period_from": _iso_req(c, "TuNgay"),
+            "period_to": _iso(c, "DenNgay"),
+            "days": _int(c, "SoNgay"),
+            "bank_account": {
+                "bank_code": _req(account, "MaNganHang"),
+                "account_number": _req(account, "SoTaiKhoan"),
+                "holder": _req(account, "ChuTaiKhoan"),
+            },
+            "amount_requested_vnd": _text(c, "SoTienDeNghi"),
+        }
     }
 
 
 def _reissue(root: etree._Element) -> dict[str, Any]:
-    c = _content(root)
+    c = children(_content(root))
     return {
-        "reissue": p.Reissue(
-            person=p.Person(**_person(c)),
-            item="si_book" if _req(c, "LoaiCapLai") == "SO" else "hi_card",
-            number=_req(c, "SoSoThe"),
-            reason=_req(c, "LyDo"),
-            note=_text(c, "GhiChu"),
-        )
+        "reissue": {
+            "person": _person(c),
+            "item": "si_book" if _req(c, "LoaiCapLai") == "SO" else "hi_card",
+            "number": _req(c, "SoSoThe"),
+            "reason": _req(c, "LyDo"),
+            "note": _text(c, "GhiChu"),
+        }
     }
 
 
 def _adjustment(root: etree._Element) -> dict[str, Any]:
-    c = _content(root)
-    evidence = c.find("GiayToChungMinh")
-    assert evidence is not None
+    content = _content(root)
+    c = children(content)
+    evidence = children(c["GiayToChungMinh"])
     return {
-        "adjustment": p.Adjustment(
-            person=p.Person(**_person(c)),
-            changes=[
-                p.FieldChange(
-                    field=_req(d, "TruongThongTin"),
-                    old_value=_req(d, "GiaTriCu"),
-                    new_value=_req(d, "GiaTriMoi"),
-                )
-                for d in c.iterfind("DieuChinh")
+        "adjustment": {
+            "person": _person(c),
+            "changes": [
+                {
+                    "field": _req(d, "TruongThongTin"),
+                    "old_value": _req(d, "GiaTriCu"),
+                    "new_value": _req(d, "GiaTriMoi"),
+                }
+                for d in map(children, content.iterchildren("DieuChinh"))
             ],
-            evidence=p.Evidence(
-                kind=_req(evidence, "LoaiGiayTo"),
-                number=_req(evidence, "SoGiayTo"),
-                issued_on=_iso_req(evidence, "NgayCap"),
-                issued_by=_text(evidence, "NoiCap"),
-            ),
-        )
+            "evidence": {
+                "kind": _req(evidence, "LoaiGiayTo"),
+                "number": _req(evidence, "SoGiayTo"),
+                "issued_on": _iso_req(evidence, "NgayCap"),
+                "issued_by": _text(evidence, "NoiCap"),
+            },
+        }
     }
 
 
 def _coverage(root: etree._Element) -> dict[str, Any]:
-    c = _content(root)
-    employer = c.find("DonViCuDi")
-    assert employer is not None
+    c = children(_content(root))
+    employer = children(c["DonViCuDi"])
     return {
-        "coverage_certificate": p.CoverageCertificate(
-            person=p.Person(**_person(c)),
-            destination_country=_req(c, "QuocGiaDen"),
-            period_from=_iso_req(c, "TuNgay"),
-            period_to=_iso_req(c, "DenNgay"),
-            sending_employer=_req(employer, "TenDonVi"),
-            sending_employer_tax_code=_text(employer, "MaSoThue"),
-            workplace=_text(c, "NoiLamViec"),
-        )
+        "coverage_certificate": {
+            "person": _person(c),
+            "destination_country": _req(c, "QuocGiaDen"),
+            "period_from": _iso_req(c, "TuNgay"),
+            "period_to": _iso_req(c, "DenNgay"),
+            "sending_employer": _req(employer, "TenDonVi"),
+            "sending_employer_tax_code": _text(employer, "MaSoThue"),
+            "workplace": _text(c, "NoiLamViec"),
+        }
     }
 
 
 def _unpaid(root: etree._Element) -> dict[str, Any]:
-    c = _content(root)
-    unit = c.find("DonVi")
-    assert unit is not None
+    c = children(_content(root))
+    unit = children(c["DonVi"])
     return {
-        "unpaid_contributions": p.UnpaidContributions(
-            employer_name=_req(unit, "TenDonVi"),
-            employer_tax_code=_req(unit, "MaSoThue"),
-            employer_si_code=_text(unit, "MaDonVi"),
-            employer_address=_text(unit, "DiaChi"),
-            from_month=_iso_req(c, "TuThang"),
-            to_month=_iso_req(c, "DenThang"),
-            months_owed=int(_req(c, "SoThangNo")),
-            amount_owed_vnd=_req(c, "SoTienNo"),
-            workers=_int(c, "SoLaoDong"),
-            description=_text(c, "NoiDungPhanAnh"),
-        )
+        "unpaid_contributions": {
+            "employer_name": _req(unit, "TenDonVi"),
+            "employer_tax_code": _req(unit, "MaSoThue"),
+            "employer_si_code": _text(unit, "MaDonVi"),
+            "employer_address": _text(unit, "DiaChi"),
+            "from_month": _iso_req(c, "TuThang"),
+            "to_month": _iso_req(c, "DenThang"),
+            "months_owed": int(_req(c, "SoThangNo")),
+            "amount_owed_vnd": _req(c, "SoTienNo"),
+            "workers": _int(c, "SoLaoDong"),
+            "description": _text(c, "NoiDungPhanAnh"),
+        }
     }
 
 
@@ -266,38 +265,42 @@ def normalize(
         if form.root is not None:
             content.update(_READERS[form.info.code](form.root))
     month, year = envelope.period.split("/")
-    return p.DossierPayload(
-        procedure=p.ProcedureRef(
-            code=procedure.code,
-            ma_thu_tuc=envelope.ma_thu_tuc,
-            ma_tthc=procedure.ma_tthc,
-            name=procedure.name,
-        ),
-        declaration_period=f"{year}-{month}",
-        created_on=_created_on(envelope),
-        applicant=p.ApplicantPart(
-            kind=applicant.kind,
-            id=applicant.id,
-            name=unit.get("TenDoiTuong", ""),
-            kind_code=unit.get("LoaiDoiTuong", ""),
-            si_code=unit.get("MaSoBHXH") or None,
-            signer_name=unit.get("NguoiKy") or None,
-            phone=unit.get("DienThoai") or None,
-            managing_agency=unit.get("CoQuanQuanLy") or None,
-        ),
-        transmitted_by=envelope.ivan.get("MaIVAN", ""),
-        files=[
-            p.FilePart(
-                code=f.info.code,
-                file_name=f.info.file_name,
-                file_type=f.info.file_type,
-                sha256=f.info.sha256,
-                size=f.info.size,
-                signed=f.info.signer is not None,
-            )
-            for f in forms
-        ],
-        **content,
+    # Built as plain data and validated once, in pydantic-core: a model per part, each
+    # validated on its own, cost twice as much.
+    return p.DossierPayload.model_validate(
+        {
+            "procedure": {
+                "code": procedure.code,
+                "ma_thu_tuc": envelope.ma_thu_tuc,
+                "ma_tthc": procedure.ma_tthc,
+                "name": procedure.name,
+            },
+            "declaration_period": f"{year}-{month}",
+            "created_on": _created_on(envelope),
+            "applicant": {
+                "kind": applicant.kind,
+                "id": applicant.id,
+                "name": unit.get("TenDoiTuong", ""),
+                "kind_code": unit.get("LoaiDoiTuong", ""),
+                "si_code": unit.get("MaSoBHXH") or None,
+                "signer_name": unit.get("NguoiKy") or None,
+                "phone": unit.get("DienThoai") or None,
+                "managing_agency": unit.get("CoQuanQuanLy") or None,
+            },
+            "transmitted_by": envelope.ivan.get("MaIVAN", ""),
+            "files": [
+                {
+                    "code": f.info.code,
+                    "file_name": f.info.file_name,
+                    "file_type": f.info.file_type,
+                    "sha256": f.info.sha256,
+                    "size": f.info.size,
+                    "signed": f.info.signer is not None,
+                }
+                for f in forms
+            ],
+            **content,
+        }
     )
 
 

@@ -21,6 +21,12 @@ def root_element(
     return etree.Element(tag, attrib=attrib, nsmap=namespaces)  # type: ignore[arg-type]
 
 
+def children(node: etree._Element) -> dict[str, etree._Element]:
+    """The element children of ``node`` by tag (the last of a repeated one), read in one pass:
+    a ``find`` or ``findtext`` walks its path in Python on every call."""
+    return {str(c.tag): c for c in node if isinstance(c.tag, str)}
+
+
 def find_all(
     node: etree._Element, xpath: str, namespaces: Mapping[str, str] | None = None
 ) -> list[etree._Element]:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ClassVar
 
 from gateway.errors import translate
 from gateway.store.ports import IndexChanged, IndexRead, StoredReceipt, StoredRecord, Submission
@@ -41,10 +42,24 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_by_name ON entries (name, seq);
 """
 
-_RECEIPT_COLUMNS = "id, partner_id, sha256, accepted, json, xml"
+# A receipt's columns, in every store's receipts table: ``receipt_values`` and ``receipt_of``.
+RECEIPT_COLUMNS = "id, partner_id, sha256, accepted, json, xml"
 
 
-def _receipt(row: tuple[str, str, str, int, bytes, bytes] | None) -> StoredReceipt | None:
+def receipt_values(receipt: StoredReceipt) -> tuple[str, str, str, int, bytes, bytes]:
+    """The values of ``RECEIPT_COLUMNS`` for ``receipt``."""
+    return (
+        receipt.id,
+        receipt.partner_id,
+        receipt.sha256,
+        int(receipt.accepted),
+        receipt.json,
+        receipt.xml,
+    )
+
+
+def receipt_of(row: tuple[Any, ...] | None) -> StoredReceipt | None:
+    """The receipt of a row of ``RECEIPT_COLUMNS``."""
     if row is None:
         return None
     return StoredReceipt(row[0], row[1], row[2], bool(row[3]), bytes(row[4]), bytes(row[5]))
@@ -109,35 +124,84 @@ class ReadPool:
                 db.close()
 
 
-class SqliteStore:
-    """Writes go through one connection, serialized by a lock; ``synchronous=FULL`` makes each
-    commit durable. Reads take a connection of their own from a ``ReadPool``, so a worker's
-    history look-ups do not stall behind its own commit."""
+class SqliteDatabase:
+    """What every SQLite store shares: one write connection, serialized by a lock, each write
+    one ``BEGIN IMMEDIATE`` transaction (``synchronous=FULL`` makes each commit durable); reads
+    on connections of their own from a ``ReadPool``, never behind a commit; and the receipts and
+    original bytes it keeps, in tables of its own names."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = connect(path, _SCHEMA)
+    RECEIPTS: ClassVar[str]  # its receipts table, of ``RECEIPT_COLUMNS``
+    ORIGINALS: ClassVar[str]  # its originals table: sha256, body
+
+    def __init__(self, path: Path, schema: str) -> None:
+        self._db = connect(path, schema)
         self._lock = threading.Lock()
         self._reads = ReadPool(path)
 
-    def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        with translate("the store"), self._lock, immediate(self._db):
+            yield self._db
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
         with translate("the store"), self._reads.reading() as db:
+            yield db
+
+    def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
+        with self._reading() as db:
             row = db.execute(
-                f"SELECT {_RECEIPT_COLUMNS} FROM receipts "  # noqa: S608 - constant columns
+                f"SELECT {RECEIPT_COLUMNS} FROM {self.RECEIPTS} WHERE id = ?",  # noqa: S608
+                (receipt_id,),
+            ).fetchone()
+        return receipt_of(row)
+
+    def get_original(self, sha256: str) -> bytes | None:
+        with self._reading() as db:
+            row = db.execute(
+                f"SELECT body FROM {self.ORIGINALS} WHERE sha256 = ?",  # noqa: S608
+                (sha256,),
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def ping(self) -> None:
+        with self._reading() as db:
+            db.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+        self._reads.close()
+
+
+class SqliteStore(SqliteDatabase):
+    """The claim store: a worker's history look-ups read on their own connections, so they do
+    not stall behind its own commit."""
+
+    RECEIPTS, ORIGINALS = "receipts", "originals"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _SCHEMA)
+
+    def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
+        with self._reading() as db:
+            row = db.execute(
+                f"SELECT {RECEIPT_COLUMNS} FROM receipts "  # noqa: S608 - constant columns
                 "WHERE partner_id = ? AND sha256 = ? AND accepted = 1",
                 (partner_id, sha256),
             ).fetchone()
-        return _receipt(row)
+        return receipt_of(row)
 
     def save_accepted(self, submission: Submission) -> StoredReceipt:
         receipt = submission.receipt
-        with translate("the store"), self._lock, immediate(self._db):
-            existing = self._db.execute(
-                f"SELECT {_RECEIPT_COLUMNS} FROM receipts "  # noqa: S608
+        with self._writing() as db:
+            existing = db.execute(
+                f"SELECT {RECEIPT_COLUMNS} FROM receipts "  # noqa: S608
                 "WHERE partner_id = ? AND sha256 = ? AND accepted = 1",
                 (receipt.partner_id, receipt.sha256),
             ).fetchone()
             if existing is not None:
-                stored = _receipt(existing)  # nothing was written: the commit is empty
+                stored = receipt_of(existing)  # nothing was written: the commit is empty
                 assert stored is not None
                 return stored
             self._check_unchanged(submission.read)
@@ -167,54 +231,25 @@ class SqliteStore:
 
     def _insert_receipt(self, receipt: StoredReceipt) -> None:
         self._db.execute(
-            f"INSERT INTO receipts ({_RECEIPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
-            (
-                receipt.id,
-                receipt.partner_id,
-                receipt.sha256,
-                int(receipt.accepted),
-                receipt.json,
-                receipt.xml,
-            ),
+            f"INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+            receipt_values(receipt),
         )
 
     def save_rejection(self, receipt: StoredReceipt) -> None:
         with translate("the store"), self._lock:
             self._insert_receipt(receipt)
 
-    def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
-        with translate("the store"), self._reads.reading() as db:
-            row = db.execute(
-                f"SELECT {_RECEIPT_COLUMNS} FROM receipts WHERE id = ?",  # noqa: S608
-                (receipt_id,),
-            ).fetchone()
-        return _receipt(row)
-
     def get_record(self, record_id: str) -> StoredRecord | None:
-        with translate("the store"), self._reads.reading() as db:
+        with self._reading() as db:
             row = db.execute(
                 "SELECT id, receipt_id, partner_id, json FROM records WHERE id = ?", (record_id,)
             ).fetchone()
         return None if row is None else StoredRecord(row[0], row[1], row[2], bytes(row[3]))
 
-    def get_original(self, sha256: str) -> bytes | None:
-        with translate("the store"), self._reads.reading() as db:
-            row = db.execute("SELECT body FROM originals WHERE sha256 = ?", (sha256,)).fetchone()
-        return None if row is None else bytes(row[0])
-
     def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
-        with translate("the store"), self._reads.reading() as db:
+        with self._reading() as db:
             rows = db.execute(
                 "SELECT value FROM entries WHERE name = ? ORDER BY seq LIMIT ? OFFSET ?",
                 (name, -1 if limit is None else limit, start),
             ).fetchall()
         return [bytes(row[0]) for row in rows]
-
-    def ping(self) -> None:
-        with translate("the store"), self._reads.reading() as db:
-            db.execute("SELECT 1").fetchone()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-        self._reads.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -24,14 +23,13 @@ from gateway.dossiers.ports import (
     Page,
     StatusChange,
 )
-from gateway.errors import Conflict, NotFound, translate
+from gateway.errors import Conflict, NotFound
 from gateway.store import sqlite_dossier_rows as rows
 from gateway.store.ports import StoredReceipt
-from gateway.store.sqlite import ReadPool, connect, immediate
+from gateway.store.sqlite import RECEIPT_COLUMNS, SqliteDatabase, receipt_of, receipt_values
 
 MAX_PAGE = 200  # the most rows any one call returns
 
-_RECEIPT_COLUMNS = "id, partner_id, sha256, accepted, json, xml"
 _PAUSED = "delivery_paused"
 
 
@@ -49,12 +47,6 @@ def _bounded(limit: int) -> int:
     return max(1, min(limit, MAX_PAGE))
 
 
-def _receipt(row: tuple[Any, ...] | None) -> StoredReceipt | None:
-    if row is None:
-        return None
-    return StoredReceipt(row[0], row[1], row[2], bool(row[3]), bytes(row[4]), bytes(row[5]))
-
-
 @contextmanager
 def _snapshot(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Several reads that see one state of the database (a dossier and its history)."""
@@ -65,30 +57,19 @@ def _snapshot(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         db.execute("COMMIT")
 
 
-class SqliteDossierStore:
-    """One write connection per store, serialized by a lock, each write one ``BEGIN IMMEDIATE``
-    transaction: it takes the database's write lock before its first read, so what it decides
-    on (a version, a free task, a duplicate) cannot change under it, in this process or any
-    other. Reads use pooled connections of their own (WAL: never behind a writer).
+class SqliteDossierStore(SqliteDatabase):
+    """Each write is one ``BEGIN IMMEDIATE`` transaction (``SqliteDatabase``): it takes the
+    database's write lock before its first read, so what it decides on (a version, a free task,
+    a duplicate) cannot change under it, in this process or any other.
 
     The department queue holds one task per dossier in ``DEPARTMENT_WORK``. A task stays while
     a worker holds its claim even if the dossier leaves that work meanwhile (the worker's move
     comes before its ack), so that the ack is taken; such a task is never handed out again."""
 
+    RECEIPTS, ORIGINALS = "dossier_receipts", "dossier_originals"
+
     def __init__(self, path: Path) -> None:
-        self._db = connect(path, rows.SCHEMA)
-        self._lock = threading.Lock()
-        self._reads = ReadPool(path)
-
-    @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        with translate("the store"), self._lock, immediate(self._db):
-            yield self._db
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with translate("the store"), self._reads.reading() as db:
-            yield db
+        super().__init__(path, rows.SCHEMA)
 
     # -- dossiers ------------------------------------------------------------------------------
 
@@ -134,23 +115,9 @@ class SqliteDossierStore:
             found = self._select(db, "id = ?", (dossier_id,), limit=1)
         return found[0] if found else None
 
-    def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
-        with self._reading() as db:
-            row = db.execute(
-                f"SELECT {_RECEIPT_COLUMNS} FROM dossier_receipts WHERE id = ?",  # noqa: S608
-                (receipt_id,),
-            ).fetchone()
-        return _receipt(row)
-
     def get_record(self, record_id: str) -> bytes | None:
         with self._reading() as db:
             row = db.execute("SELECT json FROM dossier_records WHERE id = ?", (record_id,))
-            found = row.fetchone()
-        return None if found is None else bytes(found[0])
-
-    def get_original(self, sha256: str) -> bytes | None:
-        with self._reading() as db:
-            row = db.execute("SELECT body FROM dossier_originals WHERE sha256 = ?", (sha256,))
             found = row.fetchone()
         return None if found is None else bytes(found[0])
 
@@ -190,12 +157,12 @@ class SqliteDossierStore:
         receipt = documents.receipt
         with self._writing() as db:
             first = db.execute(
-                f"SELECT {_RECEIPT_COLUMNS} FROM dossier_receipts "  # noqa: S608
+                f"SELECT {RECEIPT_COLUMNS} FROM dossier_receipts "  # noqa: S608
                 "WHERE dossier_id = ? AND sha256 = ? AND documents = 1",
                 (dossier_id, receipt.sha256),
             ).fetchone()
             if first is not None:
-                stored = _receipt(first)
+                stored = receipt_of(first)
                 assert stored is not None
                 return stored
             self._check_version(db, dossier_id, version)
@@ -389,15 +356,6 @@ class SqliteDossierStore:
                 (_PAUSED, "1" if paused else "0"),
             )
 
-    def ping(self) -> None:
-        with self._reading() as db:
-            db.execute("SELECT 1").fetchone()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-        self._reads.close()
-
     # -- inside a transaction ------------------------------------------------------------------
 
     def _find(
@@ -563,18 +521,9 @@ class SqliteDossierStore:
         """A receipt, its record and the original bytes: the dossier's own or additional
         documents'."""
         db.execute(
-            f"INSERT INTO dossier_receipts (dossier_id, documents, {_RECEIPT_COLUMNS}) "  # noqa: S608
+            f"INSERT INTO dossier_receipts (dossier_id, documents, {RECEIPT_COLUMNS}) "  # noqa: S608
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                dossier_id,
-                int(documents),
-                receipt.id,
-                receipt.partner_id,
-                receipt.sha256,
-                int(receipt.accepted),
-                receipt.json,
-                receipt.xml,
-            ),
+            (dossier_id, int(documents), *receipt_values(receipt)),
         )
         db.execute(
             "INSERT INTO dossier_records (id, receipt_id, json) VALUES (?, ?, ?)",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -25,13 +24,6 @@ POLICY = DeliveryPolicy(attempts=20, base=1.0, cap=60.0)
 def top(_: object = None) -> float:
     """The jitter's largest draw: a retry due at the very end of its window."""
     return 0.999999
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteDossierStore]:
-    opened = SqliteDossierStore(tmp_path / "dossiers.sqlite3")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -3,11 +3,7 @@ what the portal receives."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from gateway.dossiers.delivery import deliver_due
 from gateway.dossiers.lifecycle import State
@@ -20,13 +16,6 @@ DAY = timedelta(days=1)
 # The supplements are due on 11 March 2026 (Vietnam): the whole of that day is the applicant's.
 LAST_MINUTE = datetime(2026, 3, 11, 16, 59, tzinfo=UTC)  # 23:59 in Hanoi
 NEXT_DAY = datetime(2026, 3, 11, 17, 0, tzinfo=UTC)  # 00:00 on 12 March in Hanoi
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteDossierStore]:
-    opened = SqliteDossierStore(tmp_path / "dossiers.sqlite3")
-    yield opened
-    opened.close()
 
 
 def waiting(store: SqliteDossierStore, n: int = 1) -> None:

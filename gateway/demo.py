@@ -26,13 +26,13 @@ from typing import Any
 
 from adapters.hospital import synth
 from adapters.portal import synth as portal_synth
-from adapters.portal.simulator import SimulatorServer
 from adapters.portal.simulator import from_settings as simulated_portal
 from gateway.bootstrap import Gateway
 from gateway.config import Settings
 from gateway.dossiers import routing
 from gateway.legacy import legacy_password_hash, md5_upper
 from gateway.partners import token_hash
+from gateway.server import ServerThread
 from gateway.trust.anchors import fingerprint
 from gateway.trust.devpki import DevPki, write_dev_pki
 from gateway.trust.sign import SigningIdentity
@@ -310,7 +310,9 @@ def running(folder: Path, *, portal_port: int = 0, start_afresh: bool = False) -
     env = prepare(folder, start_afresh=start_afresh)
     _, portal_app = simulated_portal(settings(env))
     with ExitStack() as running_parts:
-        simulator = running_parts.enter_context(SimulatorServer(portal_app, port=portal_port))
+        simulator = running_parts.enter_context(
+            ServerThread(portal_app, name="DVCQG simulator", port=portal_port)
+        )
         configured = settings({**env, "GATEWAY_PORTAL_SYNC_URL": simulator.url})
         gateway = build(configured)
         running_parts.callback(gateway.close)

@@ -1,5 +1,6 @@
 """Serving with uvicorn: in this process, or in several worker processes that each listen on a
-socket of their own (``SO_REUSEPORT``), so that the kernel spreads connections over them.
+socket of their own (``SO_REUSEPORT``), so that the kernel spreads connections over them; and a
+partner simulator in a thread (``ServerThread``).
 
 uvicorn's own ``--workers`` shares one listening socket. When connections arrive together, the
 first worker to wake accepts all it finds queued (asyncio accepts until the queue is empty), and
@@ -16,6 +17,7 @@ import multiprocessing
 import signal
 import socket
 import threading
+import time
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event
 from typing import Any
@@ -120,3 +122,51 @@ class _Supervisor:
                 process.join()
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
+
+
+class ServerThread:
+    """An ASGI app served by uvicorn in a thread on a loopback port (``port=0``: a free one), for
+    partner simulators in tests and the demo; ``start`` and ``stop`` may alternate, on the same
+    port, to take the partner down and up."""
+
+    def __init__(
+        self, app: Any, *, name: str = "server", host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.app = app
+        self.name = name
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=self.name, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive():  # uvicorn logged why: the port is taken, mostly
+                raise OSError(f"the {self.name} could not listen on {self.host}:{self.port}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {self.name} did not start")
+            time.sleep(0.01)
+        if self.port == 0:
+            self.port = self._server.servers[0].sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def __enter__(self) -> ServerThread:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -11,7 +11,7 @@ Faults, for tests (``Portal.inject``) and the demo (``POST /_simulator/faults``)
 integration calls (of one ``service``, or all), for the next ``times`` calls or until reset:
 ``delay`` (answer ``delay`` seconds late, after doing the work: the answer a client gave up on),
 ``status`` (an HTTP error, nothing done), ``error_code`` (that code, nothing done), ``session``
-(the session refused). "Down" is the server stopped. Run it in a thread (``SimulatorServer``)
+(the session refused). "Down" is the server stopped. Run it in a thread (``ServerThread``)
 or as a process (``python -m adapters.portal.simulator``, configured by ``GATEWAY_PORTAL_*``).
 """
 
@@ -238,50 +238,6 @@ def create_app(
         return {"dossiers": got.dossiers, "statuses": got.statuses, "steps": got.steps}
 
     return app
-
-
-class SimulatorServer:
-    """The simulator served by uvicorn in a thread on a loopback port (``port=0``: a free one);
-    ``start`` and ``stop`` may alternate, on the same port, to take the portal down and up."""
-
-    def __init__(self, app: FastAPI, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.app = app
-        self.host = host
-        self.port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive():  # uvicorn logged why: the port is taken, mostly
-                raise OSError(f"the DVCQG simulator could not listen on {self.host}:{self.port}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the DVCQG simulator did not start")
-            time.sleep(0.01)
-        if self.port == 0:
-            self.port = self._server.servers[0].sockets[0].getsockname()[1]
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
-
-    def __enter__(self) -> SimulatorServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def from_settings(settings: Settings) -> tuple[Portal, FastAPI]:

@@ -11,8 +11,9 @@ from pydantic import SecretStr
 
 from adapters.portal.dvcqg import DvcqgAccount, DvcqgSink
 from adapters.portal.dvcqg_fields import Wording
-from adapters.portal.simulator import Portal, SimulatorServer, create_app
+from adapters.portal.simulator import Portal, create_app
 from adapters.portal.statuses import load_statuses
+from gateway.server import ServerThread
 
 USERNAME = "vss-gateway"
 AGENCY = "000.00.12.G24"
@@ -22,7 +23,7 @@ AUTH, INTEGRATION = "/api/session", "/api/sync"
 @dataclass
 class SimulatedPortal:
     portal: Portal
-    server: SimulatorServer
+    server: ServerThread
     password: str  # made for this test run
 
     def account(self, *, password: str | None = None, timeout: float = 5.0) -> DvcqgAccount:
@@ -47,7 +48,7 @@ def simulated_portal(*, started: bool = True, port: int = 0) -> Iterator[Simulat
     password = secrets.token_urlsafe(16)
     portal = Portal(username=USERNAME, password=password, agency=AGENCY)
     app = create_app(portal, auth_endpoint=AUTH, integration_endpoint=INTEGRATION)
-    server = SimulatorServer(app, port=port)
+    server = ServerThread(app, name="DVCQG simulator", port=port)
     if started:
         server.start()
     try:

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.legacy.limiter import LoginLimits
+from gateway.limits.rates import Rate
 from gateway.xml.parser import XmlLimits
 
 
@@ -22,6 +23,13 @@ class Settings(BaseSettings):
 
     environment: Literal["production", "development"] = "production"
     store_url: str = "sqlite:///gateway.sqlite3"
+    # Queues, caches, rate limits and locks shared by several gateway processes (SPEC section 6).
+    # Unset: each process keeps its own (its rate and login limits in its memory).
+    redis_url: str | None = Field(default=None, pattern=r"^(rediss?|unix)://\S+$")
+    # Requests per partner (the partner file's rate_limit, else this) and per partner and citizen
+    # (the lookups'): "<count>/s", "/min" or "/h", that many at once, then at that rate.
+    partner_rate_limit: str = "1000/s"
+    citizen_rate_limit: str = "30/min"
     # Dossiers, their history and outbox live in a transactional store (SQLite now): unset, the
     # file of a sqlite:/// GATEWAY_STORE_URL, or dossiers.sqlite3 beside a Redis store, since
     # Redis is not a store of record for dossiers.
@@ -81,6 +89,12 @@ class Settings(BaseSettings):
             ipaddress.ip_network(network, strict=False)  # a ValueError stops startup
         return value
 
+    @field_validator("partner_rate_limit", "citizen_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        Rate.parse(value)  # a ValueError stops startup
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
@@ -113,7 +127,7 @@ class Settings(BaseSettings):
     # The VSS-portal legacy login (LoginLimits, gateway/legacy/limiter.py): attempts let through
     # to the password check per minute, from one source address (an IPv6 /64) and in all; failed
     # logins of one username from one source address that lock them for the lockout's seconds;
-    # keys of each kind held in memory.
+    # keys of each kind held (in memory, or in GATEWAY_REDIS_URL's Redis when it is set).
     legacy_login_per_source: int = Field(default=LoginLimits.per_source, ge=1)
     legacy_login_total: int = Field(default=LoginLimits.total, ge=1)
     legacy_login_failures: int = Field(default=LoginLimits.failures, ge=1)

@@ -1,5 +1,6 @@
 """Store fixtures: real SQLite in tmp_path, the machine's Redis on db 15, a private AOF Redis;
-the audit log on each, with a way to tamper with it behind its back; the dossier stores."""
+the audit log on each, with a way to tamper with it behind its back; the dossier and SI-record
+stores."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from gateway.audit import AuditLog
 from gateway.audit.redis import RedisAuditLog
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.dossiers.ports import DossierStore
+from gateway.sirecords.ports import SiRecordStore
 from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite_dossiers import SqliteDossierStore
+from gateway.store.sqlite_sirecords import SqliteSiRecordStore
 from tests.support.audit_tampering import RedisTamperer, SqliteTamperer
 from tests.support.redis_server import (
     AOF_CONFIG,
@@ -245,4 +248,32 @@ def sqlite_dossiers(tmp_path: Path) -> Iterator[DossierBackend]:
 @pytest.fixture(params=["sqlite"])
 def dossiers(request: pytest.FixtureRequest) -> DossierBackend:
     backend: DossierBackend = request.getfixturevalue(f"{request.param}_dossiers")
+    return backend
+
+
+@dataclass
+class SiRecordBackend:
+    """An SI-record store, and a way to open more stores on its database (other processes)."""
+
+    store: SiRecordStore
+    open_another: Callable[[], SiRecordStore]
+
+
+@pytest.fixture
+def sqlite_si_records(tmp_path: Path) -> Iterator[SiRecordBackend]:
+    path = tmp_path / "dossiers.sqlite3"
+    opened: list[SiRecordStore] = []
+
+    def open_store() -> SiRecordStore:
+        opened.append(SqliteSiRecordStore(path))
+        return opened[-1]
+
+    yield SiRecordBackend(open_store(), open_store)
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture(params=["sqlite"])
+def si_records(request: pytest.FixtureRequest) -> SiRecordBackend:
+    backend: SiRecordBackend = request.getfixturevalue(f"{request.param}_si_records")
     return backend

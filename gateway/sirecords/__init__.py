@@ -1,0 +1,1 @@
+"""The SI record of a citizen: contributions, HI cards, treatments and benefits, and its store."""

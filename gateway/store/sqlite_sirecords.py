@@ -1,0 +1,290 @@
+"""The SI records' SQLite store (tables ``si_*``), in the dossiers' database file.
+
+Each list item is kept as its model's JSON beside the columns it is found or ordered by. The
+writes are functions of a connection in a transaction, so that the dossier store records a
+benefit in the same transaction as the move that finishes its dossier (``write_benefit``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from gateway.errors import Conflict, NotFound, translate
+from gateway.sirecords.model import (
+    Benefit,
+    ContributionPeriod,
+    HiCard,
+    Person,
+    SiRecord,
+    Treatment,
+)
+from gateway.sirecords.ports import MAX_HISTORY, Change, HeldCard
+from gateway.store.sqlite import ReadPool, connect, immediate
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS si_people (
+    citizen_id TEXT PRIMARY KEY,
+    si_number TEXT NOT NULL UNIQUE,
+    json BLOB NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS si_contributions (
+    citizen_id TEXT NOT NULL REFERENCES si_people (citizen_id),
+    n INTEGER NOT NULL,
+    json BLOB NOT NULL,
+    PRIMARY KEY (citizen_id, n)
+);
+CREATE TABLE IF NOT EXISTS si_cards (
+    number TEXT PRIMARY KEY,
+    citizen_id TEXT NOT NULL REFERENCES si_people (citizen_id),
+    json BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS si_cards_by_citizen ON si_cards (citizen_id);
+CREATE TABLE IF NOT EXISTS si_treatments (
+    record_id TEXT PRIMARY KEY,
+    citizen_id TEXT NOT NULL REFERENCES si_people (citizen_id),
+    arrived_at TEXT NOT NULL,
+    json BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS si_treatments_by_citizen ON si_treatments (citizen_id, arrived_at);
+CREATE TABLE IF NOT EXISTS si_benefits (
+    dossier_id TEXT PRIMARY KEY,
+    citizen_id TEXT NOT NULL REFERENCES si_people (citizen_id),
+    decided_on TEXT NOT NULL,
+    json BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS si_benefits_by_citizen ON si_benefits (citizen_id, decided_on);
+CREATE TABLE IF NOT EXISTS si_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    citizen_id TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+"""
+
+
+def _json(model: BaseModel) -> bytes:
+    return model.model_dump_json().encode()
+
+
+def _version(db: sqlite3.Connection, citizen_id: str) -> int:
+    row = db.execute("SELECT version FROM si_people WHERE citizen_id = ?", (citizen_id,))
+    found = row.fetchone()
+    return 0 if found is None else int(found[0])
+
+
+def _bump(db: sqlite3.Connection, citizen_id: str) -> int:
+    """The citizen's next version, written with its change."""
+    version = _version(db, citizen_id) + 1
+    db.execute("UPDATE si_people SET version = ? WHERE citizen_id = ?", (version, citizen_id))
+    db.execute("INSERT INTO si_changes (citizen_id, version) VALUES (?, ?)", (citizen_id, version))
+    return version
+
+
+def _known(db: sqlite3.Connection, citizen_id: str) -> None:
+    if not _version(db, citizen_id):
+        raise NotFound(f"no SI record of citizen …{citizen_id[-4:]}")
+
+
+def write_treatment(db: sqlite3.Connection, citizen_id: str, treatment: Treatment) -> bool:
+    """``SiRecordStore.record_treatment`` inside the caller's write transaction."""
+    _known(db, citizen_id)
+    arrived = treatment.arrived_at.astimezone(UTC).isoformat()
+    added = db.execute(
+        "INSERT OR IGNORE INTO si_treatments (record_id, citizen_id, arrived_at, json) "
+        "VALUES (?, ?, ?, ?)",
+        (treatment.record_id, citizen_id, arrived, _json(treatment)),
+    ).rowcount
+    if added:
+        _bump(db, citizen_id)
+    return bool(added)
+
+
+def write_benefit(db: sqlite3.Connection, citizen_id: str, benefit: Benefit) -> bool:
+    """``SiRecordStore.record_benefit`` inside the caller's write transaction."""
+    _known(db, citizen_id)
+    added = db.execute(
+        "INSERT OR IGNORE INTO si_benefits (dossier_id, citizen_id, decided_on, json) "
+        "VALUES (?, ?, ?, ?)",
+        (benefit.dossier_id, citizen_id, benefit.decided_on.isoformat(), _json(benefit)),
+    ).rowcount
+    if added:
+        _bump(db, citizen_id)
+    return bool(added)
+
+
+def _latest(db: sqlite3.Connection, table: str, order: str, citizen_id: str, n: int) -> list[bytes]:
+    rows = db.execute(
+        f"SELECT json FROM (SELECT json, {order} AS k, rowid AS r FROM {table} "  # noqa: S608
+        "WHERE citizen_id = ? ORDER BY k DESC, r DESC LIMIT ?) ORDER BY k, r",
+        (citizen_id, max(0, n)),
+    ).fetchall()
+    return [bytes(row[0]) for row in rows]
+
+
+def _items(db: sqlite3.Connection, sql: str, citizen_id: str) -> list[bytes]:
+    return [bytes(row[0]) for row in db.execute(sql, (citizen_id,)).fetchall()]
+
+
+class SqliteSiRecordStore:
+    """Writes through one connection, serialized by a lock, each one ``BEGIN IMMEDIATE``
+    transaction; reads from pooled connections that see one snapshot per call."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path, SCHEMA)
+        self._lock = threading.Lock()
+        self._reads = ReadPool(path)
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        with translate("the store"), self._lock, immediate(self._db):
+            yield self._db
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with translate("the store"), self._reads.reading() as db:
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                db.execute("COMMIT")
+
+    def get(self, citizen_id: str, *, history: int = MAX_HISTORY) -> SiRecord | None:
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT json, version FROM si_people WHERE citizen_id = ?", (citizen_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            contributions = _items(
+                db, "SELECT json FROM si_contributions WHERE citizen_id = ? ORDER BY n", citizen_id
+            )
+            cards = _items(
+                db, "SELECT json FROM si_cards WHERE citizen_id = ? ORDER BY number", citizen_id
+            )
+            treatments = _latest(db, "si_treatments", "arrived_at", citizen_id, history)
+            benefits = _latest(db, "si_benefits", "decided_on", citizen_id, history)
+        return SiRecord(
+            person=Person.model_validate_json(row[0]),
+            contributions=tuple(ContributionPeriod.model_validate_json(j) for j in contributions),
+            cards=tuple(
+                sorted(
+                    (HiCard.model_validate_json(j) for j in cards),
+                    key=lambda card: (card.valid_from, card.number),
+                )
+            ),
+            treatments=tuple(Treatment.model_validate_json(j) for j in treatments),
+            benefits=tuple(Benefit.model_validate_json(j) for j in benefits),
+            version=int(row[1]),
+        )
+
+    def held_card(self, number: str) -> HeldCard | None:
+        with translate("the store"), self._reads.reading() as db:
+            row = db.execute(
+                "SELECT citizen_id, json FROM si_cards WHERE number = ?", (number,)
+            ).fetchone()
+        return None if row is None else HeldCard(row[0], HiCard.model_validate_json(row[1]))
+
+    def version(self, citizen_id: str) -> int:
+        with translate("the store"), self._reads.reading() as db:
+            return _version(db, citizen_id)
+
+    def upsert(
+        self,
+        person: Person,
+        *,
+        contributions: Sequence[ContributionPeriod] | None = None,
+        cards: Sequence[HiCard] | None = None,
+    ) -> int:
+        cid = person.citizen_id
+        with self._writing() as db:
+            other = db.execute(
+                "SELECT citizen_id FROM si_people WHERE si_number = ? AND citizen_id != ?",
+                (person.si_number, cid),
+            ).fetchone()
+            if other is not None:
+                raise Conflict(f"SI number …{person.si_number[-4:]} is another citizen's")
+            held = db.execute("SELECT json FROM si_people WHERE citizen_id = ?", (cid,)).fetchone()
+            changed = held is None or Person.model_validate_json(held[0]) != person
+            if held is None:
+                db.execute(
+                    "INSERT INTO si_people (citizen_id, si_number, json, version) "
+                    "VALUES (?, ?, ?, 0)",
+                    (cid, person.si_number, _json(person)),
+                )
+            elif changed:
+                db.execute(
+                    "UPDATE si_people SET si_number = ?, json = ? WHERE citizen_id = ?",
+                    (person.si_number, _json(person), cid),
+                )
+            if contributions is not None:
+                changed |= self._replace_contributions(db, cid, contributions)
+            if cards is not None:
+                changed |= self._replace_cards(db, cid, cards)
+            return _bump(db, cid) if changed else _version(db, cid)
+
+    @staticmethod
+    def _replace_contributions(
+        db: sqlite3.Connection, cid: str, periods: Sequence[ContributionPeriod]
+    ) -> bool:
+        held = _items(db, "SELECT json FROM si_contributions WHERE citizen_id = ? ORDER BY n", cid)
+        if [ContributionPeriod.model_validate_json(j) for j in held] == list(periods):
+            return False
+        db.execute("DELETE FROM si_contributions WHERE citizen_id = ?", (cid,))
+        db.executemany(
+            "INSERT INTO si_contributions (citizen_id, n, json) VALUES (?, ?, ?)",
+            [(cid, n, _json(p)) for n, p in enumerate(periods, 1)],
+        )
+        return True
+
+    @staticmethod
+    def _replace_cards(db: sqlite3.Connection, cid: str, cards: Sequence[HiCard]) -> bool:
+        numbers = [card.number for card in cards]
+        if len(set(numbers)) != len(numbers):
+            raise Conflict("the same card number is given twice")
+        for number in numbers:
+            row = db.execute("SELECT citizen_id FROM si_cards WHERE number = ?", (number,))
+            holder = row.fetchone()
+            if holder is not None and holder[0] != cid:
+                raise Conflict(f"card {number[:3]}…{number[-4:]} is another citizen's")
+        held = _items(db, "SELECT json FROM si_cards WHERE citizen_id = ?", cid)
+        if {HiCard.model_validate_json(j) for j in held} == set(cards):
+            return False
+        db.execute("DELETE FROM si_cards WHERE citizen_id = ?", (cid,))
+        db.executemany(
+            "INSERT INTO si_cards (number, citizen_id, json) VALUES (?, ?, ?)",
+            [(card.number, cid, _json(card)) for card in cards],
+        )
+        return True
+
+    def record_treatment(self, citizen_id: str, treatment: Treatment) -> bool:
+        with self._writing() as db:
+            return write_treatment(db, citizen_id, treatment)
+
+    def record_benefit(self, citizen_id: str, benefit: Benefit) -> bool:
+        with self._writing() as db:
+            return write_benefit(db, citizen_id, benefit)
+
+    def changes(self, *, after: int = 0, limit: int = 100) -> list[Change]:
+        with translate("the store"), self._reads.reading() as db:
+            rows = db.execute(
+                "SELECT seq, citizen_id, version FROM si_changes WHERE seq > ? ORDER BY seq "
+                "LIMIT ?",
+                (after, max(1, min(limit, 1000))),
+            ).fetchall()
+        return [Change(int(r[0]), r[1], int(r[2])) for r in rows]
+
+    def ping(self) -> None:
+        with translate("the store"), self._reads.reading() as db:
+            db.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+        self._reads.close()

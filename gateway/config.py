@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # file of a sqlite:/// GATEWAY_STORE_URL, or dossiers.sqlite3 beside a Redis store, since
     # Redis is not a store of record for dossiers.
     dossier_store_url: str | None = Field(default=None, pattern=r"^sqlite:///.+$")
+    # The citizens' SI records (si_* tables) live in the dossiers' database. With this on, a
+    # claim's HI cards are checked against them (rules QD130-CARD-KNOWN, -SI-VALID, -HOLDER):
+    # turn it on only where the records are loaded, or every claim is refused.
+    si_card_check: bool = False
     partners: Path = Path("partners.toml")
     trust_store: Path = Path("certs")
     routing: Path | None = None

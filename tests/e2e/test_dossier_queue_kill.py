@@ -7,39 +7,20 @@ from __future__ import annotations
 import signal
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import pytest
 
-from gateway.config import Settings
-from tests.conftest import TOKENS, Pki, free_port
+from tests.conftest import TOKENS, Pki
 from tests.support.edossiers import citizen, signed_dossier, submitted
-from tests.support.process import CommandProcess, ServerProcess, environment, wait_until
+from tests.support.process import CommandProcess, ServerProcess, wait_until
 
 DOSSIERS = 8
 HOLD = 2.0  # the killed worker's visibility timeout, seconds
 ROOT = Path(__file__).resolve().parents[2]  # where ``tests`` is a package
-
-
-@pytest.fixture
-def gateways(settings: Settings, tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    """Two ``gateway serve`` processes sharing the SQLite stores of ``settings``."""
-    servers = []
-    for _ in range(2):
-        port = free_port()
-        argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
-        servers.append(
-            ServerProcess(
-                argv, url=f"http://127.0.0.1:{port}", env=environment(settings), cwd=tmp_path
-            )
-        )
-    with servers[0], servers[1]:
-        yield servers
 
 
 def consumer(gateway: ServerProcess, name: str, tmp_path: Path, *hold: str) -> CommandProcess:

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-import sys
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from adapters.hospital import synth
 from gateway.config import Settings
-from tests.conftest import HOSPITAL, OTHER_HOSPITAL, TOKENS, Pki, free_port
+from tests.conftest import HOSPITAL, OTHER_HOSPITAL, TOKENS, Pki
 from tests.support.batches import batch_with, same_card, visit
-from tests.support.process import ServerProcess, environment
+from tests.support.process import ServerProcess
 
 # Each collision is played this many times, with new visits each time: without the read set, the
 # two workers both judged before either wrote in 14 rounds of 20 on a 2-core machine.
@@ -29,29 +25,13 @@ PARTNER_OF = {"01929": HOSPITAL, "79001": OTHER_HOSPITAL}
 seeds = itertools.count(1000)
 
 
-@pytest.fixture
-def workers(settings: Settings, tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    """Two ``gateway serve`` processes sharing the SQLite store of ``settings``."""
-    servers = []
-    for _ in range(2):
-        port = free_port()
-        argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
-        servers.append(
-            ServerProcess(
-                argv, url=f"http://127.0.0.1:{port}", env=environment(settings), cwd=tmp_path
-            )
-        )
-    with servers[0], servers[1]:
-        yield servers
-
-
 def at_once(
-    workers: list[ServerProcess], posts: list[tuple[str, bytes]], round_: int
+    gateways: list[ServerProcess], posts: list[tuple[str, bytes]], round_: int
 ) -> list[dict[str, Any]]:
     """POST each (partner, batch) to its own worker at the same moment (the pairing alternates
     by round); the receipts, in the order of ``posts``."""
     start = threading.Barrier(len(posts))
-    targets = workers if round_ % 2 == 0 else workers[::-1]
+    targets = gateways if round_ % 2 == 0 else gateways[::-1]
 
     def post(worker: ServerProcess, partner: str, body: bytes) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {TOKENS[partner]}"}
@@ -83,17 +63,17 @@ def codes(result: dict[str, Any]) -> list[str]:
     return [signal["code"] for signal in result["signals"]]
 
 
-def record(workers: list[ServerProcess], record_id: str) -> Any:
+def record(gateways: list[ServerProcess], record_id: str) -> Any:
     headers = {"Authorization": f"Bearer {TOKENS[HOSPITAL]}"}
-    return httpx.get(f"{workers[0].url}/api/v1/claims/{record_id}", headers=headers).json()
+    return httpx.get(f"{gateways[0].url}/api/v1/claims/{record_id}", headers=headers).json()
 
 
 def test_the_same_batch_at_two_workers_is_stored_once(
-    workers: list[ServerProcess], pki: Pki, settings: Settings
+    gateways: list[ServerProcess], pki: Pki, settings: Settings
 ) -> None:
     for round_ in range(ROUNDS):
         posted = batch(pki, "01929", visit(next(seeds), "01929", inpatient=False))
-        first, second = at_once(workers, [posted, posted], round_)
+        first, second = at_once(gateways, [posted, posted], round_)
         assert first["id"] == second["id"]
         assert sorted([first["duplicate"], second["duplicate"]]) == [False, True]
         with sqlite3.connect(settings.store_url.removeprefix("sqlite:///")) as db:
@@ -104,30 +84,30 @@ def test_the_same_batch_at_two_workers_is_stored_once(
 
 
 def test_a_visit_resent_changed_to_another_worker_at_once_is_linked_as_its_next_version(
-    workers: list[ServerProcess], pki: Pki
+    gateways: list[ServerProcess], pki: Pki
 ) -> None:
     for round_ in range(ROUNDS):
         sent = visit(next(seeds), "01929", inpatient=False)
         changed = replace(sent, ghi_chu=f"{sent.ghi_chu} Tái khám sau 7 ngày.")
         answers = at_once(
-            workers, [batch(pki, "01929", sent), batch(pki, "01929", changed)], round_
+            gateways, [batch(pki, "01929", sent), batch(pki, "01929", changed)], round_
         )
         (a,), (b,) = (receipt["results"] for receipt in answers)
         assert a["record_id"] != b["record_id"]
         [(later, earlier)] = [(x, y) for x, y in ((a, b), (b, a)) if codes(x) == ["RESENT_CHANGED"]]
         assert codes(earlier) == []
-        history = record(workers, later["record_id"])["payload"]["history"]
+        history = record(gateways, later["record_id"])["payload"]["history"]
         assert history == {"version": 2, "previous_version": earlier["record_id"]}
 
 
 def test_a_visit_repeated_unchanged_at_another_worker_at_once_is_one_record(
-    workers: list[ServerProcess], pki: Pki
+    gateways: list[ServerProcess], pki: Pki
 ) -> None:
     for round_ in range(ROUNDS):
         sent = visit(next(seeds), "01929", inpatient=False)
         other = visit(next(seeds), "01929", inpatient=False)
         answers = at_once(
-            workers, [batch(pki, "01929", sent), batch(pki, "01929", sent, other)], round_
+            gateways, [batch(pki, "01929", sent), batch(pki, "01929", sent, other)], round_
         )
         repeats = [answers[0]["results"][0], answers[1]["results"][0]]
         assert len({result["record_id"] for result in repeats}) == 1
@@ -135,7 +115,7 @@ def test_a_visit_repeated_unchanged_at_another_worker_at_once_is_one_record(
 
 
 def test_overlapping_stays_at_two_workers_at_once_are_flagged(
-    workers: list[ServerProcess], pki: Pki
+    gateways: list[ServerProcess], pki: Pki
 ) -> None:
     for round_ in range(ROUNDS):
         here = visit(next(seeds), "01929", inpatient=True)
@@ -146,6 +126,6 @@ def test_overlapping_stays_at_two_workers_at_once_are_flagged(
             )
             if stay.ngay_vao < here.ngay_ra and here.ngay_vao < stay.ngay_ra
         )
-        answers = at_once(workers, [batch(pki, "01929", here), batch(pki, "79001", there)], round_)
+        answers = at_once(gateways, [batch(pki, "01929", here), batch(pki, "79001", there)], round_)
         flags = [codes(receipt["results"][0]) for receipt in answers]
         assert sorted(flags) == [[], ["OVERLAPPING_STAY"]]

@@ -29,9 +29,37 @@ def environment(settings: Settings) -> dict[str, str]:
     return {**os.environ, **variables}
 
 
-class ServerProcess:
+class _ChildProcess:
+    """``argv`` run as a child process, its output kept in a file beside ``cwd``'s other files."""
+
+    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: str) -> None:
+        self.argv, self.env, self.cwd = list(argv), dict(env), cwd
+        self.log = cwd / f"{log}-{time.monotonic_ns()}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT
+            )
+        return self.process
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.running():
+            assert self.process is not None
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+class ServerProcess(_ChildProcess):
     """``argv`` (a ``gateway serve`` or ``gateway demo``) serving ``url``, ready when
-    ``/readyz`` answers 200; its output goes to a file beside ``cwd``'s other files."""
+    ``/readyz`` answers 200."""
 
     def __init__(
         self,
@@ -42,10 +70,8 @@ class ServerProcess:
         cwd: Path,
         verify: ssl.SSLContext | bool = True,  # how to check the server's certificate (https)
     ) -> None:
-        self.argv, self.url, self.env, self.cwd = list(argv), url, dict(env), cwd
-        self.verify = verify
-        self.log = cwd / f"server-{time.monotonic_ns()}.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(argv, env=env, cwd=cwd, log="server")
+        self.url, self.verify = url, verify
 
     def __enter__(self) -> ServerProcess:
         self.start()
@@ -55,13 +81,10 @@ class ServerProcess:
         self.stop()
 
     def start(self, *, timeout: float = 60) -> None:
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT
-            )
+        process = self._spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 raise RuntimeError(f"{self.argv} exited: {self.output()}")
             try:
                 ready = httpx.get(f"{self.url}/readyz", timeout=1, verify=self.verify)
@@ -71,9 +94,6 @@ class ServerProcess:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.argv} did not become ready: {self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
         """Interrupt it as Ctrl-C does, and wait for it to end."""
@@ -85,21 +105,13 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
 
-
-class CommandProcess:
-    """``argv`` (a ``gateway worker``, a queue consumer) run as a child process that serves
-    nothing: started, watched through what it prints (kept in a file beside ``cwd``'s other
-    files), stopped by a signal."""
+class CommandProcess(_ChildProcess):
+    """``argv`` (a ``gateway worker``, a queue consumer) that serves nothing: started, watched
+    through what it prints, stopped by a signal."""
 
     def __init__(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> None:
-        self.argv, self.env, self.cwd = list(argv), dict(env), cwd
-        self.log = cwd / f"command-{time.monotonic_ns()}.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(argv, env=env, cwd=cwd, log="command")
 
     def __enter__(self) -> CommandProcess:
         self.start()
@@ -109,33 +121,18 @@ class CommandProcess:
         self.kill()
 
     def start(self) -> None:
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
+        self._spawn()
 
     def lines(self) -> list[str]:
         """What it printed, whole lines only (the last may still be being written)."""
         text = self.output()
         return text.splitlines() if text.endswith("\n") else text.splitlines()[:-1]
 
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def send(self, number: signal.Signals, *, timeout: float = 30) -> int:
         """Send it ``number`` and wait for its end: its exit status (negative: the signal)."""
         assert self.process is not None
         self.process.send_signal(number)
         return self.process.wait(timeout=timeout)
-
-    def kill(self) -> None:
-        if self.running():
-            assert self.process is not None
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 def wait_until(condition: Callable[[], bool], *, what: str, timeout: float = 60) -> None:

@@ -42,7 +42,18 @@ class Settings(BaseSettings):
     trust_store: Path = Path("certs")
     routing: Path | None = None
     population_url: str | None = None
-    vneid_jwks: Path | None = None
+    # VNeID ID tokens (SPEC section 2, gateway/identity/vneid.py): the identity provider's keys,
+    # a JWKS file (re-read when it changes) or an https URL (fetched again after
+    # vneid_jwks_ttl seconds, at most vneid_jwks_timeout seconds each); the iss and aud a token
+    # must carry; the clock skew allowed on exp, iat and nbf; and the least seconds between two
+    # reloads for a token signed by a key not held yet (a rotation, or a made-up kid).
+    vneid_jwks: str | None = None
+    vneid_issuer: str | None = None
+    vneid_client_id: str | None = None
+    vneid_leeway: float = Field(default=30, ge=0, le=300)
+    vneid_jwks_ttl: float = Field(default=300, gt=0)
+    vneid_jwks_refresh: float = Field(default=30, ge=0)
+    vneid_jwks_timeout: float = Field(default=5, gt=0)
     signing_key: Path | None = None
     signing_cert: Path | None = None
     # Status to the portal (DVCQG's sync services, adapters/portal/dvcqg.py): the adapter's base

@@ -1,4 +1,5 @@
-"""Fixtures of the whole-flow tests: gateways served as processes of their own."""
+"""Fixtures of the whole-flow tests: the applicant of their dossiers, gateways served as processes
+of their own."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Settings
-from tests.conftest import free_port
+from gateway.trust.sign import SigningIdentity
+from tests.conftest import Pki, free_port
+from tests.support.edossiers import citizen
 from tests.support.process import ServerProcess, environment
+
+
+@pytest.fixture(scope="module")
+def applicant(pki: Pki) -> SigningIdentity:
+    """A citizen who signs the module's dossiers (``UID=CCCD:...``)."""
+    return citizen(pki)
 
 
 @pytest.fixture

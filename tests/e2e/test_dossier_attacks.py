@@ -15,12 +15,7 @@ from gateway.dossiers.calendar import vietnam_date
 from gateway.trust.sign import SigningIdentity
 from tests.conftest import Pki, Served, serving, settings_in
 from tests.support.dossier_attacks import ATTACKS, Attack
-from tests.support.edossiers import citizen, signed_dossier, submit, submitted
-
-
-@pytest.fixture(scope="module")
-def applicant(pki: Pki) -> SigningIdentity:
-    return citizen(pki)
+from tests.support.edossiers import signed_dossier, submit, submitted
 
 
 @pytest.fixture(scope="module")

@@ -17,14 +17,9 @@ from gateway.dossiers.calendar import vietnam_date
 from gateway.dossiers.service import FURTHEST, MAX_DOCUMENT_NAME
 from gateway.trust.sign import SigningIdentity
 from tests.conftest import Pki, Served, serving, settings_in
-from tests.support.edossiers import citizen, moved, signed_dossier, submit, submitted
+from tests.support.edossiers import moved, signed_dossier, submit, submitted
 
 XML = {"Content-Type": "application/xml"}
-
-
-@pytest.fixture(scope="module")
-def applicant(pki: Pki) -> SigningIdentity:
-    return citizen(pki)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from gateway.dossiers.calendar import VIETNAM, WorkingCalendar
 from gateway.dossiers.routing import load
 from gateway.trust.sign import SigningIdentity
 from gateway.xml.parser import XmlLimits, parse
-from tests.conftest import Pki, Served
+from tests.conftest import Served
 from tests.support import edossiers
 
 WORKING_DAYS = {p: r.working_days for p, r in load(None).routes.items()}
@@ -33,11 +33,6 @@ class Clock:
 
     def now(self) -> datetime:
         return self.at
-
-
-@pytest.fixture(scope="module")
-def citizen(pki: Pki) -> SigningIdentity:
-    return edossiers.citizen(pki)
 
 
 @dataclass
@@ -78,12 +73,12 @@ def _build(settings: Settings, clock: Clock) -> Gateway:
 
 
 @pytest.fixture
-def portal(settings: Settings, citizen: SigningIdentity) -> Iterator[Portal]:
+def portal(settings: Settings, applicant: SigningIdentity) -> Iterator[Portal]:
     clock = Clock()
     gateway = _build(settings, clock)
     try:
         with Served(gateway) as served:
-            yield Portal(served, clock, citizen)
+            yield Portal(served, clock, applicant)
     finally:
         gateway.close()
 
@@ -150,7 +145,7 @@ def test_an_unknown_procedure_is_refused_and_nothing_is_stored(portal: Portal) -
 
 
 def test_a_procedure_the_routing_file_does_not_route_is_refused(
-    settings: Settings, citizen: SigningIdentity, tmp_path: Path
+    settings: Settings, applicant: SigningIdentity, tmp_path: Path
 ) -> None:
     routing = tmp_path / "routing.toml"
     routing.write_text(
@@ -162,7 +157,9 @@ def test_a_procedure_the_routing_file_does_not_route_is_refused(
     gateway = _build(settings.model_copy(update={"routing": routing}), clock)
     try:
         with Served(gateway) as served:
-            answer = Portal(served, clock, citizen).submit(Portal(served, clock, citizen).make())
+            answer = Portal(served, clock, applicant).submit(
+                Portal(served, clock, applicant).make()
+            )
     finally:
         gateway.close()
     assert answer.status_code == 422

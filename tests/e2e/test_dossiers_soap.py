@@ -35,7 +35,6 @@ from tests.conftest import DOSSIER_TABLES, HOSPITAL, Pki, Served, counts
 from tests.support.edossiers import (
     CITIZEN_ID,
     CITIZEN_NAME,
-    citizen,
     moved,
     signed_dossier,
     xmlsec_signer,
@@ -65,11 +64,6 @@ def soap(served: Served) -> Iterator[ZeepClients]:
     clients.close()
 
 
-@pytest.fixture(scope="module")
-def identity(pki: Pki) -> SigningIdentity:
-    return citizen(pki)
-
-
 def _submit(client: zeep.Client, made: GeneratedDossier) -> Any:
     return client.service.SubmitDossier(
         MaHoSo=made.ma_ho_so, MaTTHC=made.ma_tthc, Dossier=made.body
@@ -88,12 +82,12 @@ def _stored(served: Served) -> dict[str, int]:
     return counts(served.gateway, DOSSIER_TABLES)
 
 
-def _faulty(identity: SigningIdentity, fault: str, *, number: int) -> GeneratedDossier:
+def _faulty(applicant: SigningIdentity, fault: str, *, number: int) -> GeneratedDossier:
     today = datetime.now(UTC).astimezone(VIETNAM).date()
     return make_dossier(
         random.Random(number),
         "BENEFIT_MATERNITY",
-        identity,
+        applicant,
         signer=xmlsec_signer,
         number=number,
         today=today,
@@ -128,9 +122,9 @@ def _steps(dossier: Any) -> list[tuple[str, str, str]]:
 
 
 def test_a_signed_dossier_is_received_routed_and_answered_with_a_signed_receipt(
-    served: Served, soap: ZeepClients, identity: SigningIdentity, pki: Pki
+    served: Served, soap: ZeepClients, applicant: SigningIdentity, pki: Pki
 ) -> None:
-    made = signed_dossier(identity, number=1)
+    made = signed_dossier(applicant, number=1)
     receipt = _submit(soap(), made)
 
     assert (receipt.Status, receipt.Kind, receipt.Duplicate) == ("received", "dossier", False)
@@ -158,14 +152,14 @@ def test_a_signed_dossier_is_received_routed_and_answered_with_a_signed_receipt(
 
 
 def test_the_same_dossier_again_answers_the_original_receipt_marked_duplicate(
-    served: Served, soap: ZeepClients, identity: SigningIdentity
+    served: Served, soap: ZeepClients, applicant: SigningIdentity
 ) -> None:
     client = soap()
-    made = signed_dossier(identity, number=2)
+    made = signed_dossier(applicant, number=2)
     first = _submit(client, made)
     by_bytes = _submit(client, made)
     # Other bytes (another dossier) under the same MaHoSo: still the first one.
-    other = signed_dossier(identity, number=3)
+    other = signed_dossier(applicant, number=3)
     by_code = _submit(
         client, GeneratedDossier(other.body, made.ma_ho_so, other.ma_tthc, other.procedure, ())
     )
@@ -184,12 +178,12 @@ def test_the_same_dossier_again_answers_the_original_receipt_marked_duplicate(
 
 @pytest.mark.parametrize("where", ["form", "envelope"])
 def test_a_dossier_changed_after_signing_is_a_signature_invalid_fault_and_stores_nothing(
-    served: Served, soap: ZeepClients, identity: SigningIdentity, where: str
+    served: Served, soap: ZeepClients, applicant: SigningIdentity, where: str
 ) -> None:
     if where == "form":
-        tampered = _faulty(identity, "tampered-form", number=4)
+        tampered = _faulty(applicant, "tampered-form", number=4)
     else:
-        tampered = _tamper_envelope(signed_dossier(identity, number=4))
+        tampered = _tamper_envelope(signed_dossier(applicant, number=4))
     client = soap()
 
     fault = _fault_of(client, lambda: _submit(client, tampered))
@@ -200,9 +194,9 @@ def test_a_dossier_changed_after_signing_is_a_signature_invalid_fault_and_stores
 
 
 def test_an_unknown_procedure_is_a_rule_violation_fault_naming_the_rule(
-    served: Served, soap: ZeepClients, identity: SigningIdentity
+    served: Served, soap: ZeepClients, applicant: SigningIdentity
 ) -> None:
-    made = signed_dossier(identity, number=5)
+    made = signed_dossier(applicant, number=5)
     unknown = GeneratedDossier(made.body, made.ma_ho_so, "1.000000", made.procedure, ())
     client = soap()
 
@@ -232,12 +226,12 @@ def test_an_unknown_procedure_is_a_rule_violation_fault_naming_the_rule(
 def test_bad_input_is_a_fault_with_its_code_and_stores_nothing(
     served: Served,
     soap: ZeepClients,
-    identity: SigningIdentity,
+    applicant: SigningIdentity,
     member: str,
     value: str | bytes,
     code: str,
 ) -> None:
-    made = signed_dossier(identity, number=6)
+    made = signed_dossier(applicant, number=6)
     fields: dict[str, object] = {
         "MaHoSo": made.ma_ho_so,
         "MaTTHC": made.ma_tthc,
@@ -261,12 +255,12 @@ def test_bad_input_is_a_fault_with_its_code_and_stores_nothing(
 def test_only_a_portal_submits(
     served: Served,
     soap: ZeepClients,
-    identity: SigningIdentity,
+    applicant: SigningIdentity,
     partner: str | None,
     code: str,
 ) -> None:
     client = soap(partner)
-    made = signed_dossier(identity, number=7)
+    made = signed_dossier(applicant, number=7)
     assert _fault_of(client, lambda: _submit(client, made)).Code == code
     assert _stored(served) == NOTHING
 
@@ -275,10 +269,10 @@ def test_only_a_portal_submits(
 
 
 def test_get_dossier_shows_what_a_department_did_over_rest(
-    served: Served, soap: ZeepClients, identity: SigningIdentity
+    served: Served, soap: ZeepClients, applicant: SigningIdentity
 ) -> None:
     client = soap()
-    receipt = _submit(client, signed_dossier(identity, number=10))
+    receipt = _submit(client, signed_dossier(applicant, number=10))
     asked = _ask_for_supplements(
         served,
         receipt.DossierId,
@@ -320,12 +314,12 @@ def test_get_dossier_shows_what_a_department_did_over_rest(
 
 
 def test_additional_documents_are_verified_kept_once_and_end_the_wait_for_supplements(
-    served: Served, soap: ZeepClients, identity: SigningIdentity
+    served: Served, soap: ZeepClients, applicant: SigningIdentity
 ) -> None:
     client = soap()
-    receipt = _submit(client, signed_dossier(identity, number=11))
+    receipt = _submit(client, signed_dossier(applicant, number=11))
     _ask_for_supplements(served, receipt.DossierId, documents=["Giấy ra viện"])
-    tampered = _faulty(identity, "tampered-form", number=111)
+    tampered = _faulty(applicant, "tampered-form", number=111)
     fault = _fault_of(
         client,
         lambda: client.service.SubmitDocuments(
@@ -335,7 +329,7 @@ def test_additional_documents_are_verified_kept_once_and_end_the_wait_for_supple
     assert fault.Code == "SIGNATURE_INVALID"
     assert client.service.GetDossier(DossierId=receipt.DossierId).State == "supplement_requested"
 
-    documents = signed_dossier(identity, number=112).body
+    documents = signed_dossier(applicant, number=112).body
     sent = client.service.SubmitDocuments(DossierId=receipt.DossierId, Documents=documents)
     again = client.service.SubmitDocuments(DossierId=receipt.DossierId, Documents=documents)
 
@@ -351,14 +345,14 @@ def test_additional_documents_are_verified_kept_once_and_end_the_wait_for_supple
 
 
 def test_documents_for_a_dossier_that_is_over_are_a_conflict_fault(
-    served: Served, soap: ZeepClients, identity: SigningIdentity
+    served: Served, soap: ZeepClients, applicant: SigningIdentity
 ) -> None:
     client = soap()
-    receipt = _submit(client, signed_dossier(identity, number=12))
+    receipt = _submit(client, signed_dossier(applicant, number=12))
     with served.client("benefits") as department:
         moved(department, receipt.DossierId, to="refused", reason="không thuộc thẩm quyền")
     before = _stored(served)
-    documents = signed_dossier(identity, number=121).body
+    documents = signed_dossier(applicant, number=121).body
 
     fault = _fault_of(
         client,
@@ -383,9 +377,9 @@ def test_a_conflict_fault_carries_the_allowed_moves_as_the_wsdl_describes(
 
 @pytest.mark.parametrize("partner", ["other-portal", "book-and-card"])
 def test_another_partners_dossier_is_not_found(
-    soap: ZeepClients, identity: SigningIdentity, partner: str
+    soap: ZeepClients, applicant: SigningIdentity, partner: str
 ) -> None:
-    receipt = _submit(soap(), signed_dossier(identity, number=13))
+    receipt = _submit(soap(), signed_dossier(applicant, number=13))
     stranger = soap(partner)
 
     read = _fault_of(stranger, lambda: stranger.service.GetDossier(DossierId=receipt.DossierId))
@@ -393,7 +387,7 @@ def test_another_partners_dossier_is_not_found(
     assert (read.Code, unknown.Code) == ("NOT_FOUND", "NOT_FOUND")
     assert read.Detail == unknown.Detail.replace("0" * 26, receipt.DossierId)
     if partner == "other-portal":
-        documents = signed_dossier(identity, number=131).body
+        documents = signed_dossier(applicant, number=131).body
         added = _fault_of(
             stranger,
             lambda: stranger.service.SubmitDocuments(
@@ -418,9 +412,9 @@ def test_the_wsdl_names_the_lifecycle_states(served: Served) -> None:
 
 
 def test_a_request_written_as_dotnet_writes_it_gets_the_same_answer_as_zeep(
-    served: Served, soap: ZeepClients, identity: SigningIdentity
+    served: Served, soap: ZeepClients, applicant: SigningIdentity
 ) -> None:
-    made = signed_dossier(identity, number=20)
+    made = signed_dossier(applicant, number=20)
     fields = {
         "MaHoSo": made.ma_ho_so,
         "MaTTHC": made.ma_tthc,

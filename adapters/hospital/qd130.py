@@ -26,6 +26,7 @@ from gateway.errors import (
 )
 from gateway.pipeline.ports import NormalizedItem, RejectedItem, ValidatedDocument
 from gateway.records.model import CommonRecord
+from gateway.sirecords.ports import CardRegister
 from gateway.store.ports import IndexEntry, IndexReader
 from gateway.xml.parser import XmlLimits, decode_base64, parse
 from gateway.xml.schemas import SchemaRegistry
@@ -69,8 +70,11 @@ class Qd130Format:
     def schema_names(self) -> tuple[str, ...]:
         return (self.envelope_schema, *SCHEMAS.values())
 
-    def __init__(self, policy: history.SignalPolicy | None = None) -> None:
+    def __init__(
+        self, policy: history.SignalPolicy | None = None, *, register: CardRegister | None = None
+    ) -> None:
         self.policy = policy or history.SignalPolicy()
+        self.register = register  # the SI records' cards, where claims are checked against them
 
     def facility_codes(self, document: ValidatedDocument) -> set[str]:
         return {_facility(document.verified.root)}
@@ -137,7 +141,9 @@ class Qd130Format:
             _refuse_qd4210(summary)
             validate_tables(hoso.tables, schemas)
             subject, content = normalize_visit(hoso.tables)
-            broken = rules.check_visit(hoso.tables, content, earlier=earlier)
+            broken = rules.check_visit(
+                hoso.tables, content, earlier=earlier, register=self.register
+            )
             if broken:
                 raise RuleViolation("the visit breaks QĐ 130 rules", issues=broken)
         except GatewayError as exc:

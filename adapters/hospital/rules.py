@@ -23,6 +23,7 @@ from lxml import etree
 from adapters.hospital import amounts, lines
 from adapters.hospital.lines import DRUGS, PARACLINICAL, SERVICES, LineTable
 from gateway.errors import Issue
+from gateway.sirecords.ports import CardRegister, HeldCard
 
 Scope = Literal["visit", "batch"]
 F = TypeVar("F")
@@ -47,8 +48,11 @@ class VisitFacts:
         tables: Mapping[str, etree._Element],
         payload: Mapping[str, Any],
         earlier: Mapping[str, int] | None = None,
+        register: CardRegister | None = None,
     ) -> None:
         self.tables = tables
+        # The SI records' cards, when the deployment checks claims against them.
+        self.register = register
         self.payload = payload
         # MA_LK → number of the first HOSO that carries it, for the HOSOs before this one.
         self.earlier: Mapping[str, int] = earlier or {}
@@ -208,6 +212,53 @@ def _card(f: VisitFacts) -> Iterator[Issue]:
         yield f.at_summary("GT_THE_TU", f"no HI card is valid on the arrival date {day}: {spans}")
 
 
+# Against the SI record [C3, S2: the card is looked up at VSS at reception]: only where the
+# deployment checks cards (GATEWAY_SI_CARD_CHECK), since without loaded records every card is
+# unknown. What the claim wrote of validity is QD130-CARD-VALID's; these read VSS's.
+
+
+def _si_cards(f: VisitFacts) -> Iterator[tuple[int, str, HeldCard | None]]:
+    if f.register is None:
+        return
+    for i, sent in enumerate(f.payload.get("cards", [])):
+        number = sent.get("number")
+        if number:
+            yield i, number, f.register.held_card(number)
+
+
+def _masked(number: str) -> str:
+    return f"{number[:3]}…{number[-4:]}"
+
+
+def _card_known(f: VisitFacts) -> Iterator[Issue]:
+    for i, number, held in _si_cards(f):
+        if held is None:
+            yield f.at_summary("MA_THE_BHYT", f"card {i + 1} ({_masked(number)}) is not a VSS card")
+
+
+def _card_si_valid(f: VisitFacts) -> Iterator[Issue]:
+    arrived = f.visit.get("arrived_at")
+    known = [(number, held.card) for _, number, held in _si_cards(f) if held is not None]
+    if not known or not arrived:
+        return
+    day = date.fromisoformat(arrived[:10])
+    if not any(card.covers(day) for _, card in known):
+        spans = ", ".join(f"{_masked(n)} {c.valid_from}..{c.valid_to}" for n, c in known)
+        message = (
+            f"by VSS's records no card of the claim is valid on the arrival date {day}: {spans}"
+        )
+        yield f.at_summary("MA_THE_BHYT", message)
+
+
+def _card_holder(f: VisitFacts) -> Iterator[Issue]:
+    citizen = f.payload.get("patient", {}).get("citizen_id")
+    if not citizen:
+        return
+    for i, number, held in _si_cards(f):
+        if held is not None and held.citizen_id != citizen:
+            yield f.at_summary("SO_CCCD", f"card {i + 1} ({_masked(number)}) is another person's")
+
+
 # SO_NGAY_DTRI by MA_LOAI_KCB [C3, S2 Bảng 1 row 38]: 0 for 01/07/09; "Ngày RA − ngày VÀO + 1"
 # (calendar days) for 02/03/04/06. 05 (days of medication) and 08 (days with a service) cannot be
 # derived from the summary and are not checked.
@@ -314,6 +365,14 @@ VISIT_RULES: tuple[Rule[VisitFacts], ...] = (
     _visit("QD130-CARD-VALID", _card, "C3 [S2][S20]",
            "when cards are sent, one is valid on the arrival date (GT_THE_TU ≤ NGAY_VAO ≤ "
            "GT_THE_DEN)"),
+    _visit("QD130-CARD-KNOWN", _card_known, "C3 [S2]",
+           "with GATEWAY_SI_CARD_CHECK, every MA_THE_BHYT sent is a card of VSS's SI records"),
+    _visit("QD130-CARD-SI-VALID", _card_si_valid, "C3 [S2][S20]",
+           "with GATEWAY_SI_CARD_CHECK, one card sent is valid on the arrival date by VSS's SI "
+           "records (their validity, not the claim's GT_THE_TU/GT_THE_DEN)"),
+    _visit("QD130-CARD-HOLDER", _card_holder, "C3 [S2]",
+           "with GATEWAY_SI_CARD_CHECK, a card sent with SO_CCCD is held by that citizen in "
+           "VSS's SI records"),
     _visit("QD130-SO_NGAY_DTRI", _treatment_days, "C3 [S2]",
            "SO_NGAY_DTRI is 0 for MA_LOAI_KCB 01/07/09, NGAY_RA − NGAY_VAO + 1 days for "
            "02/03/04/06"),
@@ -336,10 +395,12 @@ def check_visit(
     payload: Mapping[str, Any],
     *,
     earlier: Mapping[str, int] | None = None,
+    register: CardRegister | None = None,
 ) -> list[Issue]:
     """The failures of every visit rule on one normalized visit, each stamped with its rule id;
-    ``earlier`` maps the MA_LKs of the batch's earlier HOSOs to their numbers."""
-    facts = VisitFacts(tables, payload, earlier)
+    ``earlier`` maps the MA_LKs of the batch's earlier HOSOs to their numbers; ``register``
+    holds the SI records' cards where claims are checked against them."""
+    facts = VisitFacts(tables, payload, earlier, register)
     return [replace(issue, rule=rule.id) for rule in VISIT_RULES for issue in rule.check(facts)]
 
 

@@ -196,10 +196,12 @@ def test_breaking_one_rule_fires_exactly_that_rule(
 
 # Rules broken by the batch around a visit, not by its tables: each has its own test below.
 BATCH_CONTEXT = {"QD130-UNIQUE-MA_LK"}
+# Rules that read the SI records' cards: test_si_card_rules.py.
+SI_RECORDS = {"QD130-CARD-KNOWN", "QD130-CARD-SI-VALID", "QD130-CARD-HOLDER"}
 
 
 def test_every_visit_rule_has_a_breaking_case() -> None:
-    cases = {rule_id for rule_id, _, _ in CASES} | BATCH_CONTEXT
+    cases = {rule_id for rule_id, _, _ in CASES} | BATCH_CONTEXT | SI_RECORDS
     assert cases == {rule.id for rule in rules.VISIT_RULES}
 
 

@@ -50,6 +50,13 @@ def _xml(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
+def _content(root: etree._Element) -> etree._Element:
+    """The document's ``NoiDung``: what its signature covers."""
+    content = root.find("NoiDung")
+    assert content is not None
+    return content
+
+
 def before(container: str, edit: Edit) -> Twist:
     """The document signed in ``container`` edited, then signed."""
 
@@ -83,9 +90,7 @@ def by_id(container: str) -> Twist:
             if where != container:
                 return sign(unsigned, identity, where)
             root = parse(unsigned, XmlLimits())
-            content = root.find("NoiDung")
-            assert content is not None
-            content.set("Id", "signed")
+            _content(root).set("Id", "signed")
             return xmlsec_sign(
                 _xml(root), identity, container=where, uri="#signed", id_attribute="Id"
             )
@@ -108,8 +113,7 @@ def _signature(root: etree._Element) -> etree._Element:
 
 def _evil_content(root: etree._Element) -> etree._Element:
     """The document's NoiDung, its first text changed."""
-    content = copy.deepcopy(root.find("NoiDung"))
-    assert content is not None
+    content = copy.deepcopy(_content(root))
     target = next(e for e in content.iter() if e.text and e.text.strip())
     target.text = "0" + (target.text or "")
     return content
@@ -135,8 +139,7 @@ def signature_over_other_content(container: str) -> Edit:
 
     def edit(signed: bytes) -> bytes:
         root = parse(signed, XmlLimits())
-        original = root.find("NoiDung")
-        assert original is not None
+        original = _content(root)
         root.replace(original, _evil_content(root))
         place = root.find(container)
         assert place is not None
@@ -158,9 +161,7 @@ def second_signature(signed: bytes) -> bytes:
 def signature_moved(signed: bytes) -> bytes:
     """The signature moved from its place into the content."""
     root = parse(signed, XmlLimits())
-    content = root.find("NoiDung")
-    assert content is not None
-    content.append(_signature(root))
+    _content(root).append(_signature(root))
     return _xml(root)
 
 
@@ -172,9 +173,7 @@ def second_root(signed: bytes) -> bytes:
 def second_content(unsigned: bytes) -> bytes:
     """A second NoiDung beside the first, before signing: signed, but not the format."""
     root = parse(unsigned, XmlLimits())
-    content = root.find("NoiDung")
-    assert content is not None
-    content.addnext(_evil_content(root))
+    _content(root).addnext(_evil_content(root))
     return _xml(root)
 
 

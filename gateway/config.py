@@ -41,7 +41,22 @@ class Settings(BaseSettings):
     partners: Path = Path("partners.toml")
     trust_store: Path = Path("certs")
     routing: Path | None = None
-    population_url: str | None = None
+    # The national population database (C06, adapters/population): its SOAP endpoint (unset: no
+    # person is checked), the gateway's NDXP account (user, secret and API key, X-Road-Client
+    # member/subsystem), the MaCanBo of its automatic checks; seconds to wait for an answer,
+    # retries of a call that got none, failed calls in a row that open the circuit breaker and
+    # the seconds it stays open, calls in flight at once (one more is refused at once).
+    population_url: str | None = Field(default=None, pattern=r"^https?://[^?#\s]+$")
+    population_username: str | None = None
+    population_secret: SecretStr | None = None
+    population_api_key: SecretStr | None = None
+    population_client: str | None = None
+    population_officer: str | None = None
+    population_timeout: float = Field(default=5, gt=0, le=60)
+    population_retries: int = Field(default=1, ge=0, le=3)
+    population_breaker_failures: int = Field(default=5, ge=1)
+    population_breaker_cool_down: float = Field(default=30, gt=0)
+    population_max_in_flight: int = Field(default=16, ge=1, le=256)
     # VNeID ID tokens (SPEC section 2, gateway/identity/vneid.py): the identity provider's keys,
     # a JWKS file (re-read when it changes) or an https URL (fetched again after
     # vneid_jwks_ttl seconds, at most vneid_jwks_timeout seconds each); the iss and aud a token

@@ -122,26 +122,40 @@ def test_a_procedure_filed_by_the_other_kind_of_applicant_is_refused(
     )
 
 
-def test_a_form_signed_by_someone_else_is_forbidden(
-    dossier: Make, applicants: Applicants, fmt: DossierFormat, trust: Trust
+@pytest.mark.parametrize(
+    ("fault", "message", "table", "path"),
+    [
+        pytest.param(
+            "form-signed-by-other",
+            "signed by someone else",
+            "DN01-HSB",
+            "/Hoso/NoiDung/ThongTinHoSo/ToKhais/FileToKhai[1]",
+            id="a-form",
+        ),
+        pytest.param(
+            "envelope-signed-by-other",
+            "signed by citizen 079090004321",
+            None,
+            "/Hoso/NoiDung/ThongTinDonVi/MaSoThue",
+            id="the-envelope",
+        ),
+    ],
+)
+def test_a_signature_by_someone_other_than_the_applicant_is_forbidden(
+    fault: str,
+    message: str,
+    table: str | None,
+    path: str,
+    dossier: Make,
+    applicants: Applicants,
+    fmt: DossierFormat,
+    trust: Trust,
 ) -> None:
-    made = dossier(
-        "BENEFIT_MATERNITY", faults=("form-signed-by-other",), other=applicants.other_citizen
-    )
-    with pytest.raises(Forbidden, match="signed by someone else") as caught:
+    made = dossier("BENEFIT_MATERNITY", faults=(fault,), other=applicants.other_citizen)
+    with pytest.raises(Forbidden, match=message) as caught:
         fmt.read(made.body, ma_tthc=made.ma_tthc, trust=trust)
-    assert _issue(caught.value).table == "DN01-HSB"
-
-
-def test_an_envelope_signed_by_someone_other_than_the_applicant_is_forbidden(
-    dossier: Make, applicants: Applicants, fmt: DossierFormat, trust: Trust
-) -> None:
-    made = dossier(
-        "BENEFIT_MATERNITY", faults=("envelope-signed-by-other",), other=applicants.other_citizen
-    )
-    with pytest.raises(Forbidden, match="signed by citizen 079090004321") as caught:
-        fmt.read(made.body, ma_tthc=made.ma_tthc, trust=trust)
-    assert _issue(caught.value).path == "/Hoso/NoiDung/ThongTinDonVi/MaSoThue"
+    issue = _issue(caught.value)
+    assert (issue.table, issue.path) == (table, path)
 
 
 def test_a_signer_whose_certificate_names_no_one_is_forbidden(

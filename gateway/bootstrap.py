@@ -25,6 +25,7 @@ from gateway.dossiers.routing import Routing
 from gateway.dossiers.service import DossierDeps
 from gateway.dossiers.worker import WorkerPolicy
 from gateway.errors import ConfigError
+from gateway.identity import jwks_http, vneid
 from gateway.metrics import Metrics
 from gateway.partners import PartnerRegistry
 from gateway.pipeline.batches import PipelineDeps
@@ -49,6 +50,7 @@ class Gateway:
 
     settings: Settings
     partners: PartnerRegistry
+    citizens: vneid.CitizenVerifier  # X-Citizen-Assertion (VNeID ID tokens)
     contracts: Contracts
     pipeline: PipelineDeps
     claims: BatchFormat
@@ -169,6 +171,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     partners = PartnerRegistry.from_file(settings.partners)
     routing = Routing(settings.routing)
     _check_departments(partners, routing)
+    fetch = jwks_http.fetcher(timeout=settings.vneid_jwks_timeout)
+    citizens = vneid.from_settings(settings, partners=partners, clock=clock, fetch=fetch)
     anchors = TrustAnchors.from_directory(settings.trust_store)
     identity = signing_identity(settings)
     store, audit_log = open_storage(settings)
@@ -188,6 +192,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     return Gateway(
         settings=settings,
         partners=partners,
+        citizens=citizens,
         contracts=contracts,
         pipeline=PipelineDeps(store=store, **shared),
         claims=claims,

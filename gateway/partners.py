@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gateway.errors import ConfigError, Forbidden
+from gateway.limits.rates import Rate
 
 PartnerKind = Literal["portal", "hospital", "vneid", "department"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -32,6 +33,8 @@ class Partner(BaseModel):
     source_networks: tuple[IPNetwork, ...] = ()
     legacy_username: str | None = None
     legacy_password_hash: str | None = None
+    # Requests per period ("100/s", "6000/min"): unset, GATEWAY_PARTNER_RATE_LIMIT.
+    rate_limit: str | None = None
 
     @field_validator("certificates")
     @classmethod
@@ -40,6 +43,13 @@ class Partner(BaseModel):
         if any(len(v) != 64 or not _is_hex(v) for v in normalized):
             raise ValueError("certificates are SHA-256 fingerprints: 64 hex digits")
         return normalized
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            Rate.parse(value)  # its ValueError names the mistake
+        return value
 
     @field_validator("tokens")
     @classmethod

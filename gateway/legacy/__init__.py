@@ -22,8 +22,10 @@ per minute, when all sources but known ones are over the total, or when its user
 from that source address after too many failures. The lock is per username *and* source
 address, so that wrong passwords from an attacker's address never lock the hospital out from
 its own. The start of each refusal is written to the audit log, once. The counts live behind a
-port (``Counters``), in this process's memory today: with N worker processes the limits are N
-times looser and a restart forgets them, until a Redis implementation shares them.
+port (``Counters``): in Redis when ``GATEWAY_REDIS_URL`` is set, shared by every gateway process
+(Redis down: logins are refused with ``Unavailable``, 503, since uncounted attempts would be
+unbounded scrypt work; tokens already issued keep working), else in each process's memory, N
+worker processes then making the limits N times looser and a restart forgetting them.
 
 A submission never waits behind login hashing: ``LegacyLogin.token`` verifies the token (cheap)
 and knows whether this process has already checked the partner's passwordHash, which it then
@@ -34,7 +36,7 @@ threads of its own.
 |----------------|-----------------------------------------------------------------------|
 | ``passwords``  | the scrypt hash of the MD5 password: making, reading, checking it     |
 | ``tokens``     | the signed access tokens (``TokenSigner``) and what a login grants    |
-| ``counters``   | the ``Counters`` port (events per key in fixed windows), in memory     |
+| ``counters``   | the ``Counters`` port (events per key in fixed windows), in memory    |
 | ``limiter``    | the limits on login attempts and failed logins (``LoginLimiter``)     |
 | ``login``      | ``LegacyLogin``: logins and the token checks of every submission      |
 """

@@ -1,5 +1,5 @@
 """The counters behind the login limits (``gateway.legacy.limiter``): a port, ``Counters``, and
-its in-memory implementation, ``MemoryCounters``."""
+its in-memory implementation, ``MemoryCounters`` (the Redis one is ``gateway.limits.redis``)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,11 @@ class Counters(Protocol):
     """Events per key in fixed windows: a key's window opens at its first event and lasts a
     fixed time, after which the key counts from zero again.
 
-    Today the only implementation is ``MemoryCounters``: each gateway process counts on its own,
-    so with N workers a limit is N times looser. A Redis implementation (``INCR``, ``PEXPIRE
-    ... NX`` and ``PTTL`` in one script; ``GET`` and ``PTTL``; ``DEL``) will make the counts
-    shared by every process. Calls are made on the event loop, before any thread is taken, so an
-    implementation must answer within a network round trip and never wait for a lock held over
-    I/O."""
+    ``MemoryCounters`` counts in one process (with N workers a limit is N times looser);
+    ``gateway.limits.redis.RedisCounters`` in Redis, shared by every process, and raises
+    ``Unavailable`` when Redis does not answer. Calls are made on the event loop, before any
+    thread is taken, so an implementation must answer within a network round trip and never
+    wait for a lock held over I/O."""
 
     def hit(self, key: str) -> Window:
         """Count one event for ``key``: its window with this event in it."""

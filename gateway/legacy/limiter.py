@@ -59,8 +59,8 @@ class Admission:
 
 
 class LoginLimiter:
-    """The limits of ``LoginLimits`` over ``Counters`` (in this process's memory today; counters
-    in Redis will make them shared by every gateway process).
+    """The limits of ``LoginLimits`` over ``Counters``: in this process's memory, or in Redis
+    (``gateway.limits.redis.RedisCounters``), shared by every gateway process.
 
     Invariant: ``admit`` refuses with ``RateLimited`` (and its ``retry_after``), before any
     password work, an attempt whose username is locked from its source address, whose source
@@ -86,22 +86,30 @@ class LoginLimiter:
         self._failures, self._known = failures, known
 
     @classmethod
-    def in_memory(
-        cls, limits: LoginLimits, auditor: Auditor, *, clock: Callable[[], float] = time.monotonic
+    def counted(
+        cls, limits: LoginLimits, auditor: Auditor, counters: Callable[[str, timedelta], Counters]
     ) -> LoginLimiter:
-        """Limits counted in this process's memory, each kind in a table of its own, so that a
-        flood of new source addresses cannot push a lock or the total out of memory."""
-
-        def counters(window: timedelta) -> MemoryCounters:
-            return MemoryCounters(window, max_keys=limits.tracked, clock=clock)
-
+        """Limits over ``counters(kind, window)``, each kind in a table of its own holding at
+        most ``limits.tracked`` keys, so that a flood of new source addresses cannot push a lock
+        or the total out."""
         return cls(
             limits,
             auditor,
-            sources=counters(limits.window),
-            total=counters(limits.window),
-            failures=counters(limits.lockout),
-            known=counters(limits.known_for),
+            sources=counters("sources", limits.window),
+            total=counters("total", limits.window),
+            failures=counters("failures", limits.lockout),
+            known=counters("known", limits.known_for),
+        )
+
+    @classmethod
+    def in_memory(
+        cls, limits: LoginLimits, auditor: Auditor, *, clock: Callable[[], float] = time.monotonic
+    ) -> LoginLimiter:
+        """Limits counted in this process's memory."""
+        return cls.counted(
+            limits,
+            auditor,
+            lambda _kind, window: MemoryCounters(window, max_keys=limits.tracked, clock=clock),
         )
 
     def admit(self, username: str, address: str | None) -> Admission:

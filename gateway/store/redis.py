@@ -132,13 +132,14 @@ def _receipt_args(receipt: StoredReceipt) -> list[str | bytes]:
     ]
 
 
-def connect(url: str) -> redis.Redis:
+def connect(url: str, *, timeout: float = 5) -> redis.Redis:
     """A client that fails fast, without retries: a Redis outage is a 503 the partner retries,
-    not a stalled request. Options in the URL's query string override these defaults."""
+    not a stalled request; ``timeout`` seconds for an answer (at most 2 to connect). Options in
+    the URL's query string override these defaults."""
     return redis.Redis.from_url(
         url,
-        socket_connect_timeout=2,
-        socket_timeout=5,
+        socket_connect_timeout=min(2, timeout),
+        socket_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +29,25 @@ def fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
+@dataclass(frozen=True)
+class _Link:
+    """A certificate of a chain, its issuer, and for each CRL of the issuer whose signature
+    verified: its next update and whether it revokes the certificate (a CRL never changes)."""
+
+    cert: x509.Certificate
+    issuer: x509.Certificate
+    crls: tuple[tuple[datetime | None, bool], ...]
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """A chain built once, with what each check at a given time needs, read once."""
+
+    certificates: list[x509.Certificate]
+    validity: tuple[tuple[datetime, datetime], ...]  # not before, not after
+    links: tuple[_Link, ...]
+
+
 class TrustAnchors:
     """CA certificates (anchors) and the CRLs their issuers signed, loaded from one folder."""
 
@@ -44,7 +64,7 @@ class TrustAnchors:
         # CRLs whose signature was checked against a given issuer, by the issuer (certificates
         # hash by their DER bytes: cheaper than a SHA-256 fingerprint on every signature).
         self._verified_crls: dict[x509.Certificate, list[x509.CertificateRevocationList]] = {}
-        self._chains: dict[tuple[x509.Certificate, ...], list[x509.Certificate]] = {}
+        self._chains: dict[tuple[x509.Certificate, ...], _Chain] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -76,27 +96,43 @@ class TrustAnchors:
     ) -> list[x509.Certificate]:
         """The chain from ``leaf`` to a pinned certificate, or the SPEC error saying why not."""
         chain = self._chain(leaf, extra)
-        for cert in chain:
-            if at + policy.clock_skew < cert.not_valid_before_utc:
+        for cert, (not_before, not_after) in zip(chain.certificates, chain.validity, strict=True):
+            if at + policy.clock_skew < not_before:
                 raise CertExpired(f"certificate {cert.subject.rfc4514_string()} is not yet valid")
-            if at - policy.clock_skew > cert.not_valid_after_utc:
+            if at - policy.clock_skew > not_after:
                 raise CertExpired(f"certificate {cert.subject.rfc4514_string()} has expired")
-        for cert, issuer in itertools.pairwise(chain):
-            self._check_revocation(cert, issuer, at=at, policy=policy)
-        return chain
+        for link in chain.links:
+            self._check_revocation(link, at=at, policy=policy)
+        return chain.certificates
 
-    def _chain(
-        self, leaf: x509.Certificate, extra: list[x509.Certificate]
-    ) -> list[x509.Certificate]:
+    def _chain(self, leaf: x509.Certificate, extra: list[x509.Certificate]) -> _Chain:
         key = (leaf, *extra)  # certificates hash and compare by their DER bytes
         with self._lock:
             cached = self._chains.get(key)
         if cached is not None:
             return cached
-        chain = self._build(leaf, extra)
+        certificates = self._build(leaf, extra)
+        chain = _Chain(
+            certificates=certificates,
+            validity=tuple((c.not_valid_before_utc, c.not_valid_after_utc) for c in certificates),
+            links=tuple(self._link(c, issuer) for c, issuer in itertools.pairwise(certificates)),
+        )
         with self._lock:
             self._chains[key] = chain
         return chain
+
+    def _link(self, cert: x509.Certificate, issuer: x509.Certificate) -> _Link:
+        return _Link(
+            cert,
+            issuer,
+            tuple(
+                (
+                    crl.next_update_utc,
+                    crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None,
+                )
+                for crl in self._crls_of(issuer)
+            ),
+        )
 
     def _build(
         self, leaf: x509.Certificate, extra: list[x509.Certificate]
@@ -147,33 +183,27 @@ class TrustAnchors:
                 self._verified_crls[issuer] = verified
         return verified
 
-    def _check_revocation(
-        self,
-        cert: x509.Certificate,
-        issuer: x509.Certificate,
-        *,
-        at: datetime,
-        policy: SignaturePolicy,
-    ) -> None:
+    @staticmethod
+    def _check_revocation(link: _Link, *, at: datetime, policy: SignaturePolicy) -> None:
         current = [
-            crl
-            for crl in self._crls_of(issuer)
-            if crl.next_update_utc is None or crl.next_update_utc + policy.clock_skew >= at
+            revoked
+            for next_update, revoked in link.crls
+            if next_update is None or next_update + policy.clock_skew >= at
         ]
         if not current:
             if policy.require_crl:
                 raise Unavailable(
-                    f"no current CRL of {issuer.subject.rfc4514_string()} is loaded; "
+                    f"no current CRL of {link.issuer.subject.rfc4514_string()} is loaded; "
                     "revocation cannot be checked",
                     retry_after=300,
                 )
             return
-        for crl in current:
-            if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
-                raise CertRevoked(
-                    f"certificate {cert.subject.rfc4514_string()} (serial "
-                    f"{cert.serial_number:x}) is revoked"
-                )
+        if any(current):
+            cert = link.cert
+            raise CertRevoked(
+                f"certificate {cert.subject.rfc4514_string()} (serial "
+                f"{cert.serial_number:x}) is revoked"
+            )
 
 
 def _require_ca(cert: x509.Certificate) -> None:

@@ -31,12 +31,19 @@ from gateway.trust.anchors import TrustAnchors, fingerprint
 from gateway.trust.c14n import canonicalize, canonicalize_subtree
 from gateway.xml.ns import DS, q
 
-_SIGNATURE = q(DS, "Signature")
-# Clark-notation paths and child tags: ElementPath compiles these once and caches them, where
-# an XPath string (or a prefix map) is compiled, or resolved, on every call.
-_CERTIFICATES = "/".join(q(DS, t) for t in ("KeyInfo", "X509Data", "X509Certificate"))
-_TRANSFORMS = f"{q(DS, 'Transforms')}/{q(DS, 'Transform')}"
-_REFERENCE, _DIGEST_VALUE = q(DS, "Reference"), q(DS, "DigestValue")
+# Clark-notation tags, built once, read with iterchildren (ElementPath walks a path in Python).
+_SIGNATURE, _SIGNED_INFO, _SIGNATURE_VALUE, _OBJECT = (
+    q(DS, t) for t in ("Signature", "SignedInfo", "SignatureValue", "Object")
+)
+_KEY_INFO, _X509_DATA, _X509_CERTIFICATE = (
+    q(DS, t) for t in ("KeyInfo", "X509Data", "X509Certificate")
+)
+_REFERENCE, _TRANSFORMS, _TRANSFORM, _DIGEST_VALUE = (
+    q(DS, t) for t in ("Reference", "Transforms", "Transform", "DigestValue")
+)
+_C14N_METHOD, _SIGNATURE_METHOD, _DIGEST_METHOD = (
+    q(DS, t) for t in ("CanonicalizationMethod", "SignatureMethod", "DigestMethod")
+)
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     alg.SHA256: hashes.SHA256,
@@ -129,11 +136,16 @@ def _read_structure(
 ) -> tuple[etree._Element, bytes, list[_Known]]:
     children = [c for c in signature if isinstance(c.tag, str)]
     tags = [c.tag for c in children]
-    if q(DS, "Object") in tags:
+    if _OBJECT in tags:
         raise SignatureInvalid("ds:Object inside the signature is not allowed")
-    if tags[:2] != [q(DS, "SignedInfo"), q(DS, "SignatureValue")] or len(tags) > 3:
+    if tags[:2] != [_SIGNED_INFO, _SIGNATURE_VALUE] or len(tags) > 3:
         raise SignatureInvalid("the signature must hold SignedInfo, SignatureValue and KeyInfo")
-    certs_b64 = signature.findall(_CERTIFICATES)
+    certs_b64 = [
+        cert
+        for key_info in signature.iterchildren(_KEY_INFO)
+        for data in key_info.iterchildren(_X509_DATA)
+        for cert in data.iterchildren(_X509_CERTIFICATE)
+    ]
     if not certs_b64:
         raise CertUntrusted(
             "no X.509 certificate in KeyInfo; a bare key (KeyValue) cannot be trusted"
@@ -177,10 +189,10 @@ def _certificate(text: str) -> _Known:
 def _read_signed_info(
     signed_info: etree._Element, policy: alg.SignaturePolicy
 ) -> tuple[str, str, str, bytes, str]:
-    c14n = _algorithm(signed_info, "CanonicalizationMethod")
+    c14n = _algorithm(signed_info, _C14N_METHOD)
     if c14n not in policy.c14n_methods:
         raise SignatureInvalid(f"canonicalization {c14n!r} is not accepted")
-    method = _algorithm(signed_info, "SignatureMethod")
+    method = _algorithm(signed_info, _SIGNATURE_METHOD)
     if method not in policy.signature_methods:
         raise SignatureInvalid(f"signature algorithm {method!r} is weak or not supported")
     references = list(signed_info.iterchildren(_REFERENCE))
@@ -191,13 +203,17 @@ def _read_signed_info(
         raise SignatureInvalid(
             f'the Reference must cover the whole document (URI=""), not {reference.get("URI")!r}'
         )
-    transforms = [t.get("Algorithm") for t in reference.findall(_TRANSFORMS)]
+    transforms = [
+        t.get("Algorithm")
+        for group in reference.iterchildren(_TRANSFORMS)
+        for t in group.iterchildren(_TRANSFORM)
+    ]
     if not transforms or transforms[0] != alg.ENVELOPED or len(transforms) > 2:
         raise SignatureInvalid("transforms must be enveloped-signature, then at most one c14n")
     ref_c14n = transforms[1] if len(transforms) == 2 else alg.C14N_10
     if ref_c14n not in policy.c14n_methods:
         raise SignatureInvalid(f"transform {ref_c14n!r} is not accepted")
-    digest_method = _algorithm(reference, "DigestMethod")
+    digest_method = _algorithm(reference, _DIGEST_METHOD)
     if digest_method not in policy.digest_methods:
         raise SignatureInvalid(f"digest algorithm {digest_method!r} is weak or not supported")
     digest_value = next(reference.iterchildren(_DIGEST_VALUE), None)
@@ -210,12 +226,12 @@ def _read_signed_info(
     )
 
 
-def _algorithm(parent: etree._Element, local: str) -> str:
-    """The Algorithm of the first ``ds:<local>`` child of ``parent``."""
-    element = next(parent.iterchildren(q(DS, local)), None)
+def _algorithm(parent: etree._Element, tag: str) -> str:
+    """The Algorithm of the first ``tag`` child of ``parent``."""
+    element = next(parent.iterchildren(tag), None)
     value = None if element is None else element.get("Algorithm")
     if not value:
-        raise SignatureInvalid(f"ds:{local} with an Algorithm is required")
+        raise SignatureInvalid(f"ds:{etree.QName(tag).localname} with an Algorithm is required")
     return value
 
 

@@ -271,6 +271,38 @@ def test_issuer_without_current_crl_makes_the_gateway_unavailable(
     assert error.code == "UNAVAILABLE" and error.retry_after
 
 
+def test_a_chain_built_once_is_checked_again_at_every_time(unsigned: bytes, pki: Pki) -> None:
+    # The chain, its dates and what its CRLs say are read once; the checks run at each time.
+    now = datetime.now(UTC)
+    anchors = TrustAnchors(
+        [pki.root.certificate, pki.issuing.certificate],
+        [pki.root.crl(now=now), pki.issuing.crl(now=now, valid_for=timedelta(days=30))],
+    )
+    signed, revoked = sign(unsigned, pki.hospital), xmlsec_sign(unsigned, pki.bad["revoked"])
+
+    def code_at(data: bytes, at: datetime) -> str:
+        try:
+            verify_enveloped(
+                parse(data, XmlLimits()),
+                location=LOCATION,
+                anchors=anchors,
+                policy=SignaturePolicy(),
+                at=at,
+            )
+        except GatewayError as exc:
+            return exc.code
+        return "OK"
+
+    assert [code_at(signed, now + timedelta(days=d)) for d in (0, 40, 0, 800, -2)] == [
+        "OK",
+        "UNAVAILABLE",  # the issuer's CRL is no longer current
+        "OK",
+        "CERT_EXPIRED",
+        "CERT_EXPIRED",  # not yet valid
+    ]
+    assert [code_at(revoked, now) for _ in range(2)] == ["CERT_REVOKED"] * 2
+
+
 # --- wrapping ---------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -36,6 +36,25 @@ def store(dossiers: DossierBackend) -> DossierStore:
 
 def received(store: DossierStore, **how: object) -> Dossier:
     return store.create(new_dossier(**how))  # type: ignore[arg-type]
+
+
+def processing(store: DossierStore) -> Dossier:
+    """A dossier its department accepted (an hour after ``T0``) and is processing (an hour
+    later)."""
+    accepted = move(store, received(store), State.ACCEPTED, at=T0 + timedelta(hours=1))
+    return move(store, accepted, State.PROCESSING, at=T0 + timedelta(hours=2))
+
+
+def asking(store: DossierStore, dossier: Dossier, *documents: str, at: datetime) -> Dossier:
+    """``dossier`` waiting on the applicant's ``documents`` from ``at``, until its due date."""
+    return move(
+        store,
+        dossier,
+        State.SUPPLEMENT_REQUESTED,
+        at=at,
+        documents=documents,
+        supplement_due=dossier.due_date,
+    )
 
 
 # -- create, find, read back ----------------------------------------------------------------
@@ -170,8 +189,7 @@ def test_move_of_an_unknown_dossier_is_not_found(store: DossierStore) -> None:
 def test_supplement_request_keeps_documents_and_deadline_until_the_next_move(
     store: DossierStore,
 ) -> None:
-    dossier = move(store, received(store), State.ACCEPTED, at=T0 + timedelta(hours=1))
-    dossier = move(store, dossier, State.PROCESSING, at=T0 + timedelta(hours=2))
+    dossier = processing(store)
     later = dossier.due_date + timedelta(days=7)
 
     asked = move(
@@ -195,8 +213,7 @@ def test_supplement_request_keeps_documents_and_deadline_until_the_next_move(
 
 
 def test_reaching_a_decision_sets_finished_at_once(store: DossierStore) -> None:
-    dossier = move(store, received(store), State.ACCEPTED, at=T0 + timedelta(hours=1))
-    dossier = move(store, dossier, State.PROCESSING, at=T0 + timedelta(hours=2))
+    dossier = processing(store)
     assert dossier.finished_at is None
 
     finished = move(store, dossier, State.FINISHED, at=T0 + timedelta(days=3))
@@ -210,16 +227,7 @@ def test_reaching_a_decision_sets_finished_at_once(store: DossierStore) -> None:
 
 
 def test_documents_are_kept_with_their_move(store: DossierStore) -> None:
-    dossier = move(store, received(store), State.ACCEPTED, at=T0 + timedelta(hours=1))
-    dossier = move(store, dossier, State.PROCESSING, at=T0 + timedelta(hours=2))
-    dossier = move(
-        store,
-        dossier,
-        State.SUPPLEMENT_REQUESTED,
-        at=T0 + timedelta(days=1),
-        documents=("Giấy ra viện",),
-        supplement_due=dossier.due_date,
-    )
+    dossier = asking(store, processing(store), "Giấy ra viện", at=T0 + timedelta(days=1))
     documents = new_documents(dossier)
     entry, arguments = step(dossier, State.PROCESSING, at=T0 + timedelta(days=2), actor="portal")
 
@@ -406,16 +414,7 @@ def test_a_dossier_that_left_department_work_is_never_handed_out(store: DossierS
 
 
 def test_moving_out_of_and_back_into_department_work_requeues(store: DossierStore) -> None:
-    dossier = move(store, received(store), State.ACCEPTED, at=T0 + timedelta(hours=1))
-    dossier = move(store, dossier, State.PROCESSING, at=T0 + timedelta(hours=2))
-    asked = move(
-        store,
-        dossier,
-        State.SUPPLEMENT_REQUESTED,
-        at=T0 + timedelta(hours=3),
-        documents=("Sổ BHXH",),
-        supplement_due=dossier.due_date,
-    )
+    asked = asking(store, processing(store), "Sổ BHXH", at=T0 + timedelta(hours=3))
     assert store.queued(DEPARTMENT).items == ()
     assert store.claim(DEPARTMENT, worker="w1", at=T0 + timedelta(hours=4), visibility=60) is None
 
@@ -424,7 +423,7 @@ def test_moving_out_of_and_back_into_department_work_requeues(store: DossierStor
     assert store.queued(DEPARTMENT).items == (resumed,)
     claim = store.claim(DEPARTMENT, worker="w1", at=T0 + timedelta(days=1), visibility=60)
     assert claim is not None
-    assert claim.dossier_id == dossier.id
+    assert claim.dossier_id == asked.id
 
 
 def test_a_move_within_department_work_keeps_the_claim(store: DossierStore) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -211,6 +212,30 @@ def settings_in(pki: Pki, folder: Path) -> Settings:
 @pytest.fixture
 def settings(pki: Pki, tmp_path: Path) -> Settings:
     return settings_in(pki, tmp_path)
+
+
+MACHINE_REDIS_URL = "redis://127.0.0.1:6379/15"  # db 15 is reserved for tests
+HOW_TO_GET_REDIS = (
+    "the tests need redis-server (apt-get install redis-server) and a Redis at 127.0.0.1:6379 "
+    "(redis-server --port 6379); db 15 is flushed by the tests"
+)
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The machine's Redis, db 15, flushed before and after the test."""
+    client = redis.Redis.from_url(MACHINE_REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        client.close()
+        pytest.fail(f"{HOW_TO_GET_REDIS} ({exc})")
+    client.flushdb()
+    try:
+        yield MACHINE_REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 from ulid import ULID
 
 from gateway.audit import AuditLog
@@ -24,16 +23,15 @@ from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite_dossiers import SqliteDossierStore
 from gateway.store.sqlite_sirecords import SqliteSiRecordStore
+from tests.conftest import MACHINE_REDIS_URL
 from tests.support.audit_tampering import RedisTamperer, SqliteTamperer
 from tests.support.redis_server import (
     AOF_CONFIG,
-    HOW_TO_GET_REDIS,
     NO_AOF_CONFIG,
     RedisServer,
     StartRedis,
 )
 
-MACHINE_REDIS_URL = "redis://127.0.0.1:6379/15"  # db 15 is reserved for tests
 HOSPITAL = "hospital-79001"
 ClaimXml = Callable[..., bytes]
 MakeSubmission = Callable[..., Submission]
@@ -94,22 +92,6 @@ def sqlite_store(tmp_path: Path) -> Iterator[SqliteStore]:
     store = SqliteStore(tmp_path / "gateway.sqlite3")
     yield store
     store.close()
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    client = redis.Redis.from_url(MACHINE_REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        client.close()
-        pytest.fail(f"{HOW_TO_GET_REDIS} ({exc})")
-    client.flushdb()
-    try:
-        yield MACHINE_REDIS_URL
-    finally:
-        client.flushdb()
-        client.close()
 
 
 @pytest.fixture

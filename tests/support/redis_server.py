@@ -11,12 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import free_port
-
-HOW_TO_GET_REDIS = (
-    "the tests need redis-server (apt-get install redis-server) and a Redis at 127.0.0.1:6379 "
-    "(redis-server --port 6379); db 15 is flushed by the tests"
-)
+from tests.conftest import HOW_TO_GET_REDIS, free_port
 
 
 class RedisServer:

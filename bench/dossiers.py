@@ -24,7 +24,6 @@ floor (the median of per-round ratios).
 
 from __future__ import annotations
 
-import argparse
 import base64
 import os
 import random
@@ -51,7 +50,9 @@ from bench.pipeline import (
     measure,
     median_us,
     no_lap,
+    options,
     profile,
+    rounds_of,
     step_means,
 )
 from gateway.bootstrap import Gateway, build
@@ -211,11 +212,14 @@ def submission_once(dossier: GeneratedDossier, deps: DossierDeps, portal: Partne
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.dossiers", description=__doc__)
-    parser.add_argument("--docs", type=int, default=30, help="dossiers per round (default 30)")
-    parser.add_argument("--rounds", type=int, default=30, help="timed rounds (default 30)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the format stage")
-    args = parser.parse_args(argv)
+    args = options(
+        argv,
+        module="bench.dossiers",
+        description=__doc__,
+        what="dossiers",
+        default=30,
+        stage="format",
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-dossiers-") as tmp:
         folder = Path(tmp)
@@ -235,7 +239,7 @@ def run(gateway: Gateway, world: World, *, docs: int, rounds: int, with_profile:
     started = time.perf_counter()
     # One slice of distinct dossiers per round, plus one for warming up.
     made = dossiers_parallel(world, docs * (rounds + 1), today=vietnam_date(deps.clock.now()))
-    slices = [made[i * docs : (i + 1) * docs] for i in range(rounds + 1)]
+    slices = rounds_of(made, docs=docs)
     bare = etree.XMLParser(  # noqa: TID251 - the floor's own bare parser
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )

@@ -321,12 +321,43 @@ def median_us(values: list[float]) -> str:
     return f"{statistics.median(values):8.0f} µs  (rounds {min(values):.0f}-{max(values):.0f})"
 
 
+def options(
+    argv: list[str] | None,
+    *,
+    module: str,
+    description: str | None,
+    what: str,
+    default: int,
+    stage: str,
+) -> argparse.Namespace:
+    """A bench's command line: ``--docs`` (``what`` per round), ``--rounds`` (timed rounds; both
+    ``default``) and ``--profile`` (cProfile ``stage``)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument(
+        "--docs", type=int, default=default, help=f"{what} per round (default {default})"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=default, help=f"timed rounds (default {default})"
+    )
+    parser.add_argument("--profile", action="store_true", help=f"cProfile the {stage} stage")
+    return parser.parse_args(argv)
+
+
+def rounds_of(documents: list[Doc], *, docs: int) -> list[list[Doc]]:
+    """``documents`` in slices of ``docs``: the first warms up, each other is a round
+    (``measure``)."""
+    return [documents[i : i + docs] for i in range(0, len(documents), docs)]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__)
-    parser.add_argument("--docs", type=int, default=40, help="documents per round (default 40)")
-    parser.add_argument("--rounds", type=int, default=40, help="timed rounds (default 40)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the pipeline stage")
-    args = parser.parse_args(argv)
+    args = options(
+        argv,
+        module="bench.pipeline",
+        description=__doc__,
+        what="documents",
+        default=40,
+        stage="pipeline",
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         folder = Path(tmp)
@@ -336,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         documents = signed_documents_parallel(
             world, args.docs * (args.rounds + 1), processes=os.cpu_count() or 1
         )
-        slices = [documents[i * args.docs : (i + 1) * args.docs] for i in range(args.rounds + 1)]
+        slices = rounds_of(documents, docs=args.docs)
         settings = world.settings(folder / "store" / "gateway.sqlite3")
         gateway = build(settings)
         try:

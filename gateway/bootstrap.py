@@ -3,6 +3,8 @@ only module that chooses concrete implementations."""
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +28,10 @@ from gateway.dossiers.service import DossierDeps
 from gateway.dossiers.worker import WorkerPolicy
 from gateway.errors import ConfigError
 from gateway.identity import jwks_http, vneid
+from gateway.legacy.limiter import LoginLimiter
+from gateway.limits.policy import FailingOver, Limits, RateLimits, limit_key
+from gateway.limits.rates import MemoryRates, Rate
+from gateway.limits.redis import Breaker, RedisCounters, RedisRates
 from gateway.metrics import Metrics
 from gateway.partners import PartnerRegistry
 from gateway.pipeline.batches import PipelineDeps
@@ -33,7 +39,7 @@ from gateway.pipeline.deps import FlowDeps
 from gateway.pipeline.ports import BatchFormat
 from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
-from gateway.store.redis import RedisStore
+from gateway.store.redis import RedisStore, connect
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite_dossiers import SqliteDossierStore
 from gateway.trust.anchors import TrustAnchors
@@ -41,7 +47,13 @@ from gateway.trust.policy import SignaturePolicy
 from gateway.trust.sign import SigningIdentity
 from gateway.xml.contracts import Contracts
 
+log = logging.getLogger(__name__)
+
 _DEV_PKI_ORGANIZATION = "VSS Gateway development PKI"
+# Keys of this process's own rate counts (no GATEWAY_REDIS_URL, or Redis down): ~15 MB at most.
+_LOCAL_RATE_KEYS = 100_000
+# Seconds the limits wait for Redis, on the event loop: a LAN round trip is well under 1 ms.
+_LIMITS_TIMEOUT = 0.25
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class Gateway:
     metrics: Metrics
     audit: Auditor
     dossiers: DossierDeps
+    limits: Limits
 
     @property
     def on_system_clock(self) -> bool:
@@ -74,6 +87,7 @@ class Gateway:
         self.pipeline.store.close()
         self.dossiers.store.close()
         self.audit.log.close()
+        self.limits.close()
 
 
 def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, AuditLog]:
@@ -101,6 +115,45 @@ def open_dossier_store(settings: Settings) -> DossierStore:
         sqlite = settings.store_url.startswith("sqlite:///")
         url = settings.store_url if sqlite else "sqlite:///dossiers.sqlite3"
     return SqliteDossierStore(Path(url.removeprefix("sqlite:///")))
+
+
+def open_limits(settings: Settings, auditor: Auditor, identity: SigningIdentity) -> Limits:
+    """Rate and login limits in ``GATEWAY_REDIS_URL``'s Redis, shared by every process (Redis
+    down: partners fail over to this process's counts; citizens and logins fail closed, 503);
+    unset, in this process's memory, as the log says at startup."""
+    login = settings.legacy_login_limits()
+    local = MemoryRates(max_keys=_LOCAL_RATE_KEYS)
+    rates = functools.partial(
+        RateLimits,
+        partner_rate=Rate.parse(settings.partner_rate_limit),
+        citizen_rate=Rate.parse(settings.citizen_rate_limit),
+        key=limit_key(identity),
+    )
+    if settings.redis_url is None:
+        log.warning(
+            "GATEWAY_REDIS_URL is not set: rate limits and legacy login limits are counted by "
+            "each gateway process on its own (N processes: N times looser)"
+        )
+        return Limits(
+            rates(partners=local, citizens=local),
+            LoginLimiter.in_memory(login, auditor),
+            shared=False,
+        )
+    client, breaker = connect(settings.redis_url, timeout=_LIMITS_TIMEOUT), Breaker()
+    shared = RedisRates(client, breaker)
+    log.info("rate limits and legacy login limits are shared through GATEWAY_REDIS_URL")
+    return Limits(
+        rates(partners=FailingOver(shared, local), citizens=shared),
+        LoginLimiter.counted(
+            login,
+            auditor,
+            lambda kind, window: RedisCounters(
+                client, breaker, f"login:{kind}", window, max_keys=login.tracked
+            ),
+        ),
+        shared=True,
+        close=client.close,
+    )
 
 
 @dataclass(frozen=True)
@@ -208,6 +261,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             audit=auditor,
             **shared,
         ),
+        limits=open_limits(settings, auditor, identity),
     )
 
 

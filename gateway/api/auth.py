@@ -1,4 +1,5 @@
-"""Who is calling: mutual TLS or API token → partner, then source address and service checks."""
+"""Who is calling: mutual TLS or API token → partner, then source address, rate limit and
+service checks."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from fastapi import Request
 
 from gateway.api.tls import FORWARDED_CERT_HEADER, client_certificate, is_trusted_proxy
 from gateway.bootstrap import Gateway
-from gateway.errors import Forbidden, Unauthorized
+from gateway.errors import Forbidden, RateLimited, Unauthorized
 from gateway.partners import Partner, require_service
 from gateway.trust.anchors import fingerprint
 
 # What ``authenticate`` answers, and how the OpenAPI description names the two credentials
 # (SPEC section 2): the routes that authenticate their caller declare both.
-ERRORS = (Unauthorized, Forbidden)
+ERRORS = (Unauthorized, Forbidden, RateLimited)
 SECURITY_SCHEMES = {
     "apiToken": {"type": "http", "scheme": "bearer", "description": "the partner's API token"},
     "clientCertificate": {
@@ -27,7 +28,8 @@ SECURED: dict[str, Any] = {"security": [{"apiToken": []}, {"clientCertificate": 
 
 
 def authenticate(request: Request) -> Partner:
-    """The partner behind this request, or ``Unauthorized`` / ``Forbidden``."""
+    """The partner behind this request, or ``Unauthorized`` / ``Forbidden``; each request of a
+    partner counts against its rate limit (``RateLimited``), in this one place."""
     gateway: Gateway = request.app.state.gateway
     cert = client_certificate(
         request.scope,
@@ -53,6 +55,7 @@ def authenticate(request: Request) -> Partner:
         raise Unauthorized("a client certificate or an API token is required")
     if not partner.allows_address(source_address(request, gateway.settings.trusted_proxies)):
         raise Forbidden(f"requests for {partner.id} are not accepted from this address")
+    gateway.limits.rates.partner(partner)
     return partner
 
 

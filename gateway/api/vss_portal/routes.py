@@ -20,7 +20,7 @@ from gateway.api.vss_portal import answers, forms
 from gateway.api.vss_portal.forms import ASSESSMENT, CHECKIN, CLAIMS, Table
 from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, GatewayError, Internal, Unauthorized
-from gateway.legacy import LegacyLogin, LoginLimiter, TokenSigner
+from gateway.legacy import LegacyLogin, TokenSigner
 from gateway.partners import Partner, require_service
 from gateway.pipeline.ports import BatchFormat
 
@@ -51,8 +51,9 @@ class _PortalState:
     """What the portal keeps for the life of the app: the login and the formats by loaiHoSo."""
 
     def __init__(self, gateway: Gateway) -> None:
-        limiter = LoginLimiter.in_memory(gateway.settings.legacy_login_limits(), gateway.audit)
-        self.login = LegacyLogin(gateway.partners, TokenSigner(gateway.pipeline.identity), limiter)
+        self.login = LegacyLogin(
+            gateway.partners, TokenSigner(gateway.pipeline.identity), gateway.limits.login
+        )
         self.login_threads = CapacityLimiter(LOGIN_THREADS)
         self.password_threads = CapacityLimiter(PASSWORD_THREADS)
         # The formats come from the composition root.
@@ -166,6 +167,7 @@ async def _caller(request: Request, state: _PortalState) -> Partner:
         partner = await anyio.to_thread.run_sync(check, limiter=state.password_threads)
     if not partner.allows_address(source_address(request, gateway.settings.trusted_proxies)):
         raise Forbidden(f"requests for {partner.id} are not accepted from this address")
+    gateway.limits.rates.partner(partner)  # as every authenticated request (gateway.api.auth)
     require_service(partner, "claims.submit")
     return partner
 

@@ -3,7 +3,7 @@ address, and the start of each refusal audited once per window."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,9 @@ from gateway.audit import Action, Auditor, Result
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.errors import RateLimited
 from gateway.legacy import LoginLimiter, LoginLimits
-from tests.legacy.test_counters import Ticks
+from tests.legacy.conftest import MakeCounters, Ticks
 
+Limiter = Callable[..., LoginLimiter]
 AT = datetime(2026, 10, 5, 1, 2, 3, tzinfo=UTC)
 
 
@@ -31,8 +32,19 @@ def auditor(tmp_path: Path) -> Iterator[Auditor]:
     log.close()
 
 
-def limiter(auditor: Auditor, ticks: Ticks, **limits: Any) -> LoginLimiter:
-    return LoginLimiter.in_memory(LoginLimits(**limits), auditor, clock=ticks)
+@pytest.fixture
+def limiter(auditor: Auditor, make_counters: MakeCounters) -> Callable[..., LoginLimiter]:
+    """``limiter(ticks, **limits)``: the login limits over counters in memory, then in Redis."""
+
+    def make(ticks: Ticks, **limits: Any) -> LoginLimiter:
+        chosen = LoginLimits(**limits)
+        return LoginLimiter.counted(
+            chosen,
+            auditor,
+            lambda kind, window: make_counters(kind, window, max_keys=chosen.tracked, clock=ticks),
+        )
+
+    return make
 
 
 def events(auditor: Auditor) -> list[tuple[str, str, str]]:
@@ -40,9 +52,11 @@ def events(auditor: Auditor) -> list[tuple[str, str, str]]:
     return [(e.partner, e.action, e.target) for e in entries if e.result == Result.DENIED]
 
 
-def test_a_source_over_its_limit_is_refused_until_its_window_ends(auditor: Auditor) -> None:
+def test_a_source_over_its_limit_is_refused_until_its_window_ends(
+    auditor: Auditor, limiter: Limiter
+) -> None:
     ticks = Ticks()
-    limits = limiter(auditor, ticks, per_source=2)
+    limits = limiter(ticks, per_source=2)
     limits.admit("a", "198.51.100.7")
     limits.admit("b", "198.51.100.7")
     ticks.now += 30
@@ -56,9 +70,11 @@ def test_a_source_over_its_limit_is_refused_until_its_window_ends(auditor: Audit
     assert events(auditor) == [("-", Action.LOGIN_LIMITED, "login:*@198.51.100.7")]
 
 
-def test_the_total_is_audited_once_per_window_it_is_reached(auditor: Auditor) -> None:
+def test_the_total_is_audited_once_per_window_it_is_reached(
+    auditor: Auditor, limiter: Limiter
+) -> None:
     ticks = Ticks()
-    limits = limiter(auditor, ticks, total=2)
+    limits = limiter(ticks, total=2)
     for _ in range(2):
         for n in range(4):
             try:
@@ -69,8 +85,8 @@ def test_the_total_is_audited_once_per_window_it_is_reached(auditor: Auditor) ->
     assert events(auditor) == [("-", Action.LOGIN_LIMITED, "login:*@*")] * 2
 
 
-def test_a_known_source_is_held_to_its_own_limit_only(auditor: Auditor) -> None:
-    limits = limiter(auditor, Ticks(), total=2)
+def test_a_known_source_is_held_to_its_own_limit_only(auditor: Auditor, limiter: Limiter) -> None:
+    limits = limiter(Ticks(), total=2)
     limits.succeeded(limits.admit("01929_BV", "192.0.2.10"))  # counted: not known yet
     limits.admit("x", "198.51.100.1")
     with pytest.raises(RateLimited):
@@ -80,10 +96,10 @@ def test_a_known_source_is_held_to_its_own_limit_only(auditor: Auditor) -> None:
 
 
 def test_failures_lock_a_username_from_one_source_and_a_success_clears_them(
-    auditor: Auditor,
+    auditor: Auditor, limiter: Limiter
 ) -> None:
     ticks = Ticks()
-    limits = limiter(auditor, ticks, failures=3)
+    limits = limiter(ticks, failures=3)
     limits.failed(limits.admit("01929_BV", "198.51.100.7"))
     limits.succeeded(limits.admit("01929_BV", "198.51.100.7"))
     for _ in range(4):
@@ -98,8 +114,10 @@ def test_failures_lock_a_username_from_one_source_and_a_success_clears_them(
     assert events(auditor) == [("-", Action.LOGIN_LOCKED, "login:01929_BV@198.51.100.7")]
 
 
-def test_a_long_username_is_cut_and_identifiers_in_it_masked(auditor: Auditor) -> None:
-    limits = limiter(auditor, Ticks(), failures=1)
+def test_a_long_username_is_cut_and_identifiers_in_it_masked(
+    auditor: Auditor, limiter: Limiter
+) -> None:
+    limits = limiter(Ticks(), failures=1)
     limits.failed(limits.admit("079123456789-" + "x" * 200, "2001:db8:1:2::5"))
     (event,) = events(auditor)
     assert event[2] == f"login:*********789-{'x' * 37}@2001:db8:1:2::/64"

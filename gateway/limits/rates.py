@@ -79,6 +79,7 @@ class MemoryRates:
             later = max(self._tats.get(key, now), now) + rate.interval_us
             wait = later - rate.burst_us - now
             if wait > 0:
+                self._tats.move_to_end(key)  # a refused key is in use: the last to forget
                 return wait / 1_000_000
             self._tats[key] = later
             self._tats.move_to_end(key)

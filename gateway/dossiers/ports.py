@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from gateway.dossiers.lifecycle import Actor, State
 from gateway.records.model import Subject
+from gateway.sirecords.ports import GrantedBenefit
 from gateway.store.ports import StoredReceipt
 from gateway.trust.anchors import TrustAnchors
 from gateway.trust.policy import SignaturePolicy
@@ -251,9 +252,12 @@ class DossierStore(Protocol):
         changes: tuple[StatusChange, ...],
         requested_documents: tuple[str, ...] = (),
         supplement_due: date | None = None,
+        benefit: GrantedBenefit | None = None,
     ) -> Dossier:
-        """Apply one change decided on ``version``: history, state, due date, outbox, queue.
-        Raises ``Conflict`` if the dossier changed since (the caller decides again)."""
+        """Apply one change decided on ``version``: history, state, due date, outbox, queue,
+        and the ``benefit`` it grants added to the citizen's SI record (kept in the same
+        database). Raises ``Conflict`` if the dossier changed since (the caller decides
+        again)."""
 
     def add_documents(
         self,

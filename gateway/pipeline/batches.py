@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import orjson
@@ -29,6 +29,7 @@ from gateway.pipeline.ports import BatchFormat, NormalizedItem, RejectedItem, Va
 from gateway.pipeline.readset import ReadSet
 from gateway.receipts import ErrorInfo, ItemResult, Receipt, signed_xml
 from gateway.records.model import Channel, CommonRecord, Original, SignatureBlock, Source
+from gateway.sirecords.feeds import ClaimFeed, NoTreatmentFeed
 from gateway.store.ports import (
     IndexChanged,
     IndexEntry,
@@ -47,6 +48,8 @@ class PipelineDeps(FlowDeps):
     """The ports and policies a submission needs; built once by the composition root."""
 
     store: Store
+    # The SI records' side of accepted claims (their treatments); none where none are kept.
+    treatments: ClaimFeed = field(default_factory=NoTreatmentFeed)
 
     def with_metrics(self, metrics: Metrics) -> PipelineDeps:
         return replace(self, metrics=metrics)
@@ -172,6 +175,7 @@ def _store_accepted(
     read: tuple[IndexRead, ...],
 ) -> Outcome:
     results: list[ItemResult] = []
+    made: list[CommonRecord] = []
     records: list[StoredRecord] = []
     entries: list[IndexEntry] = []
     for index, item in enumerate(items, 1):
@@ -194,6 +198,7 @@ def _store_accepted(
             )
             continue
         record = _record(intake, fmt, verified, item)
+        made.append(record)
         records.append(
             StoredRecord(
                 record.id,
@@ -234,6 +239,8 @@ def _store_accepted(
             winner = stored
     if winner.id != stored.id:  # the same bytes were accepted meanwhile by a concurrent call
         return Outcome(Receipt.model_validate_json(winner.json), winner, duplicate=True)
+    with deps.metrics.step("si_records"):
+        deps.treatments.accepted(made)
     for result in results:
         deps.metrics.result("ACCEPTED" if result.status == "accepted" else result.errors[0].code)
     return Outcome(receipt, stored, duplicate=False)

@@ -35,6 +35,7 @@ SiNumber = Annotated[str, StringConstraints(pattern=SI_NUMBER)]
 CardNumber = Annotated[str, StringConstraints(pattern=CARD_NUMBER)]
 FacilityCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{5}$")]
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+MAX_TEXT = 2000  # a diagnosis or reason kept in the treatment history
 Text = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Vnd = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=2)]
 
@@ -129,10 +130,10 @@ class Treatment(_Frozen):
     discharged_at: AwareDatetime | None = Field(default=None, description="XML1 NGAY_RA; ngayRa")
     diagnosis_code: str | None = Field(default=None, max_length=7, description="MA_BENH_CHINH")
     diagnosis: str | None = Field(
-        default=None, max_length=2000, description="XML1 CHAN_DOAN_RV; card check tenBenh"
+        default=None, max_length=MAX_TEXT, description="XML1 CHAN_DOAN_RV; card check tenBenh"
     )
     outcome_code: str | None = Field(default=None, max_length=1, description="KET_QUA_DTRI")
-    reason: str | None = Field(default=None, max_length=2000, description="LY_DO_VV; lyDoVV")
+    reason: str | None = Field(default=None, max_length=MAX_TEXT, description="LY_DO_VV; lyDoVV")
     total: Vnd | None = Field(default=None, description="XML1 T_TONGCHI_BV")
     insurance_paid: Vnd | None = Field(default=None, description="XML1 T_BHTT")
     patient_paid: Vnd | None = Field(default=None, description="XML1 T_BNCCT + T_BNTT")

@@ -33,6 +33,22 @@ class HeldCard:
 
 
 @dataclass(frozen=True)
+class ClaimedTreatment:
+    """A treatment from an accepted claim, and the citizen ID the claim gave (if any)."""
+
+    citizen_id: str | None
+    treatment: Treatment
+
+
+@dataclass(frozen=True)
+class GrantedBenefit:
+    """A benefit from a finished dossier, and the citizen it was granted to."""
+
+    citizen_id: str
+    benefit: Benefit
+
+
+@dataclass(frozen=True)
 class Change:
     """The citizen's record reached ``version``; ``seq`` orders every change of the store."""
 
@@ -68,12 +84,14 @@ class SiRecordStore(CardRegister, Protocol):
         Returns the version, bumped only if something changed. A card number held by another
         citizen, or an SI number of another citizen, is a ``Conflict`` and writes nothing."""
 
-    def record_treatment(self, citizen_id: str, treatment: Treatment) -> bool:
-        """Add a treatment to the citizen's history, once per ``record_id``: False (and no
-        change) if it is there already. ``NotFound`` if the citizen has no record."""
+    def record_treatments(self, claimed: Sequence[ClaimedTreatment]) -> int:
+        """Add treatments to their citizens' histories in one transaction, each once per
+        ``record_id``; a citizen is found by the citizen ID the claim gave, else as the holder
+        of its card; one found neither way is skipped. Returns how many were added."""
 
-    def record_benefit(self, citizen_id: str, benefit: Benefit) -> bool:
-        """Add a benefit, once per ``dossier_id``; as ``record_treatment``."""
+    def record_benefit(self, granted: GrantedBenefit) -> bool:
+        """Add a benefit to the citizen's record, once per ``dossier_id``: False (and no
+        change) if it is there already or the citizen has no record."""
 
     def changes(self, *, after: int = 0, limit: int = 100) -> list[Change]:
         """The changes with ``seq`` above ``after``, oldest first, at most ``limit``."""

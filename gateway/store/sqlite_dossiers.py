@@ -24,7 +24,9 @@ from gateway.dossiers.ports import (
     StatusChange,
 )
 from gateway.errors import Conflict, NotFound
+from gateway.sirecords.ports import GrantedBenefit
 from gateway.store import sqlite_dossier_rows as rows
+from gateway.store import sqlite_sirecords as sirecords
 from gateway.store.ports import StoredReceipt
 from gateway.store.sqlite import RECEIPT_COLUMNS, SqliteDatabase, receipt_of, receipt_values
 
@@ -69,7 +71,8 @@ class SqliteDossierStore(SqliteDatabase):
     RECEIPTS, ORIGINALS = "dossier_receipts", "dossier_originals"
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, rows.SCHEMA)
+        # The SI records share the file: a finished dossier's benefit is written with its move.
+        super().__init__(path, rows.SCHEMA + sirecords.SCHEMA)
 
     # -- dossiers ------------------------------------------------------------------------------
 
@@ -130,9 +133,12 @@ class SqliteDossierStore(SqliteDatabase):
         changes: tuple[StatusChange, ...],
         requested_documents: tuple[str, ...] = (),
         supplement_due: date | None = None,
+        benefit: GrantedBenefit | None = None,
     ) -> Dossier:
         with self._writing() as db:
             self._check_version(db, dossier_id, version)
+            if benefit is not None:
+                sirecords.write_benefit(db, benefit)
             self._apply(
                 db,
                 dossier_id,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from gateway.errors import Conflict, NotFound, translate
+from gateway.errors import Conflict, translate
 from gateway.sirecords.model import (
     Benefit,
     ContributionPeriod,
@@ -25,7 +25,13 @@ from gateway.sirecords.model import (
     SiRecord,
     Treatment,
 )
-from gateway.sirecords.ports import MAX_HISTORY, Change, HeldCard
+from gateway.sirecords.ports import (
+    MAX_HISTORY,
+    Change,
+    ClaimedTreatment,
+    GrantedBenefit,
+    HeldCard,
+)
 from gateway.store.sqlite import ReadPool, connect, immediate
 
 SCHEMA = """
@@ -87,35 +93,46 @@ def _bump(db: sqlite3.Connection, citizen_id: str) -> int:
     return version
 
 
-def _known(db: sqlite3.Connection, citizen_id: str) -> None:
-    if not _version(db, citizen_id):
-        raise NotFound(f"no SI record of citizen …{citizen_id[-4:]}")
+def _holder(db: sqlite3.Connection, claimed: ClaimedTreatment) -> str | None:
+    if claimed.citizen_id and _version(db, claimed.citizen_id):
+        return claimed.citizen_id
+    number = claimed.treatment.card_number
+    row = db.execute("SELECT citizen_id FROM si_cards WHERE number = ?", (number,)).fetchone()
+    return None if row is None else str(row[0])
 
 
-def write_treatment(db: sqlite3.Connection, citizen_id: str, treatment: Treatment) -> bool:
-    """``SiRecordStore.record_treatment`` inside the caller's write transaction."""
-    _known(db, citizen_id)
-    arrived = treatment.arrived_at.astimezone(UTC).isoformat()
-    added = db.execute(
-        "INSERT OR IGNORE INTO si_treatments (record_id, citizen_id, arrived_at, json) "
-        "VALUES (?, ?, ?, ?)",
-        (treatment.record_id, citizen_id, arrived, _json(treatment)),
-    ).rowcount
-    if added:
-        _bump(db, citizen_id)
-    return bool(added)
+def write_treatments(db: sqlite3.Connection, claimed: Sequence[ClaimedTreatment]) -> int:
+    """``SiRecordStore.record_treatments`` inside the caller's write transaction."""
+    added = 0
+    for item in claimed:
+        citizen_id = _holder(db, item)
+        if citizen_id is None:
+            continue
+        treatment = item.treatment
+        arrived = treatment.arrived_at.astimezone(UTC).isoformat()
+        if db.execute(
+            "INSERT OR IGNORE INTO si_treatments (record_id, citizen_id, arrived_at, json) "
+            "VALUES (?, ?, ?, ?)",
+            (treatment.record_id, citizen_id, arrived, _json(treatment)),
+        ).rowcount:
+            _bump(db, citizen_id)
+            added += 1
+    return added
 
 
-def write_benefit(db: sqlite3.Connection, citizen_id: str, benefit: Benefit) -> bool:
-    """``SiRecordStore.record_benefit`` inside the caller's write transaction."""
-    _known(db, citizen_id)
+def write_benefit(db: sqlite3.Connection, granted: GrantedBenefit) -> bool:
+    """``SiRecordStore.record_benefit`` inside the caller's write transaction (the dossier
+    store's, for the move that finishes the dossier)."""
+    benefit = granted.benefit
+    if not _version(db, granted.citizen_id):
+        return False
     added = db.execute(
         "INSERT OR IGNORE INTO si_benefits (dossier_id, citizen_id, decided_on, json) "
         "VALUES (?, ?, ?, ?)",
-        (benefit.dossier_id, citizen_id, benefit.decided_on.isoformat(), _json(benefit)),
+        (benefit.dossier_id, granted.citizen_id, benefit.decided_on.isoformat(), _json(benefit)),
     ).rowcount
     if added:
-        _bump(db, citizen_id)
+        _bump(db, granted.citizen_id)
     return bool(added)
 
 
@@ -263,13 +280,15 @@ class SqliteSiRecordStore:
         )
         return True
 
-    def record_treatment(self, citizen_id: str, treatment: Treatment) -> bool:
+    def record_treatments(self, claimed: Sequence[ClaimedTreatment]) -> int:
+        if not claimed:
+            return 0
         with self._writing() as db:
-            return write_treatment(db, citizen_id, treatment)
+            return write_treatments(db, claimed)
 
-    def record_benefit(self, citizen_id: str, benefit: Benefit) -> bool:
+    def record_benefit(self, granted: GrantedBenefit) -> bool:
         with self._writing() as db:
-            return write_benefit(db, citizen_id, benefit)
+            return write_benefit(db, granted)
 
     def changes(self, *, after: int = 0, limit: int = 100) -> list[Change]:
         with translate("the store"), self._reads.reading() as db:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gateway.errors import Conflict, NotFound
-from gateway.sirecords.ports import SiRecordStore
+from gateway.errors import Conflict
+from gateway.sirecords.ports import ClaimedTreatment, GrantedBenefit, SiRecordStore
 from tests.support.sirecords import (
     CARD,
     CITIZEN,
@@ -125,11 +125,11 @@ def test_a_treatment_is_recorded_once_per_record(store: SiRecordStore) -> None:
     seeded(store)
     visit = treatment()
 
-    first = store.record_treatment(CITIZEN, visit)
-    again = store.record_treatment(CITIZEN, visit)
+    first = store.record_treatments([ClaimedTreatment(CITIZEN, visit)])
+    again = store.record_treatments([ClaimedTreatment(CITIZEN, visit)])
 
     record = store.get(CITIZEN)
-    assert (first, again) == (True, False)
+    assert (first, again) == (1, 0)
     assert record is not None
     assert record.treatments == (visit,)
     assert record.version == 2
@@ -139,8 +139,8 @@ def test_a_benefit_is_recorded_once_per_dossier(store: SiRecordStore) -> None:
     seeded(store)
     granted = benefit(amount=Decimal("12500000.00"))
 
-    first = store.record_benefit(CITIZEN, granted)
-    again = store.record_benefit(CITIZEN, granted)
+    first = store.record_benefit(GrantedBenefit(CITIZEN, granted))
+    again = store.record_benefit(GrantedBenefit(CITIZEN, granted))
 
     record = store.get(CITIZEN)
     assert (first, again) == (True, False)
@@ -149,22 +149,47 @@ def test_a_benefit_is_recorded_once_per_dossier(store: SiRecordStore) -> None:
     assert record.version == 2
 
 
-def test_history_of_an_unknown_citizen_is_not_found(store: SiRecordStore) -> None:
-    with pytest.raises(NotFound):
-        store.record_treatment(CITIZEN, treatment())
-    with pytest.raises(NotFound):
-        store.record_benefit(CITIZEN, benefit())
+def test_a_treatment_without_a_known_citizen_goes_to_its_cards_holder(
+    store: SiRecordStore,
+) -> None:
+    seeded(store)
+    by_card = [treatment(), treatment()]
+
+    added = store.record_treatments(
+        [ClaimedTreatment(None, by_card[0]), ClaimedTreatment(OTHER_CITIZEN, by_card[1])]
+    )
+
+    record = store.get(CITIZEN)
+    assert added == 2
+    assert record is not None
+    assert set(record.treatments) == set(by_card)
+
+
+def test_a_treatment_of_nobody_known_is_skipped(store: SiRecordStore) -> None:
+    seeded(store)
+    stranger = treatment(card_number="GD4790000000009")
+
+    added = store.record_treatments(
+        [ClaimedTreatment(OTHER_CITIZEN, stranger), ClaimedTreatment(None, stranger)]
+    )
+
+    assert added == 0
+    assert store.version(CITIZEN) == 1
+    assert store.get(OTHER_CITIZEN) is None
+
+
+def test_a_benefit_of_a_citizen_without_a_record_is_skipped(store: SiRecordStore) -> None:
+    assert store.record_benefit(GrantedBenefit(CITIZEN, benefit())) is False
     assert store.changes() == []
 
 
 def test_history_reads_back_oldest_first_and_only_the_latest(store: SiRecordStore) -> None:
     seeded(store)
     visits = [treatment(treatment().arrived_at.replace(month=m)) for m in (5, 1, 3, 2)]
-    for visit in visits:
-        store.record_treatment(CITIZEN, visit)
+    store.record_treatments([ClaimedTreatment(CITIZEN, visit) for visit in visits])
     grants = [benefit(date(2025, m, 1)) for m in (4, 2, 6)]
     for grant in grants:
-        store.record_benefit(CITIZEN, grant)
+        store.record_benefit(GrantedBenefit(CITIZEN, grant))
 
     record = store.get(CITIZEN, history=2)
 
@@ -176,7 +201,7 @@ def test_history_reads_back_oldest_first_and_only_the_latest(store: SiRecordStor
 def test_changes_list_every_version_of_every_citizen_in_order(store: SiRecordStore) -> None:
     seeded(store)
     store.upsert(person(OTHER_CITIZEN))
-    store.record_treatment(CITIZEN, treatment())
+    store.record_treatments([ClaimedTreatment(CITIZEN, treatment())])
 
     changes = store.changes()
 
@@ -193,7 +218,7 @@ def test_another_store_on_the_same_database_sees_every_write(si_records: SiRecor
     seeded(si_records.store)
     other = si_records.open_another()
 
-    other.record_treatment(CITIZEN, treatment())
+    other.record_treatments([ClaimedTreatment(CITIZEN, treatment())])
 
     assert si_records.store.version(CITIZEN) == 2
     assert other.get(CITIZEN) == si_records.store.get(CITIZEN)
@@ -208,7 +233,12 @@ def test_concurrent_treatments_from_two_stores_are_each_kept_once(
 
     with ThreadPoolExecutor(8) as pool:
         added = list(
-            pool.map(lambda n: stores[n % 2].record_treatment(CITIZEN, visits[n // 2]), range(40))
+            pool.map(
+                lambda n: stores[n % 2].record_treatments(
+                    [ClaimedTreatment(CITIZEN, visits[n // 2])]
+                ),
+                range(40),
+            )
         )
 
     record = si_records.store.get(CITIZEN)

@@ -13,6 +13,7 @@ from adapters.hospital.assessment import AssessmentFormat
 from adapters.hospital.checkin import CheckinFormat
 from adapters.hospital.history import SignalPolicy
 from adapters.hospital.qd130 import Qd130Format
+from adapters.population.client import PopulationClient
 from adapters.portal.dvcqg import DvcqgSink
 from adapters.portal.edossier import EDossierFormat
 from gateway.audit import AuditLog, Auditor
@@ -226,6 +227,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     _check_departments(partners, routing)
     fetch = jwks_http.fetcher(timeout=settings.vneid_jwks_timeout)
     citizens = vneid.from_settings(settings, partners=partners, clock=clock, fetch=fetch)
+    population = population_registry(settings)
     anchors = TrustAnchors.from_directory(settings.trust_store)
     identity = signing_identity(settings)
     store, audit_log = open_storage(settings)
@@ -259,10 +261,22 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             routing=routing,
             calendar=WorkingCalendar(),
             audit=auditor,
+            population=population,
             **shared,
         ),
         limits=open_limits(settings, auditor, identity),
     )
+
+
+def population_registry(settings: Settings) -> PopulationClient | None:
+    """The population database's client when ``GATEWAY_POPULATION_URL`` is set; unset, nobody
+    named in a dossier is checked, which startup says in one line."""
+    if settings.population_url is None:
+        log.warning("GATEWAY_POPULATION_URL is unset: persons in dossiers are not checked")
+        return None
+    client = PopulationClient.from_settings(settings)
+    log.info("persons in dossiers are checked with the population database (C06)")
+    return client
 
 
 def _check_departments(partners: PartnerRegistry, routing: Routing) -> None:

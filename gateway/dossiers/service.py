@@ -35,11 +35,13 @@ from gateway.dossiers.ports import (
     NewDocuments,
     NewDossier,
     Page,
+    ReadDossier,
     StatusChange,
     Trust,
 )
 from gateway.dossiers.routing import Routing
 from gateway.errors import Conflict, Forbidden, Issue, NotFound, RuleViolation, XmlMalformed
+from gateway.identity.population import CITIZEN_ID, Inquiry, Person, PopulationRegistry, masked
 from gateway.partners import Partner, require_service
 from gateway.pipeline.deps import FlowDeps
 from gateway.receipts import DossierReceipt, signed_dossier_xml
@@ -80,6 +82,9 @@ class DossierDeps(FlowDeps):
     routing: Routing
     calendar: WorkingCalendar
     audit: Auditor
+    # The national population database; None (GATEWAY_POPULATION_URL unset): nobody is checked.
+    # Not a null registry: one that answered "matched" for everyone would be a lie to reuse.
+    population: PopulationRegistry | None = None
 
     def trust(self, at: datetime) -> Trust:
         return Trust(self.anchors, self.policy, self.schemas, self.limits, at)
@@ -159,6 +164,7 @@ def submit(
         read = deps.format.read(body, ma_tthc=ma_tthc, trust=deps.trust(received_at))
     route = deps.routing.route(read.procedure)
     due = deps.calendar.due_date(received_at, route.working_days)
+    _check_persons(read, ma_tthc=ma_tthc, deps=deps)
     entry = HistoryEntry(State.RECEIVED, received_at, "gateway", "gateway", due_date=due)
     dossier = Dossier(
         id=str(ULID()),
@@ -236,6 +242,37 @@ def _valid_day(yymmdd: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _persons(read: ReadDossier) -> list[tuple[Person, str]]:
+    """Who a dossier names by personal ID, and where in its record: the person its form is
+    about, and the citizen who filed it when that is someone else (known by their
+    certificate's name only)."""
+    persons = []
+    subject, applicant = read.subject, read.applicant
+    if subject.citizen_id and CITIZEN_ID.match(subject.citizen_id) and subject.full_name:
+        person = Person(subject.citizen_id, subject.full_name, subject.date_of_birth)
+        persons.append((person, "subject.citizen_id"))
+    if applicant.kind == "citizen" and applicant.id != subject.citizen_id:
+        persons.append((Person(applicant.id, applicant.name), "applicant.id"))
+    return persons
+
+
+def _check_persons(read: ReadDossier, *, ma_tthc: str, deps: DossierDeps) -> None:
+    """Every person the dossier names is who the population database says (``RuleViolation``
+    otherwise); the database not answering is ``Unavailable``, before anything is stored."""
+    if deps.population is None:
+        return
+    for person, path in _persons(read):
+        with deps.metrics.step("dossier.population"):
+            verdict = deps.population.verify(person, inquiry=Inquiry(service=ma_tthc))
+        if not verdict.matched:
+            raise _violation(
+                f"the name or birth given for personal ID {masked(person.citizen_id)} is not "
+                "what the national population database holds",
+                rule="DOSSIER.PERSON_MISMATCH",
+                path=path,
+            )
 
 
 def _duplicate(dossier: Dossier, deps: DossierDeps) -> Submitted:

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from adapters.population.citizens import SAMPLE, Citizen
 from adapters.population.client import PopulationAccount, PopulationClient
 from adapters.population.simulator import Population, create_app
+from gateway.config import Settings
 from gateway.resilience import Guard, GuardPolicy
 from gateway.server import ServerThread
 from gateway.xml.contracts import default_folder
@@ -50,16 +51,19 @@ class SimulatedPopulation:
         wsdl = default_folder() / "wsdl" / "population.wsdl"
         return PopulationClient(self.account(timeout=timeout), guard, wsdl=wsdl)
 
-    def env(self) -> dict[str, str]:
-        """The GATEWAY_POPULATION_* settings of a gateway using it."""
-        return {
-            "GATEWAY_POPULATION_URL": self.url,
-            "GATEWAY_POPULATION_USERNAME": USERNAME,
-            "GATEWAY_POPULATION_SECRET": self.secret,
-            "GATEWAY_POPULATION_API_KEY": self.api_key,
-            "GATEWAY_POPULATION_CLIENT": CLIENT,
-            "GATEWAY_POPULATION_OFFICER": OFFICER,
-        }
+    def configured(self, settings: Settings, **update: object) -> Settings:
+        """``settings`` with the GATEWAY_POPULATION_* of a gateway using the simulator."""
+        return settings.model_copy(
+            update={
+                "population_url": self.url,
+                "population_username": USERNAME,
+                "population_secret": SecretStr(self.secret),
+                "population_api_key": SecretStr(self.api_key),
+                "population_client": CLIENT,
+                "population_officer": OFFICER,
+                **update,
+            }
+        )
 
 
 @contextmanager

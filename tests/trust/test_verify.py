@@ -112,6 +112,22 @@ def test_our_signatures_verify_with_the_independent_verifier(
         assert verify(signed, anchors).signer.fingerprint
 
 
+def test_signed_info_in_a_namespace_context_verifies_as_the_independent_signer_made_it(
+    pki: Pki, anchors: TrustAnchors
+) -> None:
+    # SignedInfo's inclusive C14N renders every namespace in scope (used or not) and inherits
+    # xml:* attributes: declared here on the ancestors, with white space between elements.
+    unsigned = (
+        b'<GIAMDINHHS xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:u="urn:u"'
+        b' xml:lang="vi">\n  <THONGTINDONVI>01929</THONGTINDONVI>\n'
+        b'  <CHUKYDONVI xml:space="preserve" xmlns:ds="urn:shadowed"></CHUKYDONVI>\n'
+        b"</GIAMDINHHS>"
+    )
+    for prefixed in (False, True):
+        signed = xmlsec_sign(unsigned, pki.hospital, prefixed=prefixed)
+        assert verify(signed, anchors).signer.subject.startswith("CN=hospital-01929")
+
+
 def test_signed_info_canonical_form_has_no_spurious_empty_namespace(
     unsigned: bytes, pki: Pki
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from gateway.api import auth, exchange, operators, problems
+from gateway.api import auth, citizens, exchange, operators, problems
 
 
 def answer(
@@ -24,13 +24,15 @@ def answer(
 class GatewayApi(FastAPI):
     """FastAPI whose description also holds the problem+json schemas (``problems.describe``),
     what every exchange can answer (``exchange.describe``), the two credentials of SPEC section 2
-    (``auth.SECURITY_SCHEMES``) and the operator's (``operators.SECURITY_SCHEMES``)."""
+    (``auth.SECURITY_SCHEMES``), the citizen's assertion (``citizens.SECURITY_SCHEMES``) and the
+    operator's (``operators.SECURITY_SCHEMES``)."""
 
     def openapi(self) -> dict[str, Any]:
         if not self.openapi_schema:
             described = exchange.describe(problems.describe(super().openapi()))
             described["components"]["securitySchemes"] = {
                 **auth.SECURITY_SCHEMES,
+                **citizens.SECURITY_SCHEMES,
                 **operators.SECURITY_SCHEMES,
             }
             self.openapi_schema = described

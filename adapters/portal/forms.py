@@ -27,7 +27,7 @@ from gateway.errors import (
     XmlMalformed,
     XmlTooLarge,
 )
-from gateway.trust.verify import verify_enveloped
+from gateway.trust.verify import SignerInfo, verify_enveloped
 from gateway.xml.parser import XmlLimits, decode_base64, parse
 
 # The XSD of each XML form, by MaToKhai (its root element is the code itself).
@@ -107,14 +107,6 @@ def read_form(
         data = decode_base64(
             entry.content, _limits(form, trust.limits), what=f"file {entry.index} NoiDungFile"
         )
-    info = FormInfo(
-        code=entry.code,
-        file_name=entry.file_name,
-        file_type=entry.file_type,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        signer=None,
-    )
     if form.kind == "attachment":
         if not data.startswith(CONTENT_STARTS[entry.file_type.lower()]):
             raise _rule(
@@ -124,17 +116,16 @@ def read_form(
                 entry,
                 f"{entry.path}/NoiDungFile",
             )
-        return ReadForm(info=info, root=None)
-    with naming(entry):
+        return ReadForm(info=_info(entry, data, signer=None), root=None)
+    with naming(entry):  # a rule broken inside passes through unchanged
         root = parse(data, trust.limits)
-    if root.tag != entry.code:
-        raise _rule(
-            "DOSSIER.FORM_ROOT",
-            f"file {entry.index} is declared {entry.code} but its root is {root.tag!r}",
-            entry,
-            f"{entry.path}/NoiDungFile",
-        )
-    with naming(entry):
+        if root.tag != entry.code:
+            raise _rule(
+                "DOSSIER.FORM_ROOT",
+                f"file {entry.index} is declared {entry.code} but its root is {root.tag!r}",
+                entry,
+                f"{entry.path}/NoiDungFile",
+            )
         verified = verify_enveloped(
             root,
             location=(entry.code, "Cky"),
@@ -145,4 +136,15 @@ def read_form(
         signer = applicant_of(verified.certificate)
     same_signer(signer, applicant, code=entry.code, path=entry.path)
     trust.schemas.validate(SCHEMAS[entry.code], verified.root, table=entry.code)
-    return ReadForm(info=replace(info, signer=verified.signer), root=verified.root)
+    return ReadForm(info=_info(entry, data, signer=verified.signer), root=verified.root)
+
+
+def _info(entry: FileEntry, data: bytes, *, signer: SignerInfo | None) -> FormInfo:
+    return FormInfo(
+        code=entry.code,
+        file_name=entry.file_name,
+        file_type=entry.file_type,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        signer=signer,
+    )

@@ -214,7 +214,10 @@ class Base64Decoder:
         self._padded = False  # a group ended with "=": no character may follow
 
     def feed(self, text: bytes) -> None:
-        text = self._pending + text.translate(None, _BASE64_SPACE)
+        # Four memchr scans: cheaper than a translate that finds nothing to remove.
+        if b"\n" in text or b" " in text or b"\r" in text or b"\t" in text:
+            text = text.translate(None, _BASE64_SPACE)
+        text = self._pending + text
         whole = len(text) - len(text) % 4
         self._pending = text[whole:]
         if not whole:

@@ -13,6 +13,7 @@ from adapters.hospital.assessment import AssessmentFormat
 from adapters.hospital.checkin import CheckinFormat
 from adapters.hospital.history import SignalPolicy
 from adapters.hospital.qd130 import Qd130Format
+from adapters.hospital.treatments import claimed_treatment
 from adapters.population.client import PopulationClient
 from adapters.portal.dvcqg import DvcqgSink
 from adapters.portal.edossier import EDossierFormat
@@ -38,11 +39,14 @@ from gateway.partners import PartnerRegistry
 from gateway.pipeline.batches import PipelineDeps
 from gateway.pipeline.deps import FlowDeps
 from gateway.pipeline.ports import BatchFormat
+from gateway.sirecords.feeds import TreatmentFeed
+from gateway.sirecords.ports import SiRecordStore
 from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
 from gateway.store.redis import RedisStore, connect
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite_dossiers import SqliteDossierStore
+from gateway.store.sqlite_sirecords import SqliteSiRecordStore
 from gateway.trust.anchors import TrustAnchors
 from gateway.trust.policy import SignaturePolicy
 from gateway.trust.sign import SigningIdentity
@@ -72,6 +76,7 @@ class Gateway:
     metrics: Metrics
     audit: Auditor
     dossiers: DossierDeps
+    si_records: SiRecordStore
     limits: Limits
 
     @property
@@ -87,6 +92,7 @@ class Gateway:
     def close(self) -> None:
         self.pipeline.store.close()
         self.dossiers.store.close()
+        self.si_records.close()
         self.audit.log.close()
         self.limits.close()
 
@@ -108,14 +114,25 @@ def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, Aud
     raise ConfigError(f"GATEWAY_STORE_URL {url!r}: use sqlite:///path or redis://host:port/db")
 
 
-def open_dossier_store(settings: Settings) -> DossierStore:
-    """The transactional store of dossiers: ``GATEWAY_DOSSIER_STORE_URL``, else the SQLite file
+def _transactional_file(settings: Settings) -> Path:
+    """The SQLite file of dossiers and SI records: ``GATEWAY_DOSSIER_STORE_URL``, else the file
     of ``GATEWAY_STORE_URL``, else (a Redis store) ``dossiers.sqlite3``."""
     url = settings.dossier_store_url
     if url is None:
         sqlite = settings.store_url.startswith("sqlite:///")
         url = settings.store_url if sqlite else "sqlite:///dossiers.sqlite3"
-    return SqliteDossierStore(Path(url.removeprefix("sqlite:///")))
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def open_dossier_store(settings: Settings) -> DossierStore:
+    """The transactional store of dossiers (``_transactional_file``)."""
+    return SqliteDossierStore(_transactional_file(settings))
+
+
+def open_si_record_store(settings: Settings) -> SiRecordStore:
+    """The citizens' SI records, in the dossiers' file: a finished dossier's benefit is written
+    in the transaction of its move."""
+    return SqliteSiRecordStore(_transactional_file(settings))
 
 
 def open_limits(settings: Settings, auditor: Auditor, identity: SigningIdentity) -> Limits:
@@ -232,6 +249,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     identity = signing_identity(settings)
     store, audit_log = open_storage(settings)
     auditor = Auditor(audit_log, clock)
+    si_records = open_si_record_store(settings)
+    # Claims' cards are checked against the SI records only where they are loaded.
+    claims = Qd130Format(claims.policy, register=si_records if settings.si_card_check else None)
     # Both flows run on the same parts; each adds its own ports.
     shared = vars(
         FlowDeps(
@@ -249,7 +269,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         partners=partners,
         citizens=citizens,
         contracts=contracts,
-        pipeline=PipelineDeps(store=store, **shared),
+        pipeline=PipelineDeps(
+            store=store, treatments=TreatmentFeed(si_records, claimed_treatment), **shared
+        ),
         claims=claims,
         checkin=checkin,
         assessment=assessment,
@@ -264,6 +286,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             population=population,
             **shared,
         ),
+        si_records=si_records,
         limits=open_limits(settings, auditor, identity),
     )
 

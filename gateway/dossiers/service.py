@@ -54,6 +54,8 @@ from gateway.records.model import (
     Subject,
 )
 from gateway.records.model import Routing as RecordRouting
+from gateway.sirecords.feeds import benefit_of
+from gateway.sirecords.ports import GrantedBenefit
 from gateway.store.ports import StoredReceipt
 from gateway.trust.verify import SignerInfo
 
@@ -484,10 +486,29 @@ def transition(dossier_id: str, move: Move, *, partner: Partner, deps: DossierDe
                     changes=changes(dossier, after, entry),
                     requested_documents=requested,
                     supplement_due=supplement_due,
+                    benefit=_benefit(dossier, entry, deps),
                 )
         except Conflict:
             continue  # another change came first: decide again on the dossier as it now is
     raise _busy(dossier_id)
+
+
+def _benefit(dossier: Dossier, entry: HistoryEntry, deps: DossierDeps) -> GrantedBenefit | None:
+    """The benefit a move to finished grants: to the citizen who applied, or (a unit's
+    dossier) the citizen the dossier is about."""
+    if entry.state != State.FINISHED:
+        return None
+    granted = benefit_of(
+        dossier_id=dossier.id,
+        ma_ho_so=dossier.ma_ho_so,
+        procedure=dossier.procedure,
+        decided_on=vietnam_date(entry.at),
+    )
+    if granted is None:
+        return None
+    citizen = dossier.applicant.id if dossier.applicant.kind == "citizen" else None
+    citizen = citizen or _subject_of(dossier, deps).citizen_id
+    return None if citizen is None else GrantedBenefit(citizen, granted)
 
 
 def _actor(partner: Partner) -> Actor:

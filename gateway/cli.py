@@ -379,6 +379,29 @@ def demo(args: argparse.Namespace) -> None:
     )
 
 
+def seed_si_records(args: argparse.Namespace) -> int:
+    """Upsert ``--count`` synthetic citizens' SI records into the dossiers' database."""
+    from datetime import date
+
+    from gateway.bootstrap import open_si_record_store
+    from gateway.sirecords.synth import MAX_COUNT, synthetic_records
+
+    if not 0 <= args.count <= MAX_COUNT:
+        print(f"error: --count must be between 0 and {MAX_COUNT}", file=sys.stderr)
+        return 2
+    store = open_si_record_store(Settings())
+    changed = 0
+    try:
+        for seed in synthetic_records(args.count, seed=args.seed, today=date.today()):
+            before = store.version(seed.person.citizen_id)
+            after = store.upsert(seed.person, contributions=seed.contributions, cards=seed.cards)
+            changed += after != before
+    finally:
+        store.close()
+    print(f"seeded {args.count} SI records (seed {args.seed}); {changed} new or changed")
+    return 0
+
+
 def worker(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -551,6 +574,19 @@ def _bulk_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     p.set_defaults(run=generate_dossiers)
 
 
+def _seed_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    seed = commands.add_parser("seed", help="load synthetic data into the gateway's stores")
+    kinds = seed.add_subparsers(dest="seed_command", required=True)
+    p = kinds.add_parser(
+        "si-records",
+        help="synthetic citizens' SI records (person, contributions, an HI card valid this "
+        "year) in the dossiers' database; the same --count and --seed give the same citizens",
+    )
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=seed_si_records)
+
+
 def _audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = commands.add_parser(
         "audit",
@@ -640,6 +676,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=legacy_password)
 
+    _seed_commands(commands)
     _bulk_commands(commands)
     _audit_commands(commands)
     _outbox_commands(commands)

@@ -21,10 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from adapters.hospital import synth
+from adapters.hospital.synth.sirecords import si_card, si_person
 from adapters.portal import synth as portal_synth
 from adapters.portal.simulator import from_settings as simulated_portal
 from gateway.bootstrap import Gateway
@@ -33,6 +35,9 @@ from gateway.dossiers import routing
 from gateway.legacy import legacy_password_hash, md5_upper
 from gateway.partners import token_hash
 from gateway.server import ServerThread
+from gateway.sirecords.model import ContributionPeriod, HiCard, Person, Scheme
+from gateway.sirecords.ports import SiRecordStore
+from gateway.sirecords.synth import SeedRecord, synthetic_records
 from gateway.trust.anchors import fingerprint
 from gateway.trust.devpki import DevPki, write_dev_pki
 from gateway.trust.sign import SigningIdentity
@@ -74,8 +79,9 @@ class DemoApplicant:
     uid: str
 
 
+DEMO_CITIZEN = "001190012345"
 APPLICANTS = (
-    DemoApplicant("citizen", "Nguyễn Thị Lan", "CCCD:001190012345"),
+    DemoApplicant("citizen", "Nguyễn Thị Lan", f"CCCD:{DEMO_CITIZEN}"),
     DemoApplicant("employer", "Công ty TNHH Minh Phát", "MST:0101234567"),
 )
 
@@ -101,6 +107,7 @@ DOSSIERS = (
     DemoDossier(4, "UNPAID_CONTRIBUTION_REPORT", "employer"),
 )
 DOSSIER_INDEX = "dossiers.json"  # file -> MaHoSo, MaTTHC, procedure, department
+SYNTHETIC_CITIZENS = 50  # SI records of synthetic citizens besides the demo's own
 # What the demo writes besides pki/, by pattern: what --reset deletes, and nothing else.
 _MADE = (
     "partners.toml",
@@ -110,6 +117,7 @@ _MADE = (
     "checkin-*.xml",
     "claim-*.xml",
     "dossier-*.xml",
+    "si-records-*.json",
     DOSSIER_INDEX,
     "gateway.sqlite3*",
 )
@@ -170,23 +178,98 @@ def _sample(path: Path, make: Callable[[], bytes]) -> None:
 
 def _samples(folder: Path, hospital: DemoHospital, identity: SigningIdentity) -> None:
     """Signed sample documents: a 3-visit batch for the REST and SOAP APIs; a check-in and the
-    later claim of one more visit, for the VSS-portal API (the claim links to its check-in)."""
+    later claim of one more visit, for the VSS-portal API (the claim links to its check-in).
+    Their patients' SI records go to ``si-records-<facility>.json``, made with them: without
+    it the samples are made again, so that the demo's card check knows every card."""
     code, today = hospital.facility, date.today()
-    batch_rng = random.Random(code)  # noqa: S311 - synthetic data, not security
-    _sample(
-        folder / f"batch-{code}.xml",
-        lambda: synth.make_batch(batch_rng, identity, code, 3, created=today)[0],
+    patients = folder / f"si-records-{code}.json"
+    known: dict[str, Any] = (
+        json.loads(patients.read_text(encoding="utf-8")) if patients.is_file() else {}
     )
+    for name in (f"batch-{code}.xml", f"claim-{code}.xml"):
+        if name not in known:  # made before its patients were kept: made again with them
+            (folder / name).unlink(missing_ok=True)
+    made: dict[str, list[synth.Visit]] = {}
+    batch_rng = random.Random(code)  # noqa: S311 - synthetic data, not security
+
+    def batch() -> bytes:
+        body, made[f"batch-{code}.xml"] = synth.make_batch(
+            batch_rng, identity, code, 3, created=today
+        )
+        return body
+
+    _sample(folder / f"batch-{code}.xml", batch)
     # Visit 101, numbered apart from the batch's 1–3 so that its MA_LK is its own; drawn from
     # its own seed, so that a check-in and a claim made in different runs are of one visit.
     # It arrived 30 days ago, as make_batch's visits do, so that it ended before the claim.
     visit_rng = random.Random(f"{code}-101")  # noqa: S311 - synthetic data, not security
     visit = synth.make_visit(visit_rng, facility_code=code, index=101, day=today - timedelta(30))
     _sample(folder / f"checkin-{code}.xml", lambda: synth.signed_checkin(identity, visit))
-    _sample(
-        folder / f"claim-{code}.xml",
-        lambda: synth.signed_batch(identity, code, [visit], created=today),
+
+    def claim() -> bytes:
+        made[f"claim-{code}.xml"] = [visit]
+        return synth.signed_batch(identity, code, [visit], created=today)
+
+    _sample(folder / f"claim-{code}.xml", claim)
+    if made:
+        for name, visits in made.items():
+            known[name] = [
+                {
+                    "person": si_person(v).model_dump(mode="json"),
+                    "card": si_card(v).model_dump(mode="json"),
+                }
+                for v in visits
+            ]
+        patients.write_text(json.dumps(known, ensure_ascii=False, indent=2) + "\n", "utf-8")
+
+
+def _demo_citizen(today: date) -> SeedRecord:
+    """The citizen who signs the demo's dossiers, insured through the demo employer."""
+    return SeedRecord(
+        Person(
+            citizen_id=DEMO_CITIZEN,
+            si_number="0190012345",
+            full_name="NGUYỄN THỊ LAN",
+            date_of_birth="1990-05-17",
+            gender="female",
+        ),
+        (
+            ContributionPeriod(
+                scheme=Scheme.COMPULSORY,
+                employer_name="Công ty TNHH Minh Phát",
+                employer_tax_code="0101234567",
+                unit_code="TA0001A",
+                from_month="2015-01",
+                salary_basis=Decimal("8500000"),
+            ),
+        ),
+        (
+            HiCard(
+                number="DN4010190012345",
+                registered_facility=HOSPITALS[0].facility,
+                valid_from=date(today.year, 1, 1),
+                valid_to=date(today.year, 12, 31),
+                benefit_level=4,
+                five_year_date=date(2020, 1, 1),
+            ),
+        ),
     )
+
+
+def seed_si_records(folder: Path, store: SiRecordStore) -> None:
+    """The SI records the demo needs: the dossiers' citizen, every sample claim's patient
+    (``si-records-<facility>.json``) and SYNTHETIC_CITIZENS more (``gateway seed si-records``);
+    what is there already is left as it is."""
+    today = date.today()
+    seeds = [_demo_citizen(today), *synthetic_records(SYNTHETIC_CITIZENS, today=today)]
+    for seed in seeds:
+        store.upsert(seed.person, contributions=seed.contributions, cards=seed.cards)
+    for hospital in HOSPITALS:
+        path = folder / f"si-records-{hospital.facility}.json"
+        for patients in json.loads(path.read_text(encoding="utf-8")).values():
+            for patient in patients:
+                person = Person.model_validate(patient["person"])
+                store.upsert(person, cards=[HiCard.model_validate(patient["card"])])
 
 
 def dossier_index(folder: Path) -> dict[str, dict[str, str]]:
@@ -278,6 +361,8 @@ def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
         "GATEWAY_PORTAL_USERNAME": PORTAL_ACCOUNT,
         "GATEWAY_PORTAL_PASSWORD": sync_password,
         "GATEWAY_PORTAL_AGENCY": portal_synth.AGENCY,
+        # Its SI records are loaded: claims' cards are checked against them.
+        "GATEWAY_SI_CARD_CHECK": "true",
         # A status reaches the simulator within a second of the move that made it.
         "GATEWAY_WORKER_POLL_INTERVAL": "1",
     }
@@ -316,6 +401,7 @@ def running(folder: Path, *, portal_port: int = 0, start_afresh: bool = False) -
         configured = settings({**env, "GATEWAY_PORTAL_SYNC_URL": simulator.url})
         gateway = build(configured)
         running_parts.callback(gateway.close)
+        seed_si_records(folder, gateway.si_records)
         work = status_worker(configured)
         running_parts.callback(work.close)
         stop = threading.Event()

@@ -9,7 +9,7 @@ import pytest
 from gateway.bootstrap import build
 from gateway.cli import main
 from gateway.config import Settings
-from gateway.demo import prepare
+from gateway.demo import DEMO_CITIZEN, prepare, seed_si_records
 from gateway.errors import ConfigError
 from gateway.pipeline.batches import submit_batch
 
@@ -52,6 +52,10 @@ def test_demo_preparation_gives_a_working_gateway(tmp_path: Path) -> None:
     settings = Settings(**{k.removeprefix("GATEWAY_").lower(): v for k, v in env.items()})
     gateway = build(settings)
     try:
+        # As the demo starts: its SI records loaded, the claims' cards checked against them.
+        assert settings.si_card_check
+        seed_si_records(tmp_path / "demo", gateway.si_records)
+        assert gateway.si_records.get(DEMO_CITIZEN) is not None
         partner = gateway.partners.get("hospital-01929")
         assert partner is not None
         body = (tmp_path / "demo/batch-01929.xml").read_bytes()

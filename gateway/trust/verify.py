@@ -140,10 +140,11 @@ def _read_structure(
         raise SignatureInvalid("ds:Object inside the signature is not allowed")
     if tags[:2] != [_SIGNED_INFO, _SIGNATURE_VALUE] or len(tags) > 3:
         raise SignatureInvalid("the signature must hold SignedInfo, SignatureValue and KeyInfo")
+    key_info = children[2:3] if tags[2:3] == [_KEY_INFO] else []
     certs_b64 = [
         cert
-        for key_info in signature.iterchildren(_KEY_INFO)
-        for data in key_info.iterchildren(_X509_DATA)
+        for info in key_info
+        for data in info.iterchildren(_X509_DATA)
         for cert in data.iterchildren(_X509_CERTIFICATE)
     ]
     if not certs_b64:
@@ -189,13 +190,15 @@ def _certificate(text: str) -> _Known:
 def _read_signed_info(
     signed_info: etree._Element, policy: alg.SignaturePolicy
 ) -> tuple[str, str, str, bytes, str]:
-    c14n = _algorithm(signed_info, _C14N_METHOD)
+    # One pass over each element's children: a tag-filtered iterchildren parses its tag on
+    # every call.
+    first, references = _first_children(signed_info, _REFERENCE)
+    c14n = _algorithm(first, _C14N_METHOD)
     if c14n not in policy.c14n_methods:
         raise SignatureInvalid(f"canonicalization {c14n!r} is not accepted")
-    method = _algorithm(signed_info, _SIGNATURE_METHOD)
+    method = _algorithm(first, _SIGNATURE_METHOD)
     if method not in policy.signature_methods:
         raise SignatureInvalid(f"signature algorithm {method!r} is weak or not supported")
-    references = list(signed_info.iterchildren(_REFERENCE))
     if len(references) != 1:
         raise SignatureInvalid("exactly one Reference, to the whole document, is accepted")
     reference = references[0]
@@ -203,20 +206,17 @@ def _read_signed_info(
         raise SignatureInvalid(
             f'the Reference must cover the whole document (URI=""), not {reference.get("URI")!r}'
         )
-    transforms = [
-        t.get("Algorithm")
-        for group in reference.iterchildren(_TRANSFORMS)
-        for t in group.iterchildren(_TRANSFORM)
-    ]
+    parts, groups = _first_children(reference, _TRANSFORMS)
+    transforms = [t.get("Algorithm") for group in groups for t in group.iterchildren(_TRANSFORM)]
     if not transforms or transforms[0] != alg.ENVELOPED or len(transforms) > 2:
         raise SignatureInvalid("transforms must be enveloped-signature, then at most one c14n")
     ref_c14n = transforms[1] if len(transforms) == 2 else alg.C14N_10
     if ref_c14n not in policy.c14n_methods:
         raise SignatureInvalid(f"transform {ref_c14n!r} is not accepted")
-    digest_method = _algorithm(reference, _DIGEST_METHOD)
+    digest_method = _algorithm(parts, _DIGEST_METHOD)
     if digest_method not in policy.digest_methods:
         raise SignatureInvalid(f"digest algorithm {digest_method!r} is weak or not supported")
-    digest_value = next(reference.iterchildren(_DIGEST_VALUE), None)
+    digest_value = parts.get(_DIGEST_VALUE)
     return (
         c14n,
         method,
@@ -226,9 +226,26 @@ def _read_signed_info(
     )
 
 
-def _algorithm(parent: etree._Element, tag: str) -> str:
-    """The Algorithm of the first ``tag`` child of ``parent``."""
-    element = next(parent.iterchildren(tag), None)
+def _first_children(
+    parent: etree._Element, repeated: str
+) -> tuple[dict[str, etree._Element], list[etree._Element]]:
+    """The first child of each tag, and every child whose tag is ``repeated``."""
+    first: dict[str, etree._Element] = {}
+    every: list[etree._Element] = []
+    for child in parent:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        if tag == repeated:
+            every.append(child)
+        elif tag not in first:
+            first[tag] = child
+    return first, every
+
+
+def _algorithm(first: dict[str, etree._Element], tag: str) -> str:
+    """The Algorithm of the first ``tag`` child (``first``, from ``_first_children``)."""
+    element = first.get(tag)
     value = None if element is None else element.get("Algorithm")
     if not value:
         raise SignatureInvalid(f"ds:{etree.QName(tag).localname} with an Algorithm is required")

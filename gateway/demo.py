@@ -361,8 +361,6 @@ def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
         "GATEWAY_PORTAL_USERNAME": PORTAL_ACCOUNT,
         "GATEWAY_PORTAL_PASSWORD": sync_password,
         "GATEWAY_PORTAL_AGENCY": portal_synth.AGENCY,
-        # Its SI records are loaded: claims' cards are checked against them.
-        "GATEWAY_SI_CARD_CHECK": "true",
         # A status reaches the simulator within a second of the move that made it.
         "GATEWAY_WORKER_POLL_INTERVAL": "1",
     }

@@ -3,13 +3,14 @@ a refusal."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from gateway.audit.events import NOBODY, Action, AuditEvent, Result
 from gateway.audit.ports import AuditLog
 from gateway.clock import Clock
-from gateway.errors import Forbidden, NotFound
+from gateway.errors import Forbidden, NotFound, RateLimited, Unauthorized, Unavailable
 from gateway.partners import Partner
 from gateway.records.model import Channel
 
@@ -24,25 +25,46 @@ class Auditor:
 
     @contextmanager
     def reading(
-        self, partner: Partner, channel: Channel, action: Action, target: str
+        self,
+        partner: Partner,
+        channel: Channel,
+        action: Action,
+        target: str,
+        *,
+        citizen: str | None = None,
+        purpose: str | None = None,
     ) -> Iterator[None]:
-        """Audit the read done inside the block: ``ok`` when it ends normally, ``not_found`` or
-        ``denied`` when it raises ``NotFound`` or ``Forbidden``; other failures read nothing
-        and are not audited.
+        """Audit the read done inside the block, with the block's duration: ``ok`` when it ends
+        normally, else by what it raises (``_REFUSALS``); other failures read nothing and are
+        not audited. ``citizen`` (a pseudonym) and ``purpose`` are written when given.
 
         Invariant: the event is durable before the block's data can leave. Use the block to
         fetch and check the data and hand it out only after it: if the append fails, the error
         (``Unavailable`` when the store is down) replaces the data.
         """
+        started = time.perf_counter()
+
+        def append(result: Result) -> None:
+            latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            event = AuditEvent(
+                self._clock.now(),
+                partner.id,
+                channel,
+                action,
+                target,
+                result,
+                citizen=citizen,
+                purpose=purpose,
+                latency_ms=latency_ms,
+            )
+            self.log.append(event)
+
         try:
             yield
-        except NotFound:
-            self._append(partner, channel, action, target, Result.NOT_FOUND)
+        except _REFUSED as refusal:
+            append(next(r for kind, r in _REFUSALS if isinstance(refusal, kind)))
             raise
-        except Forbidden:
-            self._append(partner, channel, action, target, Result.DENIED)
-            raise
-        self._append(partner, channel, action, target, Result.OK)
+        append(Result.OK)
 
     def refusing(self, channel: Channel, action: Action, target: str) -> None:
         """Audit that the logins ``target`` names (``login_target``) are refused from now on
@@ -54,7 +76,15 @@ class Auditor:
             AuditEvent(self._clock.now(), NOBODY, channel, action, target, Result.DENIED)
         )
 
-    def _append(
-        self, partner: Partner, channel: Channel, action: Action, target: str, result: Result
-    ) -> None:
-        self.log.append(AuditEvent(self._clock.now(), partner.id, channel, action, target, result))
+
+# How a read that raised ended. Unauthorized, RateLimited and Unavailable reach a read only where
+# the block checks the caller itself (a citizen's assertion, the citizen's rate limit): a read
+# refused before its block (no partner credential) is not audited.
+_REFUSALS: tuple[tuple[type[Exception], Result], ...] = (
+    (NotFound, Result.NOT_FOUND),
+    (Forbidden, Result.DENIED),
+    (Unauthorized, Result.UNAUTHORIZED),
+    (RateLimited, Result.LIMITED),
+    (Unavailable, Result.UNAVAILABLE),
+)
+_REFUSED = tuple(kind for kind, _ in _REFUSALS)

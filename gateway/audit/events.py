@@ -32,17 +32,23 @@ class Action(enum.StrEnum):
     DOSSIER_READ = "dossier.read"
     DOSSIERS_LISTED = "dossiers.list"  # a page of dossiers: by filter, or a department's queue
     DOSSIER_CLAIMED = "dossier.claim"  # a queue task handed to a department's worker
+    SI_RECORD_LOOKUP = "si_record.lookup"  # a citizen's SI record, read for VNeID
+    CARD_CHECKED = "card.check"  # a hospital's card check (VSS portal, KQNhanLichSuKCB2024)
     LOGIN_LOCKED = "login.locked"
     LOGIN_LIMITED = "login.limited"
 
 
 class Result(enum.StrEnum):
     """How the access ended: data returned, refused as unknown, or refused (to this partner, or
-    to the logins a ``login.*`` event names)."""
+    to the logins a ``login.*`` event names); for a citizen's lookup also refused for want of a
+    valid citizen assertion, over the citizen's rate limit, or for a dependency down."""
 
     OK = "ok"
     NOT_FOUND = "not_found"
     DENIED = "denied"
+    UNAUTHORIZED = "unauthorized"
+    LIMITED = "limited"
+    UNAVAILABLE = "unavailable"
 
 
 def target(kind: str, value: str) -> str:
@@ -60,6 +66,12 @@ def card_target(card: str) -> str:
     return "card:" + "*" * max(len(card) - _VISIBLE, 0) + card[-_VISIBLE:]
 
 
+def citizen_target(kind: str, last4: str) -> str:
+    """``kind:********2345``: a citizen's data, named by the ID's last four digits only; the
+    event's ``citizen`` holds the citizen's pseudonym (``gateway.identity.pseudonyms``)."""
+    return f"{kind}:{'*' * 8}{last4[-4:]}"
+
+
 def login_target(username: str | None, source: str | None) -> str:
     """``login:<username>@<source>``, ``*`` standing for any: the logins a limit refuses. Both
     come from the request, so the username is cut short and both are masked like ``target``."""
@@ -75,7 +87,10 @@ def rfc3339(at: datetime) -> str:
 @dataclass(frozen=True)
 class AuditEvent:
     """One access: who (partner id, or ``NOBODY``), what (action, target), when (at), how it
-    ended (result)."""
+    ended (result); and where they apply, whose data (``citizen``, a pseudonym: the keyed hash
+    of the ID, never the ID), for what purpose (a code) and how long the access took
+    (``latency_ms``). These three are written only when set, so that entries written before
+    they existed read back, and verify, unchanged."""
 
     at: datetime
     partner: str
@@ -83,9 +98,12 @@ class AuditEvent:
     action: Action
     target: str
     result: Result
+    citizen: str | None = None
+    purpose: str | None = None
+    latency_ms: float | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {
+    def as_dict(self) -> dict[str, str | float]:
+        data: dict[str, str | float] = {
             "at": rfc3339(self.at),
             "partner": self.partner,
             "channel": self.channel,
@@ -93,6 +111,11 @@ class AuditEvent:
             "target": self.target,
             "result": self.result.value,
         }
+        for name in _OPTIONAL:
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditEvent:
@@ -110,4 +133,22 @@ class AuditEvent:
             action=Action(data["action"]),
             target=str(data["target"]),
             result=Result(data["result"]),
+            citizen=_text(data.get("citizen")),
+            purpose=_text(data.get("purpose")),
+            latency_ms=_number(data.get("latency_ms")),
         )
+
+
+_OPTIONAL = ("citizen", "purpose", "latency_ms")
+
+
+def _text(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a string")
+    return value
+
+
+def _number(value: object) -> float | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError(f"{value!r} is not a number")
+    return value

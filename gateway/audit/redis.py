@@ -2,12 +2,13 @@
 
     gw:audit         list    one entry per element: "<hash hex> <canonical JSON>", oldest first
     gw:audit:head    string  "<seq> <hash hex>" of the last entry
+    gw:audit:citizen:<pseudonym>  zset  the seq of each entry whose event names that citizen
 
 Lua in Redis 7.0 has no SHA-256, so the hash is computed here and the entry is appended by an
 optimistic transaction: WATCH the head, read it, link the entry, then MULTI / RPUSH / SET / EXEC.
 If another writer moved the head in between, EXEC does nothing and the append starts again from
-the new head; so writers in several processes still form one chain. The list and the head change
-together (one MULTI/EXEC, written to the AOF as one unit).
+the new head; so writers in several processes still form one chain. The list, the head and the
+citizen's index change together (one MULTI/EXEC, written to the AOF as one unit).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gateway.store.redis import connect
 
 LIST = "gw:audit"
 HEAD = "gw:audit:head"
+CITIZEN = "gw:audit:citizen:"
 # Each lost race means another append succeeded, so this bounds only a pathological pile-up.
 _ATTEMPTS = 100
 
@@ -33,6 +35,11 @@ def _head(value: bytes | None) -> AuditHead:
         return AuditHead()
     seq, _, hash_hex = value.decode(errors="replace").partition(" ")
     return head_of(seq, hash_hex)
+
+
+def _entry(seq: int, value: bytes) -> AuditEntry:
+    hash_hex, _, body = value.partition(b" ")
+    return AuditEntry(seq, body, hash_hex.decode(errors="replace"))
 
 
 class RedisAuditLog:
@@ -50,6 +57,8 @@ class RedisAuditLog:
                     pipe.multi()
                     pipe.rpush(LIST, entry.hash.encode() + b" " + entry.body)
                     pipe.set(HEAD, f"{entry.seq} {entry.hash}")
+                    if event.citizen is not None:
+                        pipe.zadd(CITIZEN + event.citizen, {str(entry.seq): entry.seq})
                     pipe.execute()
                     return entry
                 except redis.exceptions.WatchError:
@@ -65,11 +74,24 @@ class RedisAuditLog:
             return []
         with translate("the audit log"):
             values = cast("list[bytes]", self._redis.lrange(LIST, after_seq, after_seq + limit - 1))
-        entries = []
-        for seq, value in enumerate(values, start=after_seq + 1):
-            hash_hex, _, body = value.partition(b" ")
-            entries.append(AuditEntry(seq, body, hash_hex.decode(errors="replace")))
-        return entries
+        return [_entry(seq, value) for seq, value in enumerate(values, start=after_seq + 1)]
+
+    def of_citizen(self, citizen: str, *, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
+        if limit <= 0:
+            return []
+        with translate("the audit log"):
+            found = cast(
+                "list[bytes]",
+                self._redis.zrangebyscore(
+                    CITIZEN + citizen, f"({after_seq}", "+inf", start=0, num=limit
+                ),
+            )
+            seqs = [int(seq) for seq in found]
+            with self._redis.pipeline(transaction=False) as pipe:
+                for seq in seqs:
+                    pipe.lindex(LIST, seq - 1)
+                values = cast("list[bytes | None]", pipe.execute())
+        return [_entry(seq, value) for seq, value in zip(seqs, values, strict=True) if value]
 
     def verify(self) -> AuditReport:
         return verify(self.head, self.entries)

@@ -1,8 +1,10 @@
 """The audit log in the store's SQLite database: a table of entries and a one-row head, written
-with the same durability as the store (WAL, every commit fsynced)."""
+with the same durability as the store (WAL, every commit fsynced); each entry's citizen (a
+pseudonym) in an indexed column, so that a citizen's accesses are found without a scan."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -17,7 +19,10 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     hash TEXT NOT NULL,
-    entry BLOB NOT NULL
+    entry BLOB NOT NULL,
+    -- the event's citizen (a pseudonym) or NULL, copied from the entry, which the chain covers;
+    -- added to logs made before it existed by _add_citizen_column
+    citizen TEXT
 );
 CREATE TABLE IF NOT EXISTS audit_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -36,6 +41,15 @@ def _bytes(value: object) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
+def _add_citizen_column(db: sqlite3.Connection) -> None:
+    """The ``citizen`` column and its index, in a log made before they existed (inside a write
+    transaction, so that two processes starting at once add it once)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(audit)")}
+    if "citizen" not in columns:
+        db.execute("ALTER TABLE audit ADD COLUMN citizen TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS audit_by_citizen ON audit (citizen, seq)")
+
+
 class SqliteAuditLog:
     """Its own connection to the store's database file. ``BEGIN IMMEDIATE`` takes the database's
     write lock before the head is read, so appends from several processes form one chain."""
@@ -43,13 +57,15 @@ class SqliteAuditLog:
     def __init__(self, path: Path) -> None:
         self._db = connect(path, _SCHEMA)
         self._lock = threading.Lock()
+        with translate("the audit log"), immediate(self._db):
+            _add_citizen_column(self._db)
 
     def append(self, event: AuditEvent) -> AuditEntry:
         with translate("the audit log"), self._lock, immediate(self._db):
             entry = link(self._head(), event)
             self._db.execute(
-                "INSERT INTO audit (seq, hash, entry) VALUES (?, ?, ?)",
-                (entry.seq, entry.hash, entry.body),
+                "INSERT INTO audit (seq, hash, entry, citizen) VALUES (?, ?, ?, ?)",
+                (entry.seq, entry.hash, entry.body, event.citizen),
             )
             self._db.execute(
                 "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
@@ -71,6 +87,15 @@ class SqliteAuditLog:
             rows = self._db.execute(
                 "SELECT seq, entry, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
+            ).fetchall()
+        return [AuditEntry(row[0], _bytes(row[1]), str(row[2])) for row in rows]
+
+    def of_citizen(self, citizen: str, *, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
+        with translate("the audit log"), self._lock:
+            rows = self._db.execute(
+                "SELECT seq, entry, hash FROM audit WHERE citizen = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (citizen, after_seq, limit),
             ).fetchall()
         return [AuditEntry(row[0], _bytes(row[1]), str(row[2])) for row in rows]
 

@@ -10,8 +10,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives import serialization
-
 from gateway.errors import RateLimited, Unavailable
 from gateway.legacy.limiter import LoginLimiter
 from gateway.limits.rates import Rate, RateLimiter
@@ -101,12 +99,7 @@ def limit_key(identity: SigningIdentity) -> bytes:
     """The HMAC key of citizen keys: derived from the gateway's signing key, which every process
     of one gateway holds, so they all count a citizen under the same key; a new signing key only
     starts the counts afresh."""
-    der = identity.key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return hmac.new(der, b"vss-gateway rate limit keys", hashlib.sha256).digest()
+    return identity.derived_key(b"vss-gateway rate limit keys")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ default-namespace ``<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">``, in
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +67,16 @@ class SigningIdentity:
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise ConfigError(f"{key_path} is neither an RSA nor an EC private key")
         return cls(key=key, certificate=certs[0], chain=tuple(certs[1:]))
+
+    def derived_key(self, purpose: bytes) -> bytes:
+        """A 32-byte HMAC key for ``purpose``, derived from the private key, which every process
+        of one gateway holds: they all derive the same one, and nobody without the key can."""
+        der = self.key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return hmac.new(der, purpose, hashlib.sha256).digest()
 
 
 def _sub(parent: etree._Element, local: str, **attrib: str) -> etree._Element:

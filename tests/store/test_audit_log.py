@@ -16,6 +16,7 @@ import pytest
 
 from gateway.audit import Action, AuditEvent, AuditHead, AuditReport, Result
 from gateway.audit.chain import GENESIS
+from gateway.audit.sqlite import SqliteAuditLog
 
 if TYPE_CHECKING:
     from tests.store.conftest import AuditBackend
@@ -200,3 +201,79 @@ def test_a_removed_head_is_caught(audit: AuditBackend) -> None:
     report = audit.log.verify()
 
     assert (report.ok, report.count, report.reason) == (False, 2, "the head is missing (2 entries)")
+
+
+def lookup(n: int, citizen: str, *, result: Result = Result.OK) -> AuditEvent:
+    return AuditEvent(
+        at=T0 + timedelta(seconds=n),
+        partner="vneid",
+        channel="rest",
+        action=Action.SI_RECORD_LOOKUP,
+        target="si_record:********2345",
+        result=result,
+        citizen=citizen,
+        purpose="data_subject_access",
+        latency_ms=1.25,
+    )
+
+
+def test_a_citizens_entries_are_found_by_pseudonym_and_carry_purpose_and_latency(
+    audit: AuditBackend,
+) -> None:
+    mine, theirs = "a" * 64, "b" * 64
+    audit.log.append(event(0))
+    written = [audit.log.append(lookup(n, mine if n % 2 else theirs)) for n in range(1, 8)]
+
+    found = audit.log.of_citizen(mine)
+    assert found == [entry for entry in written if entry.event().citizen == mine]
+    assert [e.seq for e in found] == [2, 4, 6, 8]
+    assert audit.log.of_citizen(mine, after_seq=3, limit=1) == found[1:2]
+    assert audit.log.of_citizen("c" * 64) == []
+    assert found[0].event() == lookup(1, mine)
+    assert orjson.loads(found[0].body) | {"seq": 0} == {
+        "action": "si_record.lookup",
+        "at": "2026-10-05T01:02:04.456789Z",
+        "channel": "rest",
+        "citizen": mine,
+        "latency_ms": 1.25,
+        "partner": "vneid",
+        "purpose": "data_subject_access",
+        "result": "ok",
+        "seq": 0,
+        "target": "si_record:********2345",
+    }
+    assert audit.log.verify().ok
+
+
+def test_an_edited_citizen_or_latency_is_caught(audit: AuditBackend) -> None:
+    audit.log.append(lookup(1, "a" * 64))
+    audit.log.append(lookup(2, "a" * 64, result=Result.LIMITED))
+    audit.tamper.change(2, b'"latency_ms":1.25', b'"latency_ms":0.5')
+
+    report = audit.log.verify()
+
+    assert (report.ok, report.first_broken_seq) == (False, 2)
+
+
+def test_a_sqlite_log_made_before_the_citizen_column_gains_it_and_still_verifies(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the log as the gateway wrote it before lookups
+        db.execute("CREATE TABLE audit (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, entry BLOB)")
+        db.execute("CREATE TABLE audit_head (id INTEGER PRIMARY KEY, seq INTEGER, hash TEXT)")
+        prev = GENESIS
+        for n in (1, 2):
+            body = orjson.dumps({**event(n).as_dict(), "seq": n}, option=orjson.OPT_SORT_KEYS)
+            prev = hashlib.sha256(prev.encode() + body).hexdigest()
+            db.execute("INSERT INTO audit VALUES (?, ?, ?)", (n, prev, body))
+        db.execute("INSERT INTO audit_head VALUES (1, 2, ?)", (prev,))
+    db.close()
+
+    log = SqliteAuditLog(path)
+    try:
+        log.append(lookup(3, "a" * 64))
+        assert [e.seq for e in log.of_citizen("a" * 64)] == [3]
+        assert (log.verify().ok, log.verify().count) == (True, 3)
+    finally:
+        log.close()

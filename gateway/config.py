@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     # claim's HI cards are checked against them (rules QD130-CARD-KNOWN, -SI-VALID, -HOLDER):
     # turn it on only where the records are loaded, or every claim is refused.
     si_card_check: bool = False
+    # VNeID lookups' answers, cached by citizen pseudonym and record version for this many
+    # seconds: in GATEWAY_REDIS_URL's Redis, shared, or, unset, in each process's memory (at
+    # most si_record_cache_entries answers there). A change of a record is seen at once either
+    # way (gateway/sirecords/cache.py); the TTL only bounds what the cache holds.
+    si_record_cache_ttl: float = Field(default=300, gt=0, le=86400)
+    si_record_cache_entries: int = Field(default=10_000, ge=1)
+    # Days a hospital card check (POST /api/egw/KQNhanLichSuKCB2024) is kept in si_card_checks
+    # with the name and citizen ID of the staff member who made it (personal data): 12 months,
+    # the longest retention of access logs IDENTITY.md section 6.3 found asked for.
+    card_check_retention_days: int = Field(default=365, ge=1, le=3650)
     partners: Path = Path("partners.toml")
     trust_store: Path = Path("certs")
     routing: Path | None = None

@@ -35,6 +35,13 @@ class Metrics:
             "judgement read (a race between workers about the same visit or card)",
             registry=self.registry,
         )
+        self.lookups = Counter(
+            "gateway_si_record_lookups",
+            "SI-record lookups that found a record, by where its answer came from: the cache "
+            "(hit) or the store (miss)",
+            ["cache"],
+            registry=self.registry,
+        )
         self.steps = Histogram(
             "gateway_pipeline_step_seconds",
             "Latency of each pipeline step",

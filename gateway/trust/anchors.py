@@ -98,13 +98,14 @@ class TrustAnchors:
     ) -> list[x509.Certificate]:
         """The chain from ``leaf`` to a pinned certificate, or the SPEC error saying why not."""
         chain = self._chain(leaf, extra)
+        early, late = at + policy.clock_skew, at - policy.clock_skew  # ``at``, either way
         for cert, (not_before, not_after) in zip(chain.certificates, chain.validity, strict=True):
-            if at + policy.clock_skew < not_before:
+            if early < not_before:
                 raise CertExpired(f"certificate {cert.subject.rfc4514_string()} is not yet valid")
-            if at - policy.clock_skew > not_after:
+            if late > not_after:
                 raise CertExpired(f"certificate {cert.subject.rfc4514_string()} has expired")
         for link in chain.links:
-            self._check_revocation(link, at=at, policy=policy)
+            self._check_revocation(link, late=late, policy=policy)
         return chain.certificates
 
     def _chain(self, leaf: x509.Certificate, extra: list[x509.Certificate]) -> _Chain:
@@ -200,11 +201,12 @@ class TrustAnchors:
         return verified
 
     @staticmethod
-    def _check_revocation(link: _Link, *, at: datetime, policy: SignaturePolicy) -> None:
+    def _check_revocation(link: _Link, *, late: datetime, policy: SignaturePolicy) -> None:
+        """``late``: the time of the check less the clock skew allowed."""
         current = [
             revoked
             for next_update, revoked in link.crls
-            if next_update is None or next_update + policy.clock_skew >= at
+            if next_update is None or next_update >= late
         ]
         if not current:
             if policy.require_crl:

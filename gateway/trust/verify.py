@@ -106,15 +106,7 @@ def verify_enveloped(
     if not hmac.compare_digest(digest.finalize(), digest_value):
         raise SignatureInvalid("the document was changed after it was signed (digest mismatch)")
     return VerifiedDocument(
-        root=root,
-        signer=SignerInfo(
-            subject=known.subject,
-            issuer=known.issuer,
-            serial=known.serial,
-            algorithm=signature_method,
-            fingerprint=known.fingerprint,
-        ),
-        certificate=leaf,
+        root=root, signer=_signer_info(known, signature_method), certificate=leaf
     )
 
 
@@ -155,7 +147,7 @@ def _read_structure(
     return children[0], _b64(children[1].text), certs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per KeyInfo text (cached): hashed by identity
 class _Known:
     """A certificate already read, with what the signer block needs of it."""
 
@@ -177,6 +169,18 @@ def _read_certificate(text: str) -> _Known:
         issuer=cert.issuer.rfc4514_string(),
         serial=format(cert.serial_number, "x"),
         fingerprint=fingerprint(cert),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _signer_info(known: _Known, algorithm: str) -> SignerInfo:
+    # The same signer block for every document a certificate signs with one algorithm.
+    return SignerInfo(
+        subject=known.subject,
+        issuer=known.issuer,
+        serial=known.serial,
+        algorithm=algorithm,
+        fingerprint=known.fingerprint,
     )
 
 

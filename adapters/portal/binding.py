@@ -27,11 +27,29 @@ def _canonical(kind: ApplicantKind, number: str) -> str:
     return number.replace("-", "") if kind == "unit" else number
 
 
+# Certificate objects already read, by identity: the verifier hands the same object for the
+# same KeyInfo, and hashing a certificate reads its whole structure (1.3 us). An entry holds its
+# certificate, so no other object can have its id.
+_BY_IDENTITY: dict[int, tuple[x509.Certificate, Applicant]] = {}
+_IDENTITIES = 1024
+
+
+def applicant_of(certificate: x509.Certificate) -> Applicant:
+    """The unit or citizen a signing certificate names, or ``Forbidden``."""
+    known = _BY_IDENTITY.get(id(certificate))
+    if known is not None:
+        return known[1]
+    applicant = _applicant_of(certificate)
+    if len(_BY_IDENTITY) >= _IDENTITIES:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[id(certificate)] = (certificate, applicant)
+    return applicant
+
+
 # A dossier's signer signs its envelope and every form with one certificate, and files dossier
 # after dossier with it: read each certificate's subject once (certificates hash by their DER).
 @functools.lru_cache(maxsize=1024)
-def applicant_of(certificate: x509.Certificate) -> Applicant:
-    """The unit or citizen a signing certificate names, or ``Forbidden``."""
+def _applicant_of(certificate: x509.Certificate) -> Applicant:
     uids = [str(a.value) for a in certificate.subject.get_attributes_for_oid(NameOID.USER_ID)]
     matches = [m for m in (_UID.fullmatch(u.strip()) for u in uids) if m is not None]
     if len(matches) != 1 or len(uids) != 1:

@@ -1,0 +1,87 @@
+"""The card checks' SQLite log (table ``si_card_checks``), in the SI records' database file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway.audit.events import rfc3339
+from gateway.errors import translate
+from gateway.sirecords.checks import CardCheckEntry
+from gateway.store.sqlite import ReadPool, connect, immediate
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS si_card_checks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    card_key TEXT NOT NULL,
+    at TEXT NOT NULL,
+    partner_id TEXT NOT NULL,
+    facility TEXT NOT NULL,
+    account TEXT NOT NULL,
+    card TEXT NOT NULL,
+    staff_name TEXT NOT NULL,
+    staff_id TEXT NOT NULL,
+    code TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS si_card_checks_by_card ON si_card_checks (card_key, at);
+CREATE INDEX IF NOT EXISTS si_card_checks_by_time ON si_card_checks (at);
+"""
+_COLUMNS = "at, partner_id, facility, account, card, staff_name, staff_id, code"
+
+
+def _entry(row: sqlite3.Row | tuple[str, ...]) -> CardCheckEntry:
+    at, partner, facility, account, card, staff_name, staff_id, code = row
+    return CardCheckEntry(
+        datetime.fromisoformat(at), partner, facility, account, card, staff_name, staff_id, code
+    )
+
+
+class SqliteCardCheckLog:
+    """Writes through one connection under a lock, each one transaction; reads from a pool.
+    Times are stored as fixed-width RFC 3339 UTC text, which sorts as the time does."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path, SCHEMA)
+        self._lock = threading.Lock()
+        self._reads = ReadPool(path)
+
+    def record(self, card_key: str, entry: CardCheckEntry) -> None:
+        with translate("the store"), self._lock, immediate(self._db):
+            self._db.execute(
+                f"INSERT INTO si_card_checks (card_key, {_COLUMNS}) "  # noqa: S608 (constants)
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    card_key,
+                    rfc3339(entry.at),
+                    entry.partner,
+                    entry.facility,
+                    entry.account,
+                    entry.card,
+                    entry.staff_name,
+                    entry.staff_id,
+                    entry.code,
+                ),
+            )
+
+    def history(self, card_key: str, *, limit: int) -> list[CardCheckEntry]:
+        with translate("the store"), self._reads.reading() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM si_card_checks WHERE card_key = ? "  # noqa: S608
+                "ORDER BY at DESC, id DESC LIMIT ?",
+                (card_key, max(0, limit)),
+            ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def purge(self, *, before: datetime) -> int:
+        with translate("the store"), self._lock, immediate(self._db):
+            deleted = self._db.execute(
+                "DELETE FROM si_card_checks WHERE at < ?", (rfc3339(before.astimezone(UTC)),)
+            ).rowcount
+        return int(deleted)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+        self._reads.close()

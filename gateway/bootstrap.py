@@ -39,12 +39,14 @@ from gateway.partners import PartnerRegistry
 from gateway.pipeline.batches import PipelineDeps
 from gateway.pipeline.deps import FlowDeps
 from gateway.pipeline.ports import BatchFormat
+from gateway.sirecords.checks import CardChecks
 from gateway.sirecords.feeds import TreatmentFeed
 from gateway.sirecords.ports import SiRecordStore
 from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
 from gateway.store.redis import RedisStore, connect
 from gateway.store.sqlite import SqliteStore
+from gateway.store.sqlite_card_checks import SqliteCardCheckLog
 from gateway.store.sqlite_dossiers import SqliteDossierStore
 from gateway.store.sqlite_sirecords import SqliteSiRecordStore
 from gateway.trust.anchors import TrustAnchors
@@ -77,6 +79,7 @@ class Gateway:
     audit: Auditor
     dossiers: DossierDeps
     si_records: SiRecordStore
+    card_checks: CardChecks  # who checked which card (the VSS portal's card check)
     limits: Limits
 
     @property
@@ -93,6 +96,7 @@ class Gateway:
         self.pipeline.store.close()
         self.dossiers.store.close()
         self.si_records.close()
+        self.card_checks.log.close()
         self.audit.log.close()
         self.limits.close()
 
@@ -287,6 +291,12 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             **shared,
         ),
         si_records=si_records,
+        card_checks=CardChecks(
+            SqliteCardCheckLog(_transactional_file(settings)),
+            clock,
+            key=identity.derived_key(b"vss-gateway card check keys"),
+            retention=timedelta(days=settings.card_check_retention_days),
+        ),
         limits=open_limits(settings, auditor, identity),
     )
 

@@ -129,7 +129,7 @@ def _partner_entry(hospital: DemoHospital, certificate: str, token: str, passwor
         f'id = "{hospital.partner_id}"\n'
         'kind = "hospital"\n'
         f'name = "{hospital.name}"\n'
-        'services = ["claims.submit", "claims.read", "signals.read"]\n'
+        'services = ["claims.submit", "claims.read", "signals.read", "cards.check"]\n'
         f'facility_codes = ["{hospital.facility}"]\n'
         f'certificates = ["{certificate}"]\n'
         f'tokens = ["{token_hash(token)}"]\n'

@@ -2,9 +2,9 @@
 demo gateway served over HTTP, with the budget, per-operation expectations and partners' tokens
 of ``schemathesis.toml`` (the portal's for dossiers, a department's for moves, listings and
 queues). The answers that generated data cannot reach (a signed batch accepted, what it stored, a
-batch refused as a whole, a VSS-portal login and submission, a dossier submitted over SOAP, a
-dossier submitted, listed, claimed, moved and supplemented over REST) are sent by hand and pass
-the same checks."""
+batch refused as a whole, a VSS-portal login, submission and card check, a dossier submitted over
+SOAP, a dossier submitted, listed, claimed, moved and supplemented over REST) are sent by hand and
+pass the same checks."""
 
 from __future__ import annotations
 
@@ -26,7 +26,15 @@ from schemathesis import BaseSchema, Case, Response
 from adapters.hospital.synth import make_batch
 from adapters.portal.synth import make_dossier, sign_with_gateway
 from gateway.bootstrap import build
-from gateway.demo import DOSSIERS, HOSPITALS, PORTAL, dossier_index, prepare, settings
+from gateway.demo import (
+    DOSSIERS,
+    HOSPITALS,
+    PORTAL,
+    dossier_index,
+    prepare,
+    seed_si_records,
+    settings,
+)
 from gateway.legacy import md5_upper
 from gateway.trust.sign import SigningIdentity
 from gateway.xml.ns import DOSSIERS_SERVICE
@@ -82,6 +90,7 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     folder = tmp_path_factory.mktemp("demo")
     gateway = build(settings(prepare(folder)))
+    seed_si_records(folder, gateway.si_records)  # as the demo does: for the card check
     with Served(gateway) as served:
         yield Demo(served, folder)
     gateway.close()
@@ -180,6 +189,24 @@ def test_portal_login_and_submission_are_described(demo: Demo, described: BaseSc
     send = described["/api/qd130/guiHoSoXmlQD130"]["POST"]
     answer = succeed(send.Case(headers=headers, body=form, media_type=FORM), demo).json()
     assert answer["maKetQua"] == "200", answer
+
+
+def test_portal_card_check_is_described(demo: Demo, described: BaseSchema) -> None:
+    password = (demo.folder / f"{HOSPITAL.partner_id}.password").read_text().strip()
+    login = {"username": HOSPITAL.username, "password": md5_upper(password)}
+    take = described["/api/token/take"]["POST"]
+    token = succeed(take.Case(body=login, media_type=FORM), demo).json()["APIKey"]
+    query = {"token": token["access_token"], "id_token": token["id_token"], **login}
+    body = {
+        "maThe": "DN4010190012345",  # the demo citizen's card (gateway.demo)
+        "hoTen": "NGUYỄN THỊ LAN",
+        "ngaySinh": "17/05/1990",
+        "hoTenCb": "Nguyễn Văn Tiếp Đón",
+        "cccdCb": "030181000123",
+    }
+    check = described["/api/egw/KQNhanLichSuKCB2024"]["POST"]
+    answer = succeed(check.Case(query=query, body=body, media_type="application/json"), demo)
+    assert answer.json()["maKetQua"] == "000", answer.text
 
 
 def test_dossier_submitted_over_soap_is_described(demo: Demo, described: BaseSchema) -> None:

@@ -9,6 +9,12 @@ guide rather than against its own code. Page numbers are those of the guide's PD
    ``tokenId`` (from step 1) and ``passwordHash`` (the MD5 password); form-urlencoded
    ``username``, ``loaiHoSo``, ``maTinh``, ``maCSKCB``, ``fileHSBase64`` (the XML file in base64).
    The answer: ``maKetQua`` ("200" success), ``maGiaoDich``, ``thoiGianTiepNhan``, ``thongDiep``.
+3. ``POST /api/egw/KQNhanLichSuKCB2024``, the HI card check of CV 1923/BHXH-CNTT (2024, Phụ lục
+   03): written from that guide and from what hospital software sends: the token of step 1,
+   its ``id_token``, the ``username`` and the MD5 ``password`` in the query string, and a JSON
+   body ``maThe``, ``hoTen``, ``ngaySinh``, ``hoTenCb``, ``cccdCb`` (the checking staff member's
+   name and citizen ID). The answer: ``maKetQua`` (section 4's codes, "000" card valid),
+   ``ghiChu``, the card's fields and the lists ``dsLichSuKCB2018`` and ``dsLichSuKT2018``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ SERVICES: dict[Table, tuple[str, str]] = {
     "assessment": ("/api/qd130/guiDuLieuGdykQd130", "12"),
 }
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # I.1.1, I.2.1, I.3.1, I.4.1
+CARD_CHECK = "/api/egw/KQNhanLichSuKCB2024"  # CV 1923 Phụ lục 03, section 1 ("URL")
 
 
 def md5_upper(password: str) -> str:
@@ -48,6 +55,7 @@ class VssPortalClient:
         self.ma_cskcb = ma_cskcb
         self.access_token = ""
         self.id_token = ""
+        self.retry_after: str | None = None  # of the last card check
 
     def __enter__(self) -> VssPortalClient:
         return self
@@ -100,3 +108,37 @@ class VssPortalClient:
         answer.raise_for_status()
         body: dict[str, Any] = answer.json()
         return body
+
+    def credentials(self) -> dict[str, str]:
+        """The card check's ``token``, ``id_token``, ``username``, ``password`` (section 2,
+        fields 4, 5, 8, 9), as hospital software puts them in the query string."""
+        return {
+            "token": self.access_token,
+            "id_token": self.id_token,
+            "username": self.username,
+            "password": self.password_md5,
+        }
+
+    def check_card(
+        self, ma_the: str, ho_ten: str, ngay_sinh: str, *, ho_ten_cb: str, cccd_cb: str
+    ) -> dict[str, Any]:
+        """Check a card (``ngay_sinh`` as ``dd/MM/yyyy``): the answer of section 3."""
+        body = {
+            "maThe": ma_the,
+            "hoTen": ho_ten,
+            "ngaySinh": ngay_sinh,
+            "hoTenCb": ho_ten_cb,
+            "cccdCb": cccd_cb,
+        }
+        return self.post_card_check(body, self.credentials())
+
+    def post_card_check(
+        self, body: dict[str, str], query: dict[str, str], **headers: str
+    ) -> dict[str, Any]:
+        """Post any body with any query and headers to the card check (for requests that go
+        wrong); the answer is read as the guide's, with HTTP 200."""
+        answer = self.http.post(CARD_CHECK, params=query, json=body, headers=headers)
+        answer.raise_for_status()
+        self.retry_after = answer.headers.get("retry-after")
+        checked: dict[str, Any] = answer.json()
+        return checked

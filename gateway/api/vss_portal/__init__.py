@@ -9,6 +9,10 @@ portal works by changing only its base URL. Page numbers below are those of the 
 | ``POST /api/qd130/guiHoSoXmlQD130`` (I.3, p. 5–18)    | 130      | ``GIAMDINHHS``              |
 | ``POST /api/qd130/guiDuLieuGdykQd130`` (I.4, p. 18–20) | 12       | ``CHI_TIEU_GIAM_DINH_YKHOA`` |
 
+and the HI card check of CV 1923/BHXH-CNTT (2024, Phụ lục 03), ``POST
+/api/egw/KQNhanLichSuKCB2024``: a card (or citizen ID), name and birth date asked by a named staff
+member, answered from the SI record with the guide's result codes (``cardcheck``).
+
 The three submissions carry the headers ``accessToken``, ``tokenId`` and ``passwordHash`` (I.2.1,
 I.3.1, I.4.1) and answer ``maKetQua``, ``maGiaoDich``, ``thoiGianTiepNhan`` (``yyyyMMddHHmmss``,
 Vietnam time), ``thongDiep`` (I.2.3, I.3.3, I.4.3); the token answers ``maKetQua`` and ``APIKey``
@@ -50,7 +54,8 @@ takes the HTTP status SPEC section 5 gives it, and ``thongDiep`` starts with the
 | ``fields``  | the fields of one body as they arrive: allowed names, bounds, the document  |
 | ``urlencoded`` | form bodies read piece by piece, percent-decoded in C                    |
 | ``jsonobject`` | JSON bodies read piece by piece, one object of string fields             |
-| ``routes``  | the router: the token, the three submissions, the portal's state            |
+| ``cardcheck`` | the card check: its request, credentials, answer and result codes         |
+| ``routes``  | the router: the token, the three submissions, the card check, the state     |
 """
 
 from __future__ import annotations

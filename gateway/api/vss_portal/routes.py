@@ -1,5 +1,6 @@
-"""The portal's router: the token (CV 3190 I.1) and the three submissions (I.2, I.3, I.4), each
-a thin entrypoint over ``submit_batch``; every error is rendered by ``answers``."""
+"""The portal's router: the token (CV 3190 I.1), the three submissions (I.2, I.3, I.4), each
+a thin entrypoint over ``submit_batch``, and the card check (CV 1923, ``cardcheck``); every error
+is rendered as the endpoint's answer."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from starlette.requests import ClientDisconnect
 
 from gateway.api import work
 from gateway.api.auth import source_address
-from gateway.api.vss_portal import answers, forms
+from gateway.api.vss_portal import answers, cardcheck, forms
 from gateway.api.vss_portal.forms import ASSESSMENT, CHECKIN, CLAIMS, Table
 from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, GatewayError, Internal, Unauthorized
@@ -152,12 +153,20 @@ async def take_token(request: Request) -> Response:
 
 async def _caller(request: Request, state: _PortalState) -> Partner:
     """The partner behind the headers of I.2.1 / I.3.1 / I.4.1 (p. 3, 5, 18): ``accessToken``,
-    ``tokenId``, ``passwordHash``; then its source address and its grant, like every caller."""
-    gateway: Gateway = request.app.state.gateway
+    ``tokenId``, ``passwordHash``."""
     headers = [request.headers.get(name, "") for name in ("accessToken", "tokenId", "passwordHash")]
     if not all(headers):
         raise Unauthorized("the accessToken, tokenId and passwordHash headers are required")
-    presented = state.login.token(*headers, now=_now(request))
+    return await _authenticated(request, state, headers, service="claims.submit")
+
+
+async def _authenticated(
+    request: Request, state: _PortalState, presented_as: list[str], *, service: str
+) -> Partner:
+    """The partner behind an access token, its id and the MD5 password; then its source address
+    and its grant of ``service``, like every caller."""
+    gateway: Gateway = request.app.state.gateway
+    presented = state.login.token(*presented_as, now=_now(request))
     check = functools.partial(state.login.caller, presented)
     # A passwordHash this process has checked costs a digest: no thread to wait for. The first
     # check of one (a token another worker issued) takes a password thread, never a login's.
@@ -168,7 +177,7 @@ async def _caller(request: Request, state: _PortalState) -> Partner:
     if not partner.allows_address(source_address(request, gateway.settings.trusted_proxies)):
         raise Forbidden(f"requests for {partner.id} are not accepted from this address")
     gateway.limits.rates.partner(partner)  # as every authenticated request (gateway.api.auth)
-    require_service(partner, "claims.submit")
+    require_service(partner, service)
     return partner
 
 
@@ -216,3 +225,30 @@ async def send_claims(request: Request) -> Response:
 @_answering(answers.submission_failure)
 async def send_assessment(request: Request) -> Response:
     return await _submit(request, ASSESSMENT)
+
+
+# --- The card check (CV 1923/BHXH-CNTT, Phụ lục 03) ---------------------------------------------
+
+
+@router.post(
+    cardcheck.PATH,
+    summary="VSS portal: HI card check and treatment history, KQNhanLichSuKCB2024 (CV 1923)",
+    responses=_outcomes(cardcheck.CardCheckAnswer),
+    openapi_extra=cardcheck.openapi(),
+)
+@_answering(cardcheck.failure)
+async def check_card(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    state = _state(request)
+    # The credentials may be in the body (cardcheck): it is read, small and bounded, first.
+    body = await forms.read_fields(request, cardcheck.REQUEST)
+    sent = cardcheck.credentials(request, body)
+    presented = [sent["token"], sent["id_token"], sent["password"]]
+    if not all(presented):
+        raise Unauthorized("token, id_token and password (or the CV 3190 headers) are required")
+    partner = await _authenticated(request, state, presented, service=cardcheck.SERVICE)
+    if sent["username"] and sent["username"] != partner.legacy_username:
+        raise Unauthorized("username is not the account the access token was issued to")
+    query, staff = cardcheck.request_of(body)
+    check = functools.partial(cardcheck.check, gateway, partner, query, staff)
+    return answers.respond(await anyio.to_thread.run_sync(check))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
 
 from lxml import etree
 
@@ -17,7 +16,7 @@ from gateway.dossiers import service
 from gateway.dossiers.service import Submitted
 from gateway.errors import Issue, XmlMalformed
 from gateway.partners import Partner, require_service
-from gateway.soap.operations import Handler, field, in_thread, sub
+from gateway.soap.operations import Handler, field, fill, in_thread, sub
 from gateway.xml.ns import DOSSIERS_SERVICE as NS
 from gateway.xml.ns import q
 from gateway.xml.parser import decode_base64
@@ -63,18 +62,6 @@ _NESTED = {
 
 def _answer(local: str) -> etree._Element:
     return root_element(q(NS, local), default_ns=NS)
-
-
-def _fill(
-    parent: etree._Element, body: dict[str, Any], members: tuple[tuple[str, str], ...]
-) -> None:
-    for key, local in members:
-        value = body[key]
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict):
-                _fill(sub(parent, NS, local), item, _NESTED[key])
-            elif item is not None:
-                sub(parent, NS, local, item)
 
 
 def _receipt(answer: etree._Element, submitted: Submitted) -> etree._Element:
@@ -147,7 +134,13 @@ def get_dossier(gateway: Gateway, partner: Partner, operation: etree._Element) -
     deps = gateway.dossiers
     found = service.view(_dossier_id(operation), partner=partner, deps=deps, channel="soap")
     answer = _answer("GetDossierResponse")
-    _fill(sub(answer, NS, "Dossier"), view(found, partner=partner, at=deps.clock.now()), _DOSSIER)
+    fill(
+        sub(answer, NS, "Dossier"),
+        NS,
+        view(found, partner=partner, at=deps.clock.now()),
+        _DOSSIER,
+        _NESTED,
+    )
     return answer
 
 

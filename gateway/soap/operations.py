@@ -3,7 +3,8 @@ fields and writing the elements of its answer in the service's namespace."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import Request
 from lxml import etree
@@ -26,6 +27,28 @@ def sub(parent: etree._Element, ns: str, local: str, text: object = None) -> etr
     elif text is not None:
         element.text = str(text)
     return element
+
+
+# The members of a JSON object written as elements, in order: (member, element) pairs.
+Members = tuple[tuple[str, str], ...]
+
+
+def fill(
+    parent: etree._Element,
+    ns: str,
+    body: dict[str, Any],
+    members: Members,
+    nested: Mapping[str, Members],
+) -> None:
+    """The members of ``body`` as children of ``parent``, in the WSDL's order: a list repeats
+    its element, a None is left out, an object is filled by ``nested[member]``."""
+    for key, local in members:
+        value = body[key]
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                fill(sub(parent, ns, local), ns, item, nested[key], nested)
+            elif item is not None:
+                sub(parent, ns, local, item)
 
 
 def field(operation: etree._Element, ns: str, local: str) -> str:

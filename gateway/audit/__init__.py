@@ -39,6 +39,7 @@ from gateway.audit.events import (
     AuditEvent,
     Result,
     card_target,
+    citizen_target,
     login_target,
     target,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Auditor",
     "Result",
     "card_target",
+    "citizen_target",
     "login_target",
     "target",
 ]

@@ -1,0 +1,105 @@
+"""The VNeID lookup of a citizen's SI record (SPEC sections 2 and 4), which REST
+(``GET /api/v1/si-records/{citizen_id}``) and SOAP (``GetSiRecord`` at ``/soap/lookup``) run
+alike, in a worker thread, once the partner is authenticated.
+
+Invariant: an answer leaves only after (1) the partner was found to be VNeID, granted
+``si_records.lookup``; (2) the citizen's ID token verified at level 2 or above; (3) the token's
+citizen is the one asked for; (4) the per-partner-and-citizen rate limit let it through; and
+(5) the audit event, naming the citizen by pseudonym only, with the purpose and the latency, is
+durable. Every lookup that reaches this function is audited, whatever it ends with: refused,
+limited, unknown, answered from the cache or from the store.
+
+The answer is served from the cache when it holds the record's current version
+(``gateway.sirecords.cache``): the version is read first, one row, so that a change made by any
+process is in the very next lookup.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import orjson
+
+from gateway.audit import Action, Auditor, citizen_target
+from gateway.errors import Forbidden, NotFound, Unauthorized
+from gateway.identity.pseudonyms import Pseudonyms
+from gateway.identity.vneid import SERVICE, CitizenVerifier
+from gateway.limits.policy import RateLimits
+from gateway.metrics import Metrics
+from gateway.partners import Partner, require_service
+from gateway.records.model import Channel
+from gateway.sirecords.answer import answer_of
+from gateway.sirecords.cache import AnswerCache, cache_key
+from gateway.sirecords.ports import SiRecordStore
+
+# Why VNeID reads a record, unless the request names another purpose: the citizen reading their
+# own SI book through VNeID, the data subject's right of access (Decree 13/2023 Art. 9, Law
+# 91/2025 Arts. 9-16; reference/IDENTITY.md sections 2.4 and 3.2). A consent or procedure code
+# VNeID sends instead (X-Purpose, SOAP Purpose) is recorded as sent.
+DEFAULT_PURPOSE = "data_subject_access"
+PURPOSE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # fullmatch
+TARGET = "si_record"
+
+
+@dataclass(frozen=True)
+class LookupDeps:
+    """What a lookup runs on, built by the composition root."""
+
+    store: SiRecordStore
+    cache: AnswerCache
+    citizens: CitizenVerifier
+    rates: RateLimits
+    pseudonyms: Pseudonyms
+    audit: Auditor
+    metrics: Metrics
+
+    def close(self) -> None:
+        self.cache.close()
+
+
+def lookup(
+    deps: LookupDeps,
+    citizen_id: str,
+    *,
+    partner: Partner,
+    token: str | None,
+    channel: Channel,
+    purpose: str = DEFAULT_PURPOSE,
+) -> bytes:
+    """The citizen's SI record as ``SiRecordAnswer`` JSON, for ``partner`` carrying the citizen's
+    VNeID ID ``token`` (None when the request carried none, or more than one). ``citizen_id`` is
+    twelve digits and ``purpose`` matches ``PURPOSE``: the entrypoints bound both. Raises
+    ``Forbidden``, ``Unauthorized``, ``RateLimited``, ``NotFound`` or ``Unavailable``."""
+    pseudonym = deps.pseudonyms.of(citizen_id)
+    with deps.audit.reading(
+        partner,
+        channel,
+        Action.SI_RECORD_LOOKUP,
+        citizen_target(TARGET, pseudonym.last4),
+        citizen=pseudonym.key,
+        purpose=purpose,
+    ):
+        if partner.kind != "vneid":
+            raise Forbidden(f"partner {partner.id} is not VNeID; citizens' lookups come from VNeID")
+        require_service(partner, SERVICE)
+        if token is None:
+            raise Unauthorized("one citizen assertion, the citizen's VNeID ID token, is required")
+        if deps.citizens.verify(token).citizen_id != citizen_id:
+            raise Forbidden("a citizen may read only their own record")
+        # Counted once the token names whose allowance it is, in this thread: a Redis round trip.
+        deps.rates.citizen(partner, citizen_id)
+        version = deps.store.version(citizen_id)
+        if version:
+            key = cache_key(pseudonym.key, version)
+            answer = deps.cache.get(key)
+            if answer is not None:
+                deps.metrics.lookups.labels("hit").inc()
+                return answer
+        record = deps.store.get(citizen_id)
+        if record is None:
+            raise NotFound("no SI record of this citizen")
+        answer = orjson.dumps(answer_of(record).model_dump(mode="json"))
+        deps.cache.put(cache_key(pseudonym.key, record.version), answer)
+        deps.metrics.lookups.labels("miss").inc()
+    return answer

@@ -30,6 +30,7 @@ from gateway.dossiers.service import DossierDeps
 from gateway.dossiers.worker import WorkerPolicy
 from gateway.errors import ConfigError
 from gateway.identity import jwks_http, vneid
+from gateway.identity.pseudonyms import Pseudonyms
 from gateway.legacy.limiter import LoginLimiter
 from gateway.limits.policy import FailingOver, Limits, RateLimits, limit_key
 from gateway.limits.rates import MemoryRates, Rate
@@ -39,9 +40,12 @@ from gateway.partners import PartnerRegistry
 from gateway.pipeline.batches import PipelineDeps
 from gateway.pipeline.deps import FlowDeps
 from gateway.pipeline.ports import BatchFormat
+from gateway.sirecords.cache import AnswerCache, MemoryCache
 from gateway.sirecords.checks import CardChecks
 from gateway.sirecords.feeds import TreatmentFeed
+from gateway.sirecords.lookups import LookupDeps
 from gateway.sirecords.ports import SiRecordStore
+from gateway.sirecords.redis_cache import RedisCache
 from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
 from gateway.store.redis import RedisStore, connect
@@ -81,6 +85,7 @@ class Gateway:
     si_records: SiRecordStore
     card_checks: CardChecks  # who checked which card (the VSS portal's card check)
     limits: Limits
+    lookups: LookupDeps  # VNeID's lookups of SI records, and their cache
 
     @property
     def on_system_clock(self) -> bool:
@@ -99,6 +104,7 @@ class Gateway:
         self.card_checks.log.close()
         self.audit.log.close()
         self.limits.close()
+        self.lookups.close()
 
 
 def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, AuditLog]:
@@ -178,6 +184,15 @@ def open_limits(settings: Settings, auditor: Auditor, identity: SigningIdentity)
     )
 
 
+def open_lookup_cache(settings: Settings) -> AnswerCache:
+    """The lookups' answers cached in ``GATEWAY_REDIS_URL``'s Redis, shared by every process
+    (Redis down: every lookup misses), or, unset, in this process's memory."""
+    ttl = settings.si_record_cache_ttl
+    if settings.redis_url is None:
+        return MemoryCache(max_entries=settings.si_record_cache_entries, ttl=ttl)
+    return RedisCache(connect(settings.redis_url, timeout=_LIMITS_TIMEOUT), Breaker(), ttl=ttl)
+
+
 @dataclass(frozen=True)
 class StatusWorker:
     """What a worker of ``gateway worker`` (or the demo's) runs on: the dossier store whose
@@ -254,6 +269,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     store, audit_log = open_storage(settings)
     auditor = Auditor(audit_log, clock)
     si_records = open_si_record_store(settings)
+    limits = open_limits(settings, auditor, identity)
     # Claims' cards are checked against the SI records only where they are loaded.
     claims = Qd130Format(claims.policy, register=si_records if settings.si_card_check else None)
     # Both flows run on the same parts; each adds its own ports.
@@ -297,7 +313,16 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             key=identity.derived_key(b"vss-gateway card check keys"),
             retention=timedelta(days=settings.card_check_retention_days),
         ),
-        limits=open_limits(settings, auditor, identity),
+        limits=limits,
+        lookups=LookupDeps(
+            store=si_records,
+            cache=open_lookup_cache(settings),
+            citizens=citizens,
+            rates=limits.rates,
+            pseudonyms=Pseudonyms.of_identity(identity),
+            audit=auditor,
+            metrics=metrics,
+        ),
     )
 
 

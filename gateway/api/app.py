@@ -21,6 +21,7 @@ from gateway.api import (
     problems,
     processes,
     queues,
+    si_records,
     signals,
     vss_portal,
     work,
@@ -49,6 +50,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         dossiers.router,
         queues.router,
         signals.router,
+        si_records.router,
         vss_portal.router,
         soap.router,
     )

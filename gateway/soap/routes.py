@@ -16,9 +16,9 @@ from gateway.api.claims import read_xml_body
 from gateway.api.openapi import answer
 from gateway.bootstrap import Gateway
 from gateway.errors import GatewayError, Internal, NotFound, XmlMalformed
-from gateway.soap import IMPORTS, SCHEMAS, WSDLS, claims, dossiers, envelope
+from gateway.soap import IMPORTS, SCHEMAS, WSDLS, claims, dossiers, envelope, lookup
 from gateway.soap.operations import Handler
-from gateway.xml.ns import CLAIMS_SERVICE, DOSSIERS_SERVICE
+from gateway.xml.ns import CLAIMS_SERVICE, DOSSIERS_SERVICE, LOOKUP_SERVICE
 from gateway.xml.parser import XmlLimits
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class Service:
 SERVICES = (
     Service("claims", CLAIMS_SERVICE, claims.OPERATIONS, lambda g: g.pipeline.limits),
     Service("dossiers", DOSSIERS_SERVICE, dossiers.OPERATIONS, lambda g: g.dossiers.limits),
+    Service("lookup", LOOKUP_SERVICE, lookup.OPERATIONS, lambda g: lookup.LIMITS),
 )
 
 

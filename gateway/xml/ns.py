@@ -14,6 +14,7 @@ RECEIPT: Final = "urn:vss:gateway:receipt:1"
 RECORD: Final = "urn:vss:gateway:record:1"
 CLAIMS_SERVICE: Final = "urn:vss:gateway:claims:1"
 DOSSIERS_SERVICE: Final = "urn:vss:gateway:dossiers:1"
+LOOKUP_SERVICE: Final = "urn:vss:gateway:lookup:1"
 
 
 def q(ns: str, local: str) -> str:

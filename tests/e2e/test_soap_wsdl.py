@@ -23,6 +23,7 @@ WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 SERVICES = {
     "claims": ("ClaimsService", "ClaimsPort", {"record.xsd"}),
     "dossiers": ("DossiersService", "DossiersPort", set()),
+    "lookup": ("LookupService", "LookupPort", set()),
 }
 
 

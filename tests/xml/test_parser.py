@@ -68,6 +68,13 @@ def test_nesting_over_the_configured_depth_is_too_large() -> None:
     assert parse(b"<a>" * 8 + b"</a>" * 8, limits).tag == "a"
 
 
+def test_nesting_closed_by_an_empty_element_is_counted_to_its_depth() -> None:
+    # Nine levels, eight of them closed by "</": the bound on depth counts every "<".
+    limits = XmlLimits(max_depth=8)
+    assert code_of(b"<a>" * 8 + b"<a/>" + b"</a>" * 8, limits) == "XML_TOO_LARGE"
+    assert parse(b"<a>" * 7 + b"<a/>" + b"</a>" * 7, limits).tag == "a"
+
+
 def test_huge_attribute_is_too_large() -> None:
     data = b'<GIAMDINHHS note="' + b"x" * 100_000 + b'"/>'
     assert code_of(data) == "XML_TOO_LARGE"

@@ -263,13 +263,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     _check_departments(partners, routing)
     fetch = jwks_http.fetcher(timeout=settings.vneid_jwks_timeout)
     citizens = vneid.from_settings(settings, partners=partners, clock=clock, fetch=fetch)
-    population = population_registry(settings)
     anchors = TrustAnchors.from_directory(settings.trust_store)
     identity = signing_identity(settings)
     store, audit_log = open_storage(settings)
     auditor = Auditor(audit_log, clock)
     si_records = open_si_record_store(settings)
     limits = open_limits(settings, auditor, identity)
+    # After every check that can refuse the start: then its error is the only line it prints.
+    population = population_registry(settings)
     # Claims' cards are checked against the SI records only where they are loaded.
     claims = Qd130Format(claims.policy, register=si_records if settings.si_card_check else None)
     # Both flows run on the same parts; each adds its own ports.

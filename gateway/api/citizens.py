@@ -13,8 +13,8 @@ from gateway.api.auth import authenticate
 from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, Unauthorized
 from gateway.identity.jwks import FetchNeeded
-from gateway.identity.vneid import SERVICE, CitizenAssertion
-from gateway.partners import Partner, require_service
+from gateway.identity.vneid import CitizenAssertion, require_own, require_vneid
+from gateway.partners import Partner
 
 ASSERTION_HEADER = "X-Citizen-Assertion"
 # What ``citizen_caller`` and ``require_citizen`` answer, and how the OpenAPI description names
@@ -55,9 +55,7 @@ async def citizen_caller(request: Request) -> CitizenCaller:
     be fetched first."""
     gateway: Gateway = request.app.state.gateway
     partner = authenticate(request)
-    if partner.kind != "vneid":
-        raise Forbidden(f"partner {partner.id} is not VNeID; citizens' lookups come from VNeID")
-    require_service(partner, SERVICE)
+    require_vneid(partner)
     tokens = request.headers.getlist(ASSERTION_HEADER)
     if len(tokens) != 1 or not tokens[0].strip():
         raise Unauthorized(
@@ -74,5 +72,4 @@ async def citizen_caller(request: Request) -> CitizenCaller:
 def require_citizen(caller: CitizenCaller, citizen_id: str) -> None:
     """``Forbidden`` unless ``citizen_id`` is the caller's own: a citizen reads only their record.
     The message names neither ID."""
-    if caller.assertion.citizen_id != citizen_id:
-        raise Forbidden("a citizen may read only their own record")
+    require_own(caller.assertion, citizen_id)

@@ -30,7 +30,7 @@ from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.errors import ConfigError, Forbidden, Unauthorized
 from gateway.identity.jwks import Fetch, JwksCache, source
-from gateway.partners import PartnerRegistry
+from gateway.partners import Partner, PartnerRegistry, require_service
 
 # What VNeID signs with (SPEC section 2); never configurable.
 ALGORITHMS = ("RS256", "ES256")
@@ -63,6 +63,21 @@ class CitizenAssertion:
     level: int
     token_id: str
     expires_at: datetime
+
+
+def require_vneid(partner: Partner) -> None:
+    """``Forbidden`` unless ``partner`` is VNeID, granted the lookups: citizens' reads come from
+    VNeID only."""
+    if partner.kind != "vneid":
+        raise Forbidden(f"partner {partner.id} is not VNeID; citizens' lookups come from VNeID")
+    require_service(partner, SERVICE)
+
+
+def require_own(assertion: CitizenAssertion, citizen_id: str) -> None:
+    """``Forbidden`` unless ``citizen_id`` is the assertion's: a citizen reads only their own
+    record. The message names neither ID."""
+    if assertion.citizen_id != citizen_id:
+        raise Forbidden("a citizen may read only their own record")
 
 
 class CitizenVerifier(Protocol):

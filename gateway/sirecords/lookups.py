@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import orjson
 
 from gateway.audit import Action, Auditor, citizen_target
-from gateway.errors import Forbidden, NotFound, Unauthorized
+from gateway.errors import NotFound, Unauthorized
 from gateway.identity.pseudonyms import Pseudonyms
-from gateway.identity.vneid import SERVICE, CitizenVerifier
+from gateway.identity.vneid import CitizenVerifier, require_own, require_vneid
 from gateway.limits.policy import RateLimits
 from gateway.metrics import Metrics
-from gateway.partners import Partner, require_service
+from gateway.partners import Partner
 from gateway.records.model import Channel
 from gateway.sirecords.answer import answer_of
 from gateway.sirecords.cache import AnswerCache, cache_key
@@ -80,13 +80,10 @@ def lookup(
         citizen=pseudonym.key,
         purpose=purpose,
     ):
-        if partner.kind != "vneid":
-            raise Forbidden(f"partner {partner.id} is not VNeID; citizens' lookups come from VNeID")
-        require_service(partner, SERVICE)
+        require_vneid(partner)
         if token is None:
             raise Unauthorized("one citizen assertion, the citizen's VNeID ID token, is required")
-        if deps.citizens.verify(token).citizen_id != citizen_id:
-            raise Forbidden("a citizen may read only their own record")
+        require_own(deps.citizens.verify(token), citizen_id)
         # Counted once the token names whose allowance it is, in this thread: a Redis round trip.
         deps.rates.citizen(partner, citizen_id)
         version = deps.store.version(citizen_id)

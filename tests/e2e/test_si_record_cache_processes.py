@@ -121,6 +121,9 @@ def test_a_claim_accepted_at_one_process_shows_in_the_next_lookup_at_both(
     assert (hits(a), hits(b)) == ((1, 3) if shared else (1, 1))
     again = lookup(a, citizen, token)
     assert hits(a) == 2 and again.json()["treatments"]
+    for server in (a, b):
+        assert "*" * 9 + citizen[-3:] in server.output()  # the lookups were logged, masked
+        assert citizen not in server.output()
     if shared:
         assert_no_citizen_id_in_redis(MACHINE_REDIS_URL, citizen)
 

@@ -233,8 +233,7 @@ class Base64Decoder:
         self._padded = False  # a group ended with "=": no character may follow
 
     def feed(self, text: bytes) -> None:
-        # Four memchr scans: cheaper than a translate that finds nothing to remove.
-        if b"\n" in text or b" " in text or b"\r" in text or b"\t" in text:
+        if _spaced(text):
             text = text.translate(None, _BASE64_SPACE)
         text = self._pending + text
         whole = len(text) - len(text) % 4
@@ -243,13 +242,9 @@ class Base64Decoder:
             return
         if self._padded:
             raise XmlMalformed(f"{self._what} is not valid base64: text after the padding")
-        size = self._decoded.tell() + whole // 4 * 3 - text[whole - 2 : whole].count(b"=")
-        if size > self._limit:
-            raise XmlTooLarge(f"{self._what} is larger than {self._limit} bytes")
-        try:
-            self._decoded.write(binascii.a2b_base64(memoryview(text)[:whole], strict_mode=True))
-        except binascii.Error as exc:
-            raise XmlMalformed(f"{self._what} is not valid base64: {exc}") from exc
+        groups = memoryview(text)[:whole]
+        before = self._decoded.tell()
+        self._decoded.write(_groups(groups, before=before, limit=self._limit, what=self._what))
         self._padded = text[whole - 1] == ord("=")
 
     def finish(self) -> bytes:
@@ -259,17 +254,41 @@ class Base64Decoder:
         return self._decoded.getvalue()  # the buffer itself: a copy of 64 MiB took 0.1 s
 
 
+def _spaced(text: bytes) -> bool:
+    # Four memchr scans: cheaper than a translate that finds nothing to remove.
+    return b"\n" in text or b" " in text or b"\r" in text or b"\t" in text
+
+
+def _groups(groups: bytes | memoryview, *, before: int, limit: int, what: str) -> bytes:
+    """Whole groups of four, without white space, decoded after ``before`` bytes; refused
+    before they are decoded if that would take the payload over ``limit``."""
+    if before + len(groups) // 4 * 3 - bytes(groups[-2:]).count(b"=") > limit:
+        raise XmlTooLarge(f"{what} is larger than {limit} bytes")
+    try:
+        return binascii.a2b_base64(groups, strict_mode=True)
+    except binascii.Error as exc:
+        raise XmlMalformed(f"{what} is not valid base64: {exc}") from exc
+
+
+def _ascii(text: str, what: str) -> bytes:
+    try:
+        return text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise XmlMalformed(f"{what} is not valid base64: {exc.reason}") from exc
+
+
 def decode_base64(text: str | None, limits: XmlLimits, *, what: str) -> bytes:
     """Decode an embedded base64 payload (white space allowed), refusing one over the limit as
     soon as it is known to be."""
-    decoder = Base64Decoder(limits.max_base64_bytes, what=what)
     text = text or ""
+    if len(text) <= _BASE64_SLICE:
+        piece = _ascii(text, what)
+        if len(piece) % 4 == 0 and not _spaced(piece):
+            # What the decoder does with one such piece, without it: 4 -> 1.5 us over the decode.
+            return _groups(piece, before=0, limit=limits.max_base64_bytes, what=what)
+    decoder = Base64Decoder(limits.max_base64_bytes, what=what)
     for start in range(0, len(text), _BASE64_SLICE):
-        try:
-            piece = text[start : start + _BASE64_SLICE].encode("ascii")
-        except UnicodeEncodeError as exc:
-            raise XmlMalformed(f"{what} is not valid base64: {exc.reason}") from exc
-        decoder.feed(piece)
+        decoder.feed(_ascii(text[start : start + _BASE64_SLICE], what))
     return decoder.finish()
 
 

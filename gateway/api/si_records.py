@@ -11,7 +11,7 @@ from gateway.api import citizens, problems
 from gateway.api.auth import authenticate
 from gateway.api.citizens import ASSERTION_HEADER
 from gateway.bootstrap import Gateway
-from gateway.errors import Forbidden, NotFound, RateLimited, Unauthorized, Unavailable
+from gateway.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, Unavailable
 from gateway.partners import Partner
 from gateway.sirecords import lookups
 from gateway.sirecords.answer import SiRecordAnswer
@@ -41,12 +41,15 @@ def assertion_of(request: Request) -> str | None:
         "and the benefits granted; nothing VNeID already holds (name, birth, gender). Each "
         "lookup, answered or refused, is written to the audit log with its purpose "
         f"(`{PURPOSE_HEADER}`, by default `{lookups.DEFAULT_PURPOSE}`: the citizen reading "
-        "their own record). Limited per citizen: 429 RATE_LIMITED with Retry-After."
+        "their own record). Limited per citizen: 429 RATE_LIMITED with Retry-After. When the "
+        "gateway checks persons with the national population database, a record whose person "
+        "it does not hold under the citizen's ID is 409 CONFLICT (rule "
+        f"`{lookups.MISMATCH}`), and the database not answering 503 UNAVAILABLE."
     ),
     response_class=Response,
     responses={
         200: {"model": SiRecordAnswer, "description": "the citizen's SI record"},
-        **problems.responses(Unauthorized, Forbidden, NotFound, RateLimited, Unavailable),
+        **problems.responses(Unauthorized, Forbidden, NotFound, Conflict, RateLimited, Unavailable),
     },
     openapi_extra=citizens.SECURED,
 )

@@ -34,6 +34,7 @@ class Action(enum.StrEnum):
     DOSSIER_CLAIMED = "dossier.claim"  # a queue task handed to a department's worker
     SI_RECORD_LOOKUP = "si_record.lookup"  # a citizen's SI record, read for VNeID
     CARD_CHECKED = "card.check"  # a hospital's card check (VSS portal, KQNhanLichSuKCB2024)
+    ACCESSES_READ = "si_record.accesses"  # the accesses to a citizen's data, read for VNeID
     LOGIN_LOCKED = "login.locked"
     LOGIN_LIMITED = "login.limited"
 
@@ -41,7 +42,8 @@ class Action(enum.StrEnum):
 class Result(enum.StrEnum):
     """How the access ended: data returned, refused as unknown, or refused (to this partner, or
     to the logins a ``login.*`` event names); for a citizen's lookup also refused for want of a
-    valid citizen assertion, over the citizen's rate limit, or for a dependency down."""
+    valid citizen assertion, over the citizen's rate limit, for a dependency down, or because
+    the record's person is not who the population database holds (mismatch)."""
 
     OK = "ok"
     NOT_FOUND = "not_found"
@@ -49,6 +51,7 @@ class Result(enum.StrEnum):
     UNAUTHORIZED = "unauthorized"
     LIMITED = "limited"
     UNAVAILABLE = "unavailable"
+    MISMATCH = "mismatch"
 
 
 def target(kind: str, value: str) -> str:
@@ -88,9 +91,9 @@ def rfc3339(at: datetime) -> str:
 class AuditEvent:
     """One access: who (partner id, or ``NOBODY``), what (action, target), when (at), how it
     ended (result); and where they apply, whose data (``citizen``, a pseudonym: the keyed hash
-    of the ID, never the ID), for what purpose (a code) and how long the access took
-    (``latency_ms``). These three are written only when set, so that entries written before
-    they existed read back, and verify, unchanged."""
+    of the ID, never the ID; ``citizen_last4``, the ID's last four digits), for what purpose (a
+    code) and how long the access took (``latency_ms``). These are written only when set, so
+    that entries written before they existed read back, and verify, unchanged."""
 
     at: datetime
     partner: str
@@ -101,6 +104,7 @@ class AuditEvent:
     citizen: str | None = None
     purpose: str | None = None
     latency_ms: float | None = None
+    citizen_last4: str | None = None
 
     def as_dict(self) -> dict[str, str | float]:
         data: dict[str, str | float] = {
@@ -134,12 +138,13 @@ class AuditEvent:
             target=str(data["target"]),
             result=Result(data["result"]),
             citizen=_text(data.get("citizen")),
+            citizen_last4=_text(data.get("citizen_last4")),
             purpose=_text(data.get("purpose")),
             latency_ms=_number(data.get("latency_ms")),
         )
 
 
-_OPTIONAL = ("citizen", "purpose", "latency_ms")
+_OPTIONAL = ("citizen", "citizen_last4", "purpose", "latency_ms")
 
 
 def _text(value: object) -> str | None:

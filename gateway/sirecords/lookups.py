@@ -12,6 +12,15 @@ limited, unknown, answered from the cache or from the store.
 The answer is served from the cache when it holds the record's current version
 (``gateway.sirecords.cache``): the version is read first, one row, so that a change made by any
 process is in the very next lookup.
+
+On a miss, when the gateway has the national population database (``GATEWAY_POPULATION_URL``),
+the record's person is confirmed there before the answer is made (``XacThucThongTinCongDan``: the
+token's citizen ID with the SI record's name and birth, ``MaDVC`` the lookup's purpose) and the
+answer is cached only once confirmed: a hit needs no call to C06 until the record changes or the
+entry expires. A person C06 does not hold so is ``409 CONFLICT`` with the rule
+``SI_RECORD.PERSON_MISMATCH`` (the record must be corrected at VSS; asking again does not help),
+not cached, so that a corrected record answers at once. C06 not answering is
+``503 UNAVAILABLE`` with ``Retry-After``, behind the client's bulkhead and breaker.
 """
 
 from __future__ import annotations
@@ -22,7 +31,9 @@ from dataclasses import dataclass
 import orjson
 
 from gateway.audit import Action, Auditor, citizen_target
-from gateway.errors import NotFound, Unauthorized
+from gateway.errors import Conflict, Issue, NotFound, Unauthorized
+from gateway.identity.population import Inquiry, PopulationRegistry, masked
+from gateway.identity.population import Person as Described
 from gateway.identity.pseudonyms import Pseudonyms
 from gateway.identity.vneid import CitizenVerifier, require_own, require_vneid
 from gateway.limits.policy import RateLimits
@@ -31,6 +42,7 @@ from gateway.partners import Partner
 from gateway.records.model import Channel
 from gateway.sirecords.answer import answer_of
 from gateway.sirecords.cache import AnswerCache, cache_key
+from gateway.sirecords.model import Person
 from gateway.sirecords.ports import SiRecordStore
 
 # Why VNeID reads a record, unless the request names another purpose: the citizen reading their
@@ -40,6 +52,7 @@ from gateway.sirecords.ports import SiRecordStore
 DEFAULT_PURPOSE = "data_subject_access"
 PURPOSE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # fullmatch
 TARGET = "si_record"
+MISMATCH = "SI_RECORD.PERSON_MISMATCH"
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,9 @@ class LookupDeps:
     pseudonyms: Pseudonyms
     audit: Auditor
     metrics: Metrics
+    # The national population database, asked on a miss; None (GATEWAY_POPULATION_URL unset):
+    # records are answered unconfirmed.
+    population: PopulationRegistry | None = None
 
     def close(self) -> None:
         self.cache.close()
@@ -96,7 +112,25 @@ def lookup(
         record = deps.store.get(citizen_id)
         if record is None:
             raise NotFound("no SI record of this citizen")
+        _confirm(deps, record.person, purpose=purpose)
         answer = orjson.dumps(answer_of(record).model_dump(mode="json"))
         deps.cache.put(cache_key(pseudonym.key, record.version), answer)
         deps.metrics.lookups.labels("miss").inc()
     return answer
+
+
+def _confirm(deps: LookupDeps, person: Person, *, purpose: str) -> None:
+    """The record's person is who the population database holds under the citizen's ID
+    (``Conflict`` otherwise); no answer from it is ``Unavailable``. The purpose is the call's
+    ``MaDVC``: C06 asks every caller why it asks (reference/IDENTITY.md section 1)."""
+    if deps.population is None:
+        return
+    described = Described(person.citizen_id, person.full_name, person.date_of_birth)
+    with deps.metrics.step("lookup.population"):
+        verdict = deps.population.verify(described, inquiry=Inquiry(service=purpose))
+    if not verdict.matched:
+        message = (
+            f"the SI record of personal ID {masked(person.citizen_id)} names a person the "
+            "national population database does not hold under that ID"
+        )
+        raise Conflict(message, issues=[Issue(message, rule=MISMATCH)])

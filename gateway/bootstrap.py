@@ -323,18 +323,21 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             pseudonyms=Pseudonyms.of_identity(identity),
             audit=auditor,
             metrics=metrics,
+            population=population,
         ),
     )
 
 
 def population_registry(settings: Settings) -> PopulationClient | None:
     """The population database's client when ``GATEWAY_POPULATION_URL`` is set; unset, nobody
-    named in a dossier is checked, which startup says in one line."""
+    named in a dossier or looked up is checked, which startup says in one line."""
     if settings.population_url is None:
-        log.warning("GATEWAY_POPULATION_URL is unset: persons in dossiers are not checked")
+        log.warning(
+            "GATEWAY_POPULATION_URL is unset: persons in dossiers and lookups are not checked"
+        )
         return None
     client = PopulationClient.from_settings(settings)
-    log.info("persons in dossiers are checked with the population database (C06)")
+    log.info("persons in dossiers and lookups are checked with the population database (C06)")
     return client
 
 

@@ -224,6 +224,22 @@ def test_the_bulkhead_refuses_a_call_over_its_cap(sim: SimulatedPopulation) -> N
     assert client.verify(person, inquiry=ASKED).matched  # the slot is free again
 
 
+def test_a_call_over_the_cap_waits_for_a_slot_freed_within_max_wait(
+    sim: SimulatedPopulation,
+) -> None:
+    client = sim.client(GuardPolicy(max_in_flight=1, max_wait=30, backoff=0))
+    person = Person(AN.citizen_id, AN.full_name)
+    sim.population.inject(Fault(kind="slow", delay=0.3, times=1))
+    before = _calls(sim)
+    held = threading.Thread(target=client.verify, args=(person,), kwargs={"inquiry": ASKED})
+    held.start()
+    while _calls(sim) == before:  # the first call holds the one slot
+        threading.Event().wait(0.01)
+    assert client.verify(person, inquiry=ASKED).matched  # waited, then went
+    held.join()
+    assert _calls(sim) - before == 2
+
+
 def test_logs_name_calls_but_no_citizen_id_name_or_birth(
     sim: SimulatedPopulation, caplog: pytest.LogCaptureFixture
 ) -> None:

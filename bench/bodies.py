@@ -50,6 +50,7 @@ import orjson
 
 from adapters.hospital.synth import make_batch
 from gateway.demo import HOSPITALS, prepare
+from gateway.demo_identity import VNEID_CLIENT_ID
 from gateway.legacy import md5_upper
 from gateway.trust.sign import SigningIdentity
 
@@ -74,7 +75,14 @@ class Demo:
 
 
 def make_demo(folder: Path) -> Demo:
-    environment = prepare(folder)
+    # The demo's VNeID partner needs the provider's settings to start. The bench sends no
+    # lookup, and the keys' URL is fetched at a citizen's first ID token only: never here.
+    environment = {
+        **prepare(folder),
+        "GATEWAY_VNEID_JWKS": "http://127.0.0.1:9/jwks",
+        "GATEWAY_VNEID_ISSUER": "http://127.0.0.1:9",
+        "GATEWAY_VNEID_CLIENT_ID": VNEID_CLIENT_ID,
+    }
     keys = folder / "pki" / "keys"
     password = (folder / f"{HOSPITAL.partner_id}.password").read_text(encoding="utf-8").strip()
     return Demo(

@@ -375,6 +375,8 @@ def demo(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         portal_port=args.portal_port,
+        vneid_port=args.vneid_port,
+        population_port=args.population_port,
         start_afresh=args.reset,
     )
 
@@ -637,6 +639,18 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=8090,
         help="the port of the DVCQG simulator that dossier statuses go to (0: a free one)",
+    )
+    p.add_argument(
+        "--vneid-port",
+        type=int,
+        default=8091,
+        help="the port of the VNeID simulator that mints citizens' ID tokens (0: a free one)",
+    )
+    p.add_argument(
+        "--population-port",
+        type=int,
+        default=8092,
+        help="the port of the population database (C06) simulator (0: a free one)",
     )
     p.set_defaults(run=demo)
 

@@ -27,8 +27,10 @@ from typing import Any
 
 from adapters.hospital import synth
 from adapters.hospital.synth.sirecords import si_card, si_person
+from adapters.population.citizens import Citizen
 from adapters.portal import synth as portal_synth
 from adapters.portal.simulator import from_settings as simulated_portal
+from gateway import demo_identity
 from gateway.bootstrap import Gateway
 from gateway.config import Settings
 from gateway.dossiers import routing
@@ -80,6 +82,8 @@ class DemoApplicant:
 
 
 DEMO_CITIZEN = "001190012345"
+DEMO_CITIZEN_BORN = date(1990, 5, 17)  # in her SI record, her dossiers' forms and at C06
+DEMO_CARD = "DN4010190012345"  # her HI card
 APPLICANTS = (
     DemoApplicant("citizen", "Nguyễn Thị Lan", f"CCCD:{DEMO_CITIZEN}"),
     DemoApplicant("employer", "Công ty TNHH Minh Phát", "MST:0101234567"),
@@ -118,6 +122,7 @@ _MADE = (
     "claim-*.xml",
     "dossier-*.xml",
     "si-records-*.json",
+    "*.secret",
     DOSSIER_INDEX,
     "gateway.sqlite3*",
 )
@@ -230,7 +235,7 @@ def _demo_citizen(today: date) -> SeedRecord:
             citizen_id=DEMO_CITIZEN,
             si_number="0190012345",
             full_name="NGUYỄN THỊ LAN",
-            date_of_birth="1990-05-17",
+            date_of_birth=DEMO_CITIZEN_BORN.isoformat(),
             gender="female",
         ),
         (
@@ -245,7 +250,7 @@ def _demo_citizen(today: date) -> SeedRecord:
         ),
         (
             HiCard(
-                number="DN4010190012345",
+                number=DEMO_CARD,
                 registered_facility=HOSPITALS[0].facility,
                 valid_from=date(today.year, 1, 1),
                 valid_to=date(today.year, 12, 31),
@@ -256,24 +261,33 @@ def _demo_citizen(today: date) -> SeedRecord:
     )
 
 
-def seed_si_records(folder: Path, store: SiRecordStore) -> None:
-    """The SI records the demo needs: the dossiers' citizen, every sample claim's patient
-    (``si-records-<facility>.json``) and SYNTHETIC_CITIZENS more (``gateway seed si-records``);
-    what is there already is left as it is."""
-    today = date.today()
-    seeds = [_demo_citizen(today), *synthetic_records(SYNTHETIC_CITIZENS, today=today)]
-    for seed in seeds:
-        store.upsert(seed.person, contributions=seed.contributions, cards=seed.cards)
+def _seeds(today: date) -> list[SeedRecord]:
+    """The dossiers' citizen and SYNTHETIC_CITIZENS more (``gateway seed si-records``)."""
+    return [_demo_citizen(today), *synthetic_records(SYNTHETIC_CITIZENS, today=today)]
+
+
+def _patients(folder: Path) -> Iterator[tuple[Person, HiCard]]:
+    """Every sample claim's patient and card (``si-records-<facility>.json``)."""
     for hospital in HOSPITALS:
         path = folder / f"si-records-{hospital.facility}.json"
         for patients in json.loads(path.read_text(encoding="utf-8")).values():
             for patient in patients:
-                person = Person.model_validate(patient["person"])
-                store.upsert(person, cards=[HiCard.model_validate(patient["card"])])
+                card = HiCard.model_validate(patient["card"])
+                yield Person.model_validate(patient["person"]), card
+
+
+def seed_si_records(folder: Path, store: SiRecordStore) -> None:
+    """The SI records the demo needs: the dossiers' citizen, every sample claim's patient and
+    SYNTHETIC_CITIZENS more; what is there already is left as it is."""
+    for seed in _seeds(date.today()):
+        store.upsert(seed.person, contributions=seed.contributions, cards=seed.cards)
+    for person, card in _patients(folder):
+        store.upsert(person, cards=[card])
 
 
 def dossier_index(folder: Path) -> dict[str, dict[str, str]]:
-    """The sample dossiers made so far: file name → MaHoSo, MaTTHC, procedure, department."""
+    """The sample dossiers made so far: file name → MaHoSo, MaTTHC, procedure, department, and
+    the person its forms are about (subject_id, subject_name, subject_born: yyyy-MM-dd)."""
     path = folder / DOSSIER_INDEX
     if not path.is_file():
         return {}
@@ -283,13 +297,16 @@ def dossier_index(folder: Path) -> dict[str, dict[str, str]]:
 
 def _dossiers(folder: Path, pki: DevPki) -> None:
     """Signed sample dossiers of a few procedures, by the demo citizen and employer, each with
-    the MaHoSo and MaTTHC that the portal sends along (in ``dossiers.json``)."""
+    the MaHoSo and MaTTHC that the portal sends along and the person it is about (in
+    ``dossiers.json``; a dossier listed without its person is made again, with it)."""
     index, table = dossier_index(folder), routing.load(None)
     made = {}
     for sample in DOSSIERS:
-        if sample.file in index and (folder / sample.file).is_file():
-            made[sample.file] = index[sample.file]
+        kept = index.get(sample.file, {})
+        if "subject_id" in kept and (folder / sample.file).is_file():
+            made[sample.file] = kept
             continue
+        citizen = sample.applicant == "citizen"
         dossier = portal_synth.make_dossier(
             random.Random(f"dossier-{sample.number}"),  # noqa: S311 - synthetic data
             sample.procedure,
@@ -297,13 +314,19 @@ def _dossiers(folder: Path, pki: DevPki) -> None:
             signer=portal_synth.sign_with_gateway,
             number=sample.number,
             today=date.today(),
+            born=DEMO_CITIZEN_BORN if citizen else None,
         )
+        subject = dossier.subject
+        assert subject is not None  # make_dossier names the person its forms are about
         (folder / sample.file).write_bytes(dossier.body)
         made[sample.file] = {
             "MaHoSo": dossier.ma_ho_so,
             "MaTTHC": dossier.ma_tthc,
             "procedure": dossier.procedure,
             "department": table.route(dossier.procedure).department,
+            "subject_id": subject.citizen_id,
+            "subject_name": subject.full_name,
+            "subject_born": subject.born.isoformat(),
         }
     if made != index:
         text = json.dumps(made, ensure_ascii=False, indent=2) + "\n"
@@ -320,7 +343,7 @@ def reset(folder: Path) -> None:
 
 def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
     """Make in ``folder`` what the demo needs and is not there yet; return the GATEWAY_*
-    settings of the demo gateway (all but the portal's URL, known once its simulator runs)."""
+    settings of the demo gateway (all but its simulators' URLs, known once they run)."""
     holders = {a.key: (a.name, a.uid) for a in APPLICANTS}
     pki = DevPki(folder / "pki", ("gateway", *(h.partner_id for h in HOSPITALS), *holders))
     if start_afresh or not pki.complete():
@@ -341,6 +364,9 @@ def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
     token, new_token = _secret(folder / f"{PORTAL}.token")
     made = made or new_token
     entries.append(_portal_entry(token))
+    token, new_token = _secret(folder / f"{demo_identity.VNEID}.token")
+    made = made or new_token
+    entries.append(demo_identity.vneid_entry(token))
     for department in routing.load(None).departments:
         token, new_token = _secret(folder / f"{department}.token")
         made = made or new_token
@@ -350,6 +376,8 @@ def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
     if made or not partners.is_file():
         partners.write_text("\n".join(entries), encoding="utf-8")
     sync_password, _ = _secret(folder / f"{PORTAL}-sync.password")
+    population_secret, _ = _secret(folder / "population.secret")
+    population_api_key, _ = _secret(folder / "population-api-key.secret")
     gateway_key, gateway_cert = pki.identities["gateway"]
     return {
         "GATEWAY_ENVIRONMENT": "development",
@@ -363,6 +391,7 @@ def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
         "GATEWAY_PORTAL_AGENCY": portal_synth.AGENCY,
         # A status reaches the simulator within a second of the move that made it.
         "GATEWAY_WORKER_POLL_INTERVAL": "1",
+        **demo_identity.population_settings(population_secret, population_api_key),
     }
 
 
@@ -375,17 +404,39 @@ def settings(env: dict[str, str]) -> Settings:
 
 @dataclass(frozen=True)
 class DemoRun:
-    """A demo while it runs: its gateway, to be served, and the DVCQG simulator's address."""
+    """A demo while it runs: its gateway, to be served, and its simulators' addresses (DVCQG,
+    VNeID, the population database)."""
 
     folder: Path
     gateway: Gateway
     portal_url: str
+    vneid_url: str
+    population_url: str
+
+
+def _population(folder: Path) -> list[Citizen]:
+    """Whom the population simulator holds: everyone with an SI record in the demo, and the
+    people the sample dossiers name."""
+    records = [seed.person for seed in _seeds(date.today())]
+    records += [person for person, _ in _patients(folder)]
+    people = {p.citizen_id: (p.full_name, p.date_of_birth) for p in records}
+    for entry in dossier_index(folder).values():
+        people[entry["subject_id"]] = (entry["subject_name"], entry["subject_born"])
+    return [demo_identity.person(number, name, born) for number, (name, born) in people.items()]
 
 
 @contextmanager
-def running(folder: Path, *, portal_port: int = 0, start_afresh: bool = False) -> Iterator[DemoRun]:
+def running(
+    folder: Path,
+    *,
+    portal_port: int = 0,
+    vneid_port: int = 0,
+    population_port: int = 0,
+    start_afresh: bool = False,
+) -> Iterator[DemoRun]:
     """Prepare the demo; start the DVCQG simulator on ``portal_port`` (0: a free one) and a
-    delivery worker pointed at it, and build the gateway; stop them all when done."""
+    delivery worker pointed at it, the VNeID and population simulators on theirs, and build
+    the gateway; stop them all when done."""
     from gateway.bootstrap import build, status_worker
     from gateway.clock import SystemClock
     from gateway.dossiers import worker
@@ -396,7 +447,14 @@ def running(folder: Path, *, portal_port: int = 0, start_afresh: bool = False) -
         simulator = running_parts.enter_context(
             ServerThread(portal_app, name="DVCQG simulator", port=portal_port)
         )
-        configured = settings({**env, "GATEWAY_PORTAL_SYNC_URL": simulator.url})
+        identities = running_parts.enter_context(
+            demo_identity.simulators(
+                env, _population(folder), vneid_port=vneid_port, population_port=population_port
+            )
+        )
+        configured = settings(
+            {**env, "GATEWAY_PORTAL_SYNC_URL": simulator.url, **identities.settings}
+        )
         gateway = build(configured)
         running_parts.callback(gateway.close)
         seed_si_records(folder, gateway.si_records)
@@ -413,7 +471,9 @@ def running(folder: Path, *, portal_port: int = 0, start_afresh: bool = False) -
         delivery.start()
         running_parts.callback(delivery.join, timeout=30)
         running_parts.callback(stop.set)
-        yield DemoRun(folder, gateway, simulator.url)
+        yield DemoRun(
+            folder, gateway, simulator.url, identities.vneid_url, identities.population_url
+        )
 
 
 def _banner(folder: Path, base: str, trust: str) -> str:
@@ -469,18 +529,47 @@ the DVCQG simulator at {portal}. A token per department: {folder}/<department>.t
 """
 
 
+def _identity_banner(folder: Path, base: str, vneid_url: str) -> str:
+    first = HOSPITALS[0]
+    holder = demo_identity.Holder(
+        DEMO_CITIZEN, DEMO_CARD, "NGUYỄN THỊ LAN", f"{DEMO_CITIZEN_BORN:%d/%m/%Y}"
+    )
+    other = next(synthetic_records(1, today=date.today())).person.citizen_id
+    login = demo_identity.Login(first.username, folder / f"{first.partner_id}.password")
+    return demo_identity.banner(
+        base, vneid_url, folder=folder, holder=holder, other=other, login=login
+    )
+
+
 def run_demo(
-    folder: Path, *, host: str, port: int, portal_port: int = 0, start_afresh: bool = False
+    folder: Path,
+    *,
+    host: str,
+    port: int,
+    portal_port: int = 0,
+    vneid_port: int = 0,
+    population_port: int = 0,
+    start_afresh: bool = False,
 ) -> None:
-    """Prepare the demo and serve it, with its simulated portal, until interrupted."""
+    """Prepare the demo and serve it, with its simulated partners, until interrupted."""
     import uvicorn
 
     from gateway.api.app import create_app
     from gateway.api.connections import GuardedH11Protocol
 
-    with running(folder, portal_port=portal_port, start_afresh=start_afresh) as demo:
+    with running(
+        folder,
+        portal_port=portal_port,
+        vneid_port=vneid_port,
+        population_port=population_port,
+        start_afresh=start_afresh,
+    ) as demo:
         base, trust = f"http://{host}:{port}", str(demo.gateway.settings.trust_store)
-        print(_banner(folder, base, trust) + _dossier_banner(folder, base, demo.portal_url))
+        print(
+            _banner(folder, base, trust)
+            + _dossier_banner(folder, base, demo.portal_url)
+            + _identity_banner(folder, base, demo.vneid_url)
+        )
         uvicorn.run(
             create_app(demo.gateway),
             host=host,

@@ -13,7 +13,12 @@ import gateway
 
 FORBIDDEN_IN_CORE = ("fastapi", "starlette", "uvicorn", "httpx", "redis", "zeep")
 # The composition root, and the entry points that run adapters' tools (generators, simulators).
-COMPOSERS = {"gateway/bootstrap.py", "gateway/cli.py", "gateway/demo.py"}
+COMPOSERS = {
+    "gateway/bootstrap.py",
+    "gateway/cli.py",
+    "gateway/demo.py",
+    "gateway/demo_identity.py",
+}
 
 
 def _loaded_by(modules: str) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from gateway.bootstrap import build
 from gateway.cli import main
 from gateway.config import Settings
-from gateway.demo import DEMO_CITIZEN, prepare, seed_si_records
+from gateway.demo import DEMO_CITIZEN, running
 from gateway.errors import ConfigError
 from gateway.pipeline.batches import submit_batch
 
@@ -48,14 +48,11 @@ def test_verify_at_a_time_after_expiry(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_demo_preparation_gives_a_working_gateway(tmp_path: Path) -> None:
-    env = prepare(tmp_path / "demo")
-    settings = Settings(**{k.removeprefix("GATEWAY_").lower(): v for k, v in env.items()})
-    gateway = build(settings)
-    try:
+    with running(tmp_path / "demo") as demo:
+        gateway, settings = demo.gateway, demo.gateway.settings
         # As the demo starts: its SI records loaded (for lookups and card checks), but claims'
         # cards not refused by them: batches made by `gateway generate` hold other patients.
         assert not settings.si_card_check
-        seed_si_records(tmp_path / "demo", gateway.si_records)
         assert gateway.si_records.get(DEMO_CITIZEN) is not None
         partner = gateway.partners.get("hospital-01929")
         assert partner is not None
@@ -69,8 +66,6 @@ def test_demo_preparation_gives_a_working_gateway(tmp_path: Path) -> None:
         # The README's signals example runs with this token: the demo hospital may read its own.
         assert partner.may("signals.read")
         assert token not in (tmp_path / "demo/partners.toml").read_text()
-    finally:
-        gateway.close()
 
 
 def test_development_signing_key_is_refused_in_production(

@@ -1,7 +1,9 @@
 """The demo folder: what a second run reuses, what it makes anew, what --reset deletes, and CRLs
 that a reused development PKI renews; the demo's dossier path over HTTP, from the portal through
-a department to the statuses its DVCQG simulator receives, run twice (the installed ``gateway
-demo`` command run twice is in e2e/test_installed)."""
+a department (its people checked at the population simulator) to the statuses its DVCQG
+simulator receives, and its identity path, a VNeID lookup with a token of its VNeID simulator
+and a hospital's card check, each run twice (the installed ``gateway demo`` command run twice is
+in e2e/test_installed)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,18 @@ import shutil
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from adapters.portal.binding import applicant_of
 from gateway.demo import (
     APPLICANTS,
+    DEMO_CARD,
+    DEMO_CITIZEN,
     DOSSIERS,
     HOSPITALS,
     PORTAL,
@@ -26,14 +31,26 @@ from gateway.demo import (
     prepare,
     running,
 )
+from gateway.demo_identity import POPULATION_PATH, VNEID
 from gateway.dossiers.routing import load
 from gateway.legacy import md5_upper
 from gateway.legacy.passwords import StoredHash
 from gateway.partners import token_hash
+from gateway.sirecords.synth import synthetic_records
 from gateway.trust.devpki import CRL_RENEWAL, DevCA, DevPki, write_dev_pki
 from gateway.trust.sign import SigningIdentity
 from tests.conftest import Served
-from tests.support.demo import AT_PORTAL, MOVES, as_partner, move, statuses_at_portal, submit
+from tests.support.demo import (
+    AT_PORTAL,
+    MOVES,
+    as_partner,
+    check_card,
+    id_token,
+    look_up,
+    move,
+    statuses_at_portal,
+    submit,
+)
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -155,6 +172,19 @@ def test_the_portal_and_every_routed_department_are_partners_with_tokens(tmp_pat
     assert {e["id"] for e in entries if e["kind"] == "department"} == set(departments)
 
 
+def test_vneid_is_a_partner_with_a_kept_token_that_may_only_look_records_up(
+    tmp_path: Path,
+) -> None:
+    demo = tmp_path / "demo"
+    prepare(demo)
+    entries = tomllib.loads((demo / "partners.toml").read_text(encoding="utf-8"))["partners"]
+    [entry] = [e for e in entries if e["id"] == VNEID]
+    token = (demo / f"{VNEID}.token").read_text().strip()
+    assert (demo / f"{VNEID}.token").stat().st_mode & 0o077 == 0
+    assert (entry["kind"], entry["services"]) == ("vneid", ["si_records.lookup"])
+    assert entry["tokens"] == [token_hash(token)]
+
+
 def test_demo_applicants_sign_their_own_sample_dossiers(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     prepare(demo)
@@ -205,6 +235,10 @@ def test_a_dossier_goes_from_the_portal_through_its_department_to_the_portal_twi
         move(url, folder, receipt["dossier_id"], entry["department"], *MOVES)
         assert statuses_at_portal(demo.portal_url, entry["MaHoSo"], AT_PORTAL) == AT_PORTAL
         tokens = {p.name: p.read_text() for p in folder.glob("*.token")}
+        # The citizen who filed it was checked at the population simulator: she is who C06 holds.
+        c06 = demo.population_url.removesuffix(POPULATION_PATH)
+        calls = httpx.get(f"{c06}/_simulator/calls", timeout=10).json()
+        assert [c["operation"] for c in calls] == ["XacThucThongTinCongDan"]
 
     with _served(folder) as (demo, url):
         assert {p.name: p.read_text() for p in folder.glob("*.token")} == tokens
@@ -224,3 +258,29 @@ def test_a_dossier_goes_from_the_portal_through_its_department_to_the_portal_twi
         assert answer.status_code == 202, answer.text
         move(url, folder, answer.json()["dossier_id"], other["department"], *MOVES)
         assert statuses_at_portal(demo.portal_url, other["MaHoSo"], AT_PORTAL) == AT_PORTAL
+
+
+# --- The identity path over HTTP, run twice ------------------------------------------------------
+
+
+def test_a_citizen_reads_her_record_and_a_hospital_checks_her_card_twice(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    other = next(synthetic_records(1, today=date.today())).person.citizen_id
+    answers = []
+    for _ in range(2):  # the second run reuses the first one's partners, tokens and records
+        with _served(folder) as (demo, url):
+            token = id_token(demo.vneid_url)
+            own = look_up(url, folder, DEMO_CITIZEN, token)
+            assert own.status_code == 200, own.text
+            assert own.headers["cache-control"] == "no-store"
+            answers.append(own.json())
+            refused = look_up(url, folder, other, token)
+            assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+            # Another citizen's own token reads her record: the record was seeded.
+            assert look_up(url, folder, other, id_token(demo.vneid_url, other)).status_code == 200
+            checked = check_card(url, folder)
+            assert (checked["maKetQua"], checked["maThe"]) == ("000", DEMO_CARD), checked
+    first, second = answers
+    assert first == second
+    assert first["si_number"] == "0190012345"
+    assert [card["number"] for card in first["cards"]] == [DEMO_CARD]

@@ -25,15 +25,12 @@ from schemathesis import BaseSchema, Case, Response
 
 from adapters.hospital.synth import make_batch
 from adapters.portal.synth import make_dossier, sign_with_gateway
-from gateway.bootstrap import build
 from gateway.demo import (
     DOSSIERS,
     HOSPITALS,
     PORTAL,
     dossier_index,
-    prepare,
-    seed_si_records,
-    settings,
+    running,
 )
 from gateway.legacy import md5_upper
 from gateway.trust.sign import SigningIdentity
@@ -89,11 +86,8 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     folder = tmp_path_factory.mktemp("demo")
-    gateway = build(settings(prepare(folder)))
-    seed_si_records(folder, gateway.si_records)  # as the demo does: for the card check
-    with Served(gateway) as served:
+    with running(folder) as run, Served(run.gateway) as served:
         yield Demo(served, folder)
-    gateway.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,28 @@
-"""The demo's dossier path as its banner shows it: a sample dossier submitted with the portal's
-token, moved with its department's, and what the DVCQG simulator received, over HTTP."""
+"""The demo's paths as its banner shows them, over HTTP: a sample dossier submitted with the
+portal's token, moved with its department's, and what the DVCQG simulator received; an ID token
+minted at the VNeID simulator and the SI-record lookup VNeID sends with it; a hospital's card
+check with its VSS-portal login."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from gateway.demo import PORTAL, dossier_index
+from gateway.api.citizens import ASSERTION_HEADER
+from gateway.demo import (
+    DEMO_CARD,
+    DEMO_CITIZEN,
+    DEMO_CITIZEN_BORN,
+    HOSPITALS,
+    PORTAL,
+    DemoHospital,
+    dossier_index,
+)
+from gateway.demo_identity import STAFF, VNEID
+from tests.support.vss_portal_client import VssPortalClient
 
 MOVES = ("accepted", "processing", "finished")
 # received, then each of MOVES: TrangThaiHoSo 1, 2, 4, 9, in that order.
@@ -51,3 +65,34 @@ def statuses_at_portal(portal_url: str, ma_ho_so: str, expected: list[str]) -> l
         if statuses == expected or time.monotonic() > deadline:
             return statuses
         time.sleep(0.2)
+
+
+def id_token(vneid_url: str, citizen: str = DEMO_CITIZEN) -> str:
+    """A level-2 ID token of ``citizen``, minted by the demo's VNeID simulator."""
+    minted = httpx.post(f"{vneid_url}/_simulator/tokens", json={"SoDinhDanh": citizen}, timeout=10)
+    assert minted.status_code == 200, minted.text
+    token: str = minted.json()["id_token"]
+    return token
+
+
+def look_up(url: str, folder: Path, citizen: str, token: str) -> httpx.Response:
+    """VNeID's lookup of ``citizen``'s SI record, with the citizen's ID ``token``."""
+    with as_partner(url, folder, VNEID) as vneid:
+        return vneid.get(f"/api/v1/si-records/{citizen}", headers={ASSERTION_HEADER: token})
+
+
+def check_card(url: str, folder: Path, hospital: DemoHospital = HOSPITALS[0]) -> dict[str, Any]:
+    """The demo citizen's card checked by ``hospital``, with its VSS-portal login."""
+    password = (folder / f"{hospital.partner_id}.password").read_text(encoding="utf-8").strip()
+    with VssPortalClient(
+        url, hospital.username, password, ma_tinh=hospital.province, ma_cskcb=hospital.facility
+    ) as client:
+        assert client.take_token()["maKetQua"] == "200"
+        name, staff_id = STAFF
+        return client.check_card(
+            DEMO_CARD,
+            "NGUYỄN THỊ LAN",
+            f"{DEMO_CITIZEN_BORN:%d/%m/%Y}",
+            ho_ten_cb=name,
+            cccd_cb=staff_id,
+        )

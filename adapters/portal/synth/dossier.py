@@ -71,6 +71,7 @@ class GeneratedDossier:
     ma_tthc: str  # the portal's procedure code
     procedure: str
     faults: tuple[str, ...]
+    subject: Person | None = None  # who the forms are about
 
 
 @dataclass(frozen=True)
@@ -172,9 +173,11 @@ def make_dossier(
     other: SigningIdentity | None = None,
     agency: str = AGENCY,
     optional_xml: bool = False,
+    born: date | None = None,
 ) -> GeneratedDossier:
     """A dossier of ``procedure_code`` by the unit or citizen ``identity``'s certificate names;
-    with ``optional_xml``, every optional XML form the procedure takes is in it too."""
+    with ``optional_xml``, every optional XML form the procedure takes is in it too; ``born``:
+    the birth of the person its forms are about, when it must be a given one."""
     procedure = CATALOGUE[procedure_code]
     applicant = applicant_of(identity.certificate)
     if applicant.kind not in procedure.applicants and "applicant-kind" not in faults:
@@ -183,7 +186,11 @@ def make_dossier(
     if unknown or (_NEEDS_OTHER & set(faults) and other is None):
         raise ValueError(f"faults {sorted(unknown)} unknown, or a fault needs another identity")
     citizen = applicant.kind == "citizen"
-    who = person(rng, citizen=applicant.id, name=applicant.name) if citizen else person(rng)
+    who = (
+        person(rng, citizen=applicant.id, name=applicant.name, born=born)
+        if citizen
+        else person(rng, born=born)
+    )
     files = _files(
         rng,
         procedure,
@@ -238,4 +245,5 @@ def make_dossier(
         ma_tthc=procedure.ma_tthc,
         procedure=procedure.code,
         faults=tuple(faults),
+        subject=who,
     )

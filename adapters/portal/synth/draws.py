@@ -55,12 +55,20 @@ def citizen_id(rng: random.Random, *, province: str, born: date, gender: str) ->
     return f"{province}{century + (gender == '2')}{born.year % 100:02d}{rng.randrange(10**6):06d}"
 
 
-def person(rng: random.Random, *, citizen: str | None = None, name: str | None = None) -> Person:
-    """Someone of working age; ``citizen`` and ``name`` when they must be a given one."""
+def person(
+    rng: random.Random,
+    *,
+    citizen: str | None = None,
+    name: str | None = None,
+    born: date | None = None,
+) -> Person:
+    """Someone of working age; ``citizen``, ``name`` and ``born`` when they must be given ones
+    (a given birth is drawn all the same: what the same seed makes next stays the same)."""
     gender = rng.choice("12")
     male = gender == "1"
     long_id, code, city = rng.choice(PROVINCES)
-    born = date(1965, 1, 1) + timedelta(days=rng.randrange(365 * 40))
+    drawn = date(1965, 1, 1) + timedelta(days=rng.randrange(365 * 40))
+    born = born or drawn
     full_name = name or " ".join(
         (
             rng.choice(_FAMILY),

@@ -30,7 +30,7 @@ from gateway.dossiers.service import DossierDeps
 from gateway.dossiers.worker import WorkerPolicy
 from gateway.errors import ConfigError
 from gateway.identity import jwks_http, vneid
-from gateway.identity.pseudonyms import Pseudonyms
+from gateway.identity.citizen_key import CitizenKey
 from gateway.legacy.limiter import LoginLimiter
 from gateway.limits.policy import FailingOver, Limits, RateLimits, limit_key
 from gateway.limits.rates import MemoryRates, Rate
@@ -265,8 +265,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     citizens = vneid.from_settings(settings, partners=partners, clock=clock, fetch=fetch)
     anchors = TrustAnchors.from_directory(settings.trust_store)
     identity = signing_identity(settings)
+    citizen_key = CitizenKey.of_settings(settings, identity=identity, partners=partners)
+    pseudonyms = citizen_key.pseudonyms()
     store, audit_log = open_storage(settings)
-    auditor = Auditor(audit_log, clock)
+    auditor = Auditor(audit_log, clock, pseudonyms=pseudonyms)
     si_records = open_si_record_store(settings)
     limits = open_limits(settings, auditor, identity)
     # After every check that can refuse the start: then its error is the only line it prints.
@@ -311,7 +313,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         card_checks=CardChecks(
             SqliteCardCheckLog(_transactional_file(settings)),
             clock,
-            key=identity.derived_key(b"vss-gateway card check keys"),
+            key=citizen_key.card_checks(),
             retention=timedelta(days=settings.card_check_retention_days),
         ),
         limits=limits,
@@ -320,7 +322,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
             cache=open_lookup_cache(settings),
             citizens=citizens,
             rates=limits.rates,
-            pseudonyms=Pseudonyms.of_identity(identity),
+            pseudonyms=pseudonyms,
+            partners=partners,
             audit=auditor,
             metrics=metrics,
             population=population,

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     vneid_jwks_timeout: float = Field(default=5, gt=0)
     signing_key: Path | None = None
     signing_cert: Path | None = None
+    # The citizen key (gateway/identity/citizen_key.py, docs/pseudonyms.md): a file of hex
+    # digits, mode 0600 or 0640, under which citizens are named without their ID (audit log,
+    # lookup cache, card checks). Required in production once a VNeID partner or a partner
+    # granted cards.check exists; unset elsewhere, derived from the signing key with a warning.
+    pseudonym_key: Path | None = None
     # Status to the portal (DVCQG's sync services, adapters/portal/dvcqg.py): the adapter's base
     # URL, its login and integration paths, the gateway's account there and its agency code
     # (madonvi). Unset URL: `gateway worker` refuses to start.

@@ -1,9 +1,17 @@
 """Reads of stored personal data on a partner's behalf: only its own records and receipts, each
 read written to the audit log before anything leaves. REST and SOAP are thin entrypoints over
-these functions, so neither can read without an audit event."""
+these functions, so neither can read without an audit event.
+
+A read of a claim record (or its original) names the patient, by pseudonym and the ID's last
+four digits, so that it is among the patient's accesses: the record's citizen ID (``SO_CCCD``),
+else the holder of its HI card in the SI records. It names nobody when neither is known (no ID,
+a card the SI records do not hold), nor when the record is not given out (not found). A receipt
+or a page of signals is about a whole batch or facility: not attributed to any one citizen.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import orjson
@@ -11,7 +19,8 @@ import orjson
 from gateway.audit import Action, card_target, target
 from gateway.errors import Forbidden, NotFound
 from gateway.partners import Partner, require_service
-from gateway.records.model import Channel, card_signals, facility_signals
+from gateway.records.model import Channel, Subject, card_signals, facility_signals
+from gateway.sirecords.model import CITIZEN_ID
 from gateway.store.ports import Store, StoredReceipt, StoredRecord
 
 if TYPE_CHECKING:
@@ -26,25 +35,37 @@ def _own_record(store: Store, partner: Partner, record_id: str) -> StoredRecord:
     return record
 
 
+def _patient(gateway: Gateway, record: StoredRecord) -> str | None:
+    """The citizen a claim record is about: its citizen ID, else its card's holder."""
+    subject = Subject.model_validate(orjson.loads(record.json).get("subject") or {})
+    if subject.citizen_id is not None and re.fullmatch(CITIZEN_ID, subject.citizen_id):
+        return subject.citizen_id
+    held = gateway.si_records.held_card(subject.hi_card_number) if subject.hi_card_number else None
+    return None if held is None else held.citizen_id
+
+
 def record(gateway: Gateway, partner: Partner, record_id: str, *, channel: Channel) -> StoredRecord:
     """The common record ``record_id``, if ``partner`` stored it."""
     what = target("record", record_id)
-    with gateway.audit.reading(partner, channel, Action.RECORD_READ, what):
+    with gateway.audit.reading(partner, channel, Action.RECORD_READ, what) as access:
         require_service(partner, "claims.read")
-        return _own_record(gateway.pipeline.store, partner, record_id)
+        found = _own_record(gateway.pipeline.store, partner, record_id)
+        access.concerns(_patient(gateway, found))
+    return found
 
 
 def original(gateway: Gateway, partner: Partner, record_id: str, *, channel: Channel) -> bytes:
     """The signed bytes that record ``record_id`` came from, unchanged."""
     what = target("record", record_id)
-    with gateway.audit.reading(partner, channel, Action.RECORD_ORIGINAL_READ, what):
+    with gateway.audit.reading(partner, channel, Action.RECORD_ORIGINAL_READ, what) as access:
         require_service(partner, "claims.read")
         store = gateway.pipeline.store
-        sha256 = orjson.loads(_own_record(store, partner, record_id).json)["original"]["sha256"]
-        body = store.get_original(sha256)
+        found = _own_record(store, partner, record_id)
+        access.concerns(_patient(gateway, found))
+        body = store.get_original(orjson.loads(found.json)["original"]["sha256"])
         if body is None:
             raise NotFound(f"no original for claim record {record_id}")
-        return body
+    return body
 
 
 def receipt(

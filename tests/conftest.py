@@ -27,6 +27,7 @@ from gateway.api.app import create_app
 from gateway.api.connections import GuardedH11Protocol
 from gateway.bootstrap import Gateway, build
 from gateway.config import Settings
+from gateway.identity.citizen_key import write_key
 from gateway.partners import token_hash
 from gateway.trust.anchors import fingerprint
 from gateway.trust.devpki import DevCA, gateway_key, new_key, pem, write_identity
@@ -70,6 +71,11 @@ class Pki:
     def key_files(self, name: str) -> tuple[Path, Path]:
         return self.folder / f"{name}.key.pem", self.folder / f"{name}.cert.pem"
 
+    @property
+    def pseudonym_key(self) -> Path:
+        """The gateway's citizen key (GATEWAY_PSEUDONYM_KEY)."""
+        return self.folder / "pseudonym.key"
+
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
@@ -109,6 +115,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     for name, ca in (("root", root), ("issuing", issuing)):
         (trust / f"{name}.crl").write_bytes(ca.crl().public_bytes(serialization.Encoding.PEM))
     write_identity(result.gateway, *result.key_files("gateway"))
+    write_key(result.pseudonym_key)
     return result
 
 
@@ -206,6 +213,7 @@ def settings_in(pki: Pki, folder: Path) -> Settings:
         trust_store=pki.trust_store,
         signing_key=key,
         signing_cert=cert,
+        pseudonym_key=pki.pseudonym_key,
     )
 
 

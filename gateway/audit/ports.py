@@ -21,9 +21,12 @@ class AuditLog(Protocol):
     def entries(self, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
         """Up to ``limit`` entries numbered after ``after_seq``, oldest first, as stored."""
 
-    def of_citizen(self, citizen: str, *, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
-        """Up to ``limit`` entries whose event names ``citizen`` (a pseudonym), numbered after
-        ``after_seq``, oldest first: the accesses to one citizen's data, found by an index."""
+    def of_citizen(
+        self, citizen: str, *, before_seq: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Up to ``limit`` entries whose event names ``citizen`` (a pseudonym), numbered before
+        ``before_seq`` (None: the newest), newest first: the accesses to one citizen's data,
+        found by an index."""
 
     def verify(self) -> AuditReport:
         """Check the whole chain against its head (``gateway.audit.chain.verify``)."""

@@ -76,15 +76,16 @@ class RedisAuditLog:
             values = cast("list[bytes]", self._redis.lrange(LIST, after_seq, after_seq + limit - 1))
         return [_entry(seq, value) for seq, value in enumerate(values, start=after_seq + 1)]
 
-    def of_citizen(self, citizen: str, *, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
+    def of_citizen(
+        self, citizen: str, *, before_seq: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
         if limit <= 0:
             return []
+        before = "+inf" if before_seq is None else f"({before_seq}"
         with translate("the audit log"):
             found = cast(
                 "list[bytes]",
-                self._redis.zrangebyscore(
-                    CITIZEN + citizen, f"({after_seq}", "+inf", start=0, num=limit
-                ),
+                self._redis.zrevrangebyscore(CITIZEN + citizen, before, "-inf", start=0, num=limit),
             )
             seqs = [int(seq) for seq in found]
             with self._redis.pipeline(transaction=False) as pipe:

@@ -36,6 +36,9 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
 
+_END = 2**63 - 1  # above every seq: SQLite's largest integer
+
+
 def _bytes(value: object) -> bytes:
     # Written as a BLOB; an entry edited by hand may come back as TEXT (or worse).
     return value if isinstance(value, bytes) else str(value).encode()
@@ -90,12 +93,15 @@ class SqliteAuditLog:
             ).fetchall()
         return [AuditEntry(row[0], _bytes(row[1]), str(row[2])) for row in rows]
 
-    def of_citizen(self, citizen: str, *, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
+    def of_citizen(
+        self, citizen: str, *, before_seq: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        before = _END if before_seq is None else before_seq
         with translate("the audit log"), self._lock:
             rows = self._db.execute(
-                "SELECT seq, entry, hash FROM audit WHERE citizen = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (citizen, after_seq, limit),
+                "SELECT seq, entry, hash FROM audit WHERE citizen = ? AND seq < ? "
+                "ORDER BY seq DESC LIMIT ?",
+                (citizen, before, limit),
             ).fetchall()
         return [AuditEntry(row[0], _bytes(row[1]), str(row[2])) for row in rows]
 

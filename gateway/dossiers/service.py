@@ -506,9 +506,17 @@ def _benefit(dossier: Dossier, entry: HistoryEntry, deps: DossierDeps) -> Grante
     )
     if granted is None:
         return None
-    citizen = dossier.applicant.id if dossier.applicant.kind == "citizen" else None
-    citizen = citizen or _subject_of(dossier, deps).citizen_id
+    citizen = _citizen_of(dossier, deps)
     return None if citizen is None else GrantedBenefit(citizen, granted)
+
+
+def _citizen_of(dossier: Dossier, deps: DossierDeps) -> str | None:
+    """The citizen a dossier is about: the citizen who applied, or (a unit's dossier) the
+    citizen its record names. One only: a citizen's dossier about someone else (a survivor's
+    claim) is attributed to the applicant."""
+    if dossier.applicant.kind == "citizen":
+        return dossier.applicant.id
+    return _subject_of(dossier, deps).citizen_id
 
 
 def _actor(partner: Partner) -> Actor:
@@ -609,10 +617,14 @@ def _visible(dossier: Dossier | None, partner: Partner, dossier_id: str) -> Doss
 def view(
     dossier_id: str, *, partner: Partner, deps: DossierDeps, channel: Channel = "rest"
 ) -> Dossier:
-    """One dossier with its full history."""
-    with deps.audit.reading(partner, channel, Action.DOSSIER_READ, target("dossier", dossier_id)):
+    """One dossier with its full history; the read names the dossier's citizen
+    (``_citizen_of``), so that it is among their accesses."""
+    what = target("dossier", dossier_id)
+    with deps.audit.reading(partner, channel, Action.DOSSIER_READ, what) as access:
         require_service(partner, "dossiers.read")
-        return _visible(deps.store.get(dossier_id), partner, dossier_id)
+        dossier = _visible(deps.store.get(dossier_id), partner, dossier_id)
+        access.concerns(_citizen_of(dossier, deps))
+    return dossier
 
 
 def is_late(dossier: Dossier, *, at: datetime) -> bool:
@@ -637,7 +649,8 @@ def search(
     limit: int = 50,
     channel: Channel = "rest",
 ) -> Page:
-    """Dossiers of one of the partner's departments, by state and lateness, oldest first."""
+    """Dossiers of one of the partner's departments, by state and lateness, oldest first. A
+    page is about many citizens: its read names none of them (nor does a queue's)."""
     what = target("department", department or "-")
     with deps.audit.reading(partner, channel, Action.DOSSIERS_LISTED, what):
         require_service(partner, "dossiers.read")
@@ -701,7 +714,7 @@ def claim(
             issues=[Issue(message="out of bounds", path="visibility")],
         )
     what = target("queue", department)
-    with deps.audit.reading(partner, channel, Action.DOSSIER_CLAIMED, what):
+    with deps.audit.reading(partner, channel, Action.DOSSIER_CLAIMED, what) as access:
         require_service(partner, "queues.claim")
         department = _department(partner, department, deps)
         task = deps.store.claim(
@@ -712,7 +725,8 @@ def claim(
         dossier = deps.store.get(task.dossier_id)
         if dossier is None:
             raise RuntimeError(f"queue task {task.token} names no dossier {task.dossier_id}")
-        return Claimed(task, dossier)
+        access.concerns(_citizen_of(dossier, deps))
+    return Claimed(task, dossier)
 
 
 def ack(token: str, *, department: str, partner: Partner, deps: DossierDeps) -> None:

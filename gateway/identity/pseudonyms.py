@@ -1,12 +1,10 @@
 """Citizens named without their ID: a keyed hash (HMAC-SHA256) of the 12-digit ID, under a key
-of the gateway's own, as the audit log, the lookup cache and the accesses a citizen lists know
-them.
+derived from the gateway's citizen key (``gateway.identity.citizen_key``), as the audit log, the
+lookup cache and the accesses a citizen lists know them.
 
 Invariant: the key never leaves the gateway's processes, so a pseudonym can be neither reversed
 nor recomputed from the 10^12 possible IDs by whoever reads the audit log or Redis; every
-process of one gateway derives the same key (``SigningIdentity.derived_key``), so they agree on
-every pseudonym. A new signing key gives new pseudonyms: entries written before are still in the
-log, under the old ones.
+process of one gateway reads the same key, so they agree on every pseudonym.
 """
 
 from __future__ import annotations
@@ -15,9 +13,6 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from gateway.trust.sign import SigningIdentity
-
-_PURPOSE = b"vss-gateway citizen pseudonyms"
 LAST_DIGITS = 4  # shown beside a pseudonym: "********2345", as VNeID shows an ID (IDENTITY.md 2.2)
 
 
@@ -38,10 +33,6 @@ class Pseudonyms:
 
     def __init__(self, key: bytes) -> None:
         self._key = key
-
-    @classmethod
-    def of_identity(cls, identity: SigningIdentity) -> Pseudonyms:
-        return cls(identity.derived_key(_PURPOSE))
 
     def of(self, citizen_id: str) -> Pseudonym:
         digest = hmac.new(self._key, citizen_id.encode(), hashlib.sha256).hexdigest()

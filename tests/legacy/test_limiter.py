@@ -13,6 +13,7 @@ import pytest
 from gateway.audit import Action, Auditor, Result
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.errors import RateLimited
+from gateway.identity.pseudonyms import Pseudonyms
 from gateway.legacy import LoginLimiter, LoginLimits
 from tests.legacy.conftest import MakeCounters, Ticks
 
@@ -28,7 +29,7 @@ class FixedClock:
 @pytest.fixture
 def auditor(tmp_path: Path) -> Iterator[Auditor]:
     log = SqliteAuditLog(tmp_path / "audit.sqlite3")
-    yield Auditor(log, FixedClock())
+    yield Auditor(log, FixedClock(), pseudonyms=Pseudonyms(b"k" * 32))
     log.close()
 
 

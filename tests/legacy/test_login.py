@@ -13,6 +13,7 @@ from gateway.audit import Auditor
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.clock import SystemClock
 from gateway.errors import Unauthorized
+from gateway.identity.pseudonyms import Pseudonyms
 from gateway.legacy import (
     LegacyLogin,
     LoginLimiter,
@@ -72,7 +73,9 @@ def signer(pki: Pki) -> TokenSigner:
 @pytest.fixture
 def login(partners: PartnerRegistry, signer: TokenSigner, tmp_path: Path) -> Iterator[LegacyLogin]:
     log = SqliteAuditLog(tmp_path / "audit.sqlite3")
-    limiter = LoginLimiter.in_memory(LoginLimits(), Auditor(log, SystemClock()))
+    limiter = LoginLimiter.in_memory(
+        LoginLimits(), Auditor(log, SystemClock(), pseudonyms=Pseudonyms(b"k" * 32))
+    )
     yield LegacyLogin(partners, signer, limiter)
     log.close()
 

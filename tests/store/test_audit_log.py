@@ -225,12 +225,14 @@ def test_a_citizens_entries_are_found_by_pseudonym_and_carry_purpose_and_latency
     written = [audit.log.append(lookup(n, mine if n % 2 else theirs)) for n in range(1, 8)]
 
     found = audit.log.of_citizen(mine)
-    assert found == [entry for entry in written if entry.event().citizen == mine]
-    assert [e.seq for e in found] == [2, 4, 6, 8]
-    assert audit.log.of_citizen(mine, after_seq=3, limit=1) == found[1:2]
+    assert found == [entry for entry in reversed(written) if entry.event().citizen == mine]
+    assert [e.seq for e in found] == [8, 6, 4, 2]
+    assert audit.log.of_citizen(mine, before_seq=6, limit=1) == found[2:3]
+    assert audit.log.of_citizen(mine, before_seq=6) == found[2:]
+    assert audit.log.of_citizen(mine, before_seq=2) == []
     assert audit.log.of_citizen("c" * 64) == []
-    assert found[0].event() == lookup(1, mine)
-    assert orjson.loads(found[0].body) | {"seq": 0} == {
+    assert found[-1].event() == lookup(1, mine)
+    assert orjson.loads(found[-1].body) | {"seq": 0} == {
         "action": "si_record.lookup",
         "at": "2026-10-05T01:02:04.456789Z",
         "channel": "rest",

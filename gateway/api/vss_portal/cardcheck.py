@@ -357,13 +357,17 @@ def check(
     decided = precheck(query)
     outcome = None if decided is None else CardCheck(decided)
     # Audited as a read of the card: not_found when nobody here holds it (or the armed forces'
-    # agencies do), denied when the name or birth date is not the holder's.
+    # agencies do), denied when the name or birth date is not the holder's. The event names the
+    # holder (pseudonym, last four digits) once known, so that the check is among their
+    # accesses; it names nobody when no record was read: maThe malformed or a card of the armed
+    # forces (decided before any read), or a card number nobody here holds.
     try:
         with gateway.audit.reading(
             partner, "vss-portal", Action.CARD_CHECKED, card_target(query.number)
-        ):
+        ) as access:
             if outcome is None:
                 holder = _holder(gateway, query)
+                access.concerns(holder)
                 gateway.limits.rates.citizen(partner, holder or f"maThe:{query.number}")
                 record = gateway.si_records.get(holder, history=VISITS) if holder else None
                 outcome = decide(query, record, today=now.astimezone(VIETNAM).date())

@@ -38,7 +38,7 @@ from gateway.identity.pseudonyms import Pseudonyms
 from gateway.identity.vneid import CitizenVerifier, require_own, require_vneid
 from gateway.limits.policy import RateLimits
 from gateway.metrics import Metrics
-from gateway.partners import Partner
+from gateway.partners import Partner, PartnerRegistry
 from gateway.records.model import Channel
 from gateway.sirecords.answer import answer_of
 from gateway.sirecords.cache import AnswerCache, cache_key
@@ -66,12 +66,24 @@ class LookupDeps:
     pseudonyms: Pseudonyms
     audit: Auditor
     metrics: Metrics
+    partners: PartnerRegistry  # who read a citizen's data, named in their accesses
     # The national population database, asked on a miss; None (GATEWAY_POPULATION_URL unset):
     # records are answered unconfirmed.
     population: PopulationRegistry | None = None
 
     def close(self) -> None:
         self.cache.close()
+
+
+def admit(deps: LookupDeps, citizen_id: str, *, partner: Partner, token: str | None) -> None:
+    """Steps (1) to (4) of the invariant, for a read of ``citizen_id``'s data by ``partner``
+    carrying ``token``: what a lookup and a read of the citizen's accesses both check."""
+    require_vneid(partner)
+    if token is None:
+        raise Unauthorized("one citizen assertion, the citizen's VNeID ID token, is required")
+    require_own(deps.citizens.verify(token), citizen_id)
+    # Counted once the token names whose allowance it is, in this thread: a Redis round trip.
+    deps.rates.citizen(partner, citizen_id)
 
 
 def lookup(
@@ -93,15 +105,10 @@ def lookup(
         channel,
         Action.SI_RECORD_LOOKUP,
         citizen_target(TARGET, pseudonym.last4),
-        citizen=pseudonym.key,
+        citizen=citizen_id,
         purpose=purpose,
     ):
-        require_vneid(partner)
-        if token is None:
-            raise Unauthorized("one citizen assertion, the citizen's VNeID ID token, is required")
-        require_own(deps.citizens.verify(token), citizen_id)
-        # Counted once the token names whose allowance it is, in this thread: a Redis round trip.
-        deps.rates.citizen(partner, citizen_id)
+        admit(deps, citizen_id, partner=partner, token=token)
         version = deps.store.version(citizen_id)
         if version:
             key = cache_key(pseudonym.key, version)

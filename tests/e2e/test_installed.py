@@ -23,11 +23,21 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from adapters.hospital import synth
-from gateway.demo import DOSSIERS, dossier_index
+from gateway.demo import DEMO_CARD, DEMO_CITIZEN, DOSSIERS, dossier_index
+from gateway.demo_identity import VNEID
 from tests.conftest import free_port
 from tests.support.assessment import assessment_xml
 from tests.support.checkin import checkin_xml
-from tests.support.demo import AT_PORTAL, MOVES, move, statuses_at_portal, submit
+from tests.support.demo import (
+    AT_PORTAL,
+    MOVES,
+    check_card,
+    id_token,
+    look_up,
+    move,
+    statuses_at_portal,
+    submit,
+)
 from tests.support.process import ServerProcess
 from tests.support.vss_portal_client import VssPortalClient
 
@@ -282,12 +292,26 @@ def _post(url: str, token_file: Path, body: bytes) -> dict[str, Any]:
     return result
 
 
+def _lookup_over_soap(url: str, folder: Path, token: str) -> Any:
+    """The demo citizen's record read by VNeID with zeep, on the packaged lookup.wsdl."""
+    session = requests.Session()
+    session.trust_env = False
+    session.headers["Authorization"] = f"Bearer {(folder / f'{VNEID}.token').read_text().strip()}"
+    with session:
+        client = zeep.Client(
+            f"{url}/soap/lookup?wsdl", transport=zeep.transports.Transport(session=session)
+        )
+        return client.service.GetSiRecord(CitizenId=DEMO_CITIZEN, IdToken=token)
+
+
 def test_the_demo_run_twice_is_the_same_demo(installed: Installed, tmp_path: Path) -> None:
     demo = tmp_path / ".demo"
-    port, portal_port = free_port(), free_port()
+    port, portal_port, vneid_port, c06_port = (free_port() for _ in range(4))
     argv = [installed.command(), "demo", "--dir", str(demo), "--port", str(port)]
-    argv += ["--portal-port", str(portal_port)]
+    argv += ["--portal-port", str(portal_port), "--vneid-port", str(vneid_port)]
+    argv += ["--population-port", str(c06_port)]
     url, portal_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{portal_port}"
+    vneid_url = f"http://127.0.0.1:{vneid_port}"
     # A dossier: the packaged routing, procedures, statuses and dossier XSDs at work.
     sample = DOSSIERS[0].file
 
@@ -313,6 +337,19 @@ def test_the_demo_run_twice_is_the_same_demo(installed: Installed, tmp_path: Pat
         dossier = received.json()
         move(url, demo, dossier["dossier_id"], entry["department"], *MOVES)
         assert statuses_at_portal(portal_url, entry["MaHoSo"], AT_PORTAL) == AT_PORTAL
+        # Its citizen was checked at C06, by the client of the packaged population.wsdl.
+        calls = httpx.get(f"http://127.0.0.1:{c06_port}/_simulator/calls", timeout=10).json()
+        assert [c["operation"] for c in calls] == ["XacThucThongTinCongDan"]
+
+        # Identity: VNeID's lookup with a token of the demo's simulator, over REST and SOAP
+        # (the packaged lookup.wsdl), and a hospital's card check.
+        token = id_token(vneid_url)
+        record = look_up(url, demo, DEMO_CITIZEN, token)
+        assert record.status_code == 200, record.text
+        assert [card["number"] for card in record.json()["cards"]] == [DEMO_CARD]
+        assert _lookup_over_soap(url, demo, token).SiNumber == record.json()["si_number"]
+        checked = check_card(url, demo)
+        assert (checked["maKetQua"], checked["maThe"]) == ("000", DEMO_CARD), checked
 
     with ServerProcess(argv, url=url, env=installed.env(), cwd=tmp_path):
         # Made by the first run and not sent: accepted by the second.
@@ -323,6 +360,11 @@ def test_the_demo_run_twice_is_the_same_demo(installed: Installed, tmp_path: Pat
         assert again["duplicate"] is True and again["id"] == first["id"]
         resent = submit(url, demo, sample).json()
         assert resent["duplicate"] is True and resent["id"] == dossier["id"], resent
+        # The kept VNeID partner, a new simulator's token: the same record.
+        again_record = look_up(url, demo, DEMO_CITIZEN, id_token(vneid_url))
+        assert again_record.status_code == 200, again_record.text
+        assert again_record.json() == record.json()
+        assert check_card(url, demo)["maKetQua"] == "000"
 
     (tmp_path / "receipt.xml").write_bytes(receipt_xml)
     verified = installed.run(

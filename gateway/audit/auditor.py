@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from gateway.audit.events import NOBODY, Action, AuditEvent, Result
 from gateway.audit.ports import AuditLog
 from gateway.clock import Clock
-from gateway.identity.pseudonyms import Pseudonym, Pseudonyms
 from gateway.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, Unavailable
+from gateway.identity.pseudonyms import Pseudonym, Pseudonyms
 from gateway.partners import Partner
 from gateway.records.model import Channel
 

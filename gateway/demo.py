@@ -34,6 +34,7 @@ from gateway import demo_identity
 from gateway.bootstrap import Gateway
 from gateway.config import Settings
 from gateway.dossiers import routing
+from gateway.identity.citizen_key import write_key
 from gateway.legacy import legacy_password_hash, md5_upper
 from gateway.partners import token_hash
 from gateway.server import ServerThread
@@ -125,6 +126,7 @@ _MADE = (
     "*.secret",
     DOSSIER_INDEX,
     "gateway.sqlite3*",
+    "pseudonym.key",
 )
 
 
@@ -174,6 +176,12 @@ def _secret(path: Path) -> tuple[str, bool]:
     path.touch(mode=0o600)
     path.write_text(value + "\n", encoding="utf-8")
     return value, True
+
+
+def _pseudonym_key(path: Path) -> Path:
+    """The citizen key (docs/pseudonyms.md), made once: the citizens' access histories are
+    kept under it."""
+    return path if path.is_file() else write_key(path)
 
 
 def _sample(path: Path, make: Callable[[], bytes]) -> None:
@@ -386,6 +394,7 @@ def prepare(folder: Path, *, start_afresh: bool = False) -> dict[str, str]:
         "GATEWAY_TRUST_STORE": str(pki.trust_store),
         "GATEWAY_SIGNING_KEY": str(gateway_key),
         "GATEWAY_SIGNING_CERT": str(gateway_cert),
+        "GATEWAY_PSEUDONYM_KEY": str(_pseudonym_key(folder / "pseudonym.key")),
         "GATEWAY_PORTAL_USERNAME": PORTAL_ACCOUNT,
         "GATEWAY_PORTAL_PASSWORD": sync_password,
         "GATEWAY_PORTAL_AGENCY": portal_synth.AGENCY,

@@ -31,6 +31,7 @@ bench: setup
 	$(BIN)/python -m bench.workers
 	$(BIN)/python -m bench.bodies
 	$(BIN)/python -m bench.dossiers
+	$(BIN)/python -m bench.lookups
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

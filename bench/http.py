@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import cycle
 from pathlib import Path
@@ -66,7 +66,7 @@ def serve_bare(port: int) -> None:
 # --- servers ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:
@@ -146,26 +146,28 @@ class Tally:
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    def latency_ms(self, quantile: float) -> float:
+        """The latency under which ``quantile`` of the requests were answered, in ms."""
+        latencies = sorted(self.latencies)
+        return (
+            latencies[min(int(len(latencies) * quantile), len(latencies) - 1)] * 1000
+            if latencies
+            else 0.0
+        )
 
-def _accepted(response: httpx.Response, gateway: bool) -> bool:
-    if response.status_code != 200:
-        return False
-    if not gateway:
-        return True
-    answer = orjson.loads(response.content)
-    return bool(answer.get("status") == "accepted" and answer.get("duplicate") is False)
+
+class OutOfWork(Exception):
+    """The load has no request left to send."""
 
 
-async def _slice(
-    client: httpx.AsyncClient,
-    bodies: Iterator[bytes],
-    *,
-    seconds: float,
-    concurrency: int,
-    gateway: bool,
-    tally: Tally | None,
-) -> None:
-    """``concurrency`` workers posting bodies until ``seconds`` pass or the bodies run out."""
+# One request: None when it was answered as expected, else what came back (shown in the
+# report); ``OutOfWork`` when there is nothing left to send.
+Send = Callable[[], Awaitable[str | None]]
+
+
+async def run_slice(send: Send, *, seconds: float, concurrency: int, tally: Tally | None) -> None:
+    """``concurrency`` workers sending until ``seconds`` pass or the work runs out; counted in
+    ``tally`` (None: a warm-up)."""
     start = time.perf_counter()
     deadline = start + seconds
     done = 0
@@ -175,22 +177,19 @@ async def _slice(
     async def worker() -> None:
         nonlocal done, failures
         while time.perf_counter() < deadline:
-            body = next(bodies, None)
-            if body is None:
-                return
             sent = time.perf_counter()
             try:
-                response = await client.post(PATH, content=body)
-                ok = _accepted(response, gateway)
-                if not ok and tally is not None and len(tally.examples) < 3:
-                    tally.examples.append(f"{response.status_code} {response.text[:300]}")
+                failure = await send()
+            except OutOfWork:
+                return
             except httpx.HTTPError as exc:
-                ok = False
-                if tally is not None and len(tally.examples) < 3:
-                    tally.examples.append(repr(exc))
+                failure = repr(exc)
             latencies.append(time.perf_counter() - sent)
             done += 1
-            failures += not ok
+            if failure is not None:
+                failures += 1
+                if tally is not None and len(tally.examples) < 3:
+                    tally.examples.append(failure)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - start  # until the last in-flight answer came back
@@ -200,6 +199,59 @@ async def _slice(
         tally.seconds += elapsed
         tally.latencies.extend(latencies)
         tally.slice_rates.append(done / elapsed)
+
+
+async def interleaved(
+    servers: dict[str, Server],
+    sends: dict[str, Send],
+    *,
+    seconds: float,
+    slice_seconds: float,
+    concurrency: int,
+) -> dict[str, Tally]:
+    """A 1 s warm-up of each target, then slices of ``slice_seconds`` per target in turn, the
+    order flipped every turn, for ``seconds``; server and client CPU counted per slice."""
+    tallies = {name: Tally() for name in servers}
+    for send in sends.values():  # warm-up: connections, imports, caches
+        await run_slice(send, seconds=1.0, concurrency=concurrency, tally=None)
+    end = time.perf_counter() + seconds
+    turn = 0
+    while time.perf_counter() < end:
+        # a, b, b, a, ...: each target goes first as often as second.
+        order = list(servers) if turn % 2 == 0 else list(reversed(servers))
+        turn += 1
+        for name in order:
+            tally = tallies[name]
+            server_cpu, client_cpu = servers[name].cpu_seconds(), time.process_time()
+            before = tally.seconds
+            await run_slice(
+                sends[name], seconds=slice_seconds, concurrency=concurrency, tally=tally
+            )
+            if tally.seconds == before:  # no work left for this target
+                return tallies
+            tally.server_cpu += servers[name].cpu_seconds() - server_cpu
+            tally.client_cpu += time.process_time() - client_cpu
+    return tallies
+
+
+def _accepted(response: httpx.Response, gateway: bool) -> str | None:
+    if response.status_code == 200:
+        if not gateway:
+            return None
+        answer = orjson.loads(response.content)
+        if answer.get("status") == "accepted" and answer.get("duplicate") is False:
+            return None
+    return f"{response.status_code} {response.text[:300]}"
+
+
+def _poster(client: httpx.AsyncClient, bodies: Iterator[bytes], *, gateway: bool) -> Send:
+    async def send() -> str | None:
+        body = next(bodies, None)
+        if body is None:
+            raise OutOfWork
+        return _accepted(await client.post(PATH, content=body), gateway)
+
+    return send
 
 
 async def _drive(
@@ -216,43 +268,21 @@ async def _drive(
         name: httpx.AsyncClient(base_url=s.url, headers=headers, limits=limits, timeout=60)
         for name, s in servers.items()
     }
-    tallies = {name: Tally() for name in servers}
+    sends = {
+        name: _poster(client, bodies[name], gateway=name == "gateway")
+        for name, client in clients.items()
+    }
     try:
-        for name, client in clients.items():  # warm-up: connections, imports, caches
-            await _slice(
-                client,
-                bodies[name],
-                seconds=1.0,
-                concurrency=concurrency,
-                gateway=name == "gateway",
-                tally=None,
-            )
-        end = time.perf_counter() + seconds
-        turn = 0
-        while time.perf_counter() < end:
-            # gateway, bare, bare, gateway, ...: each target goes first as often as second.
-            order = list(servers) if turn % 2 == 0 else list(reversed(servers))
-            turn += 1
-            for name in order:
-                tally = tallies[name]
-                server_cpu, client_cpu = servers[name].cpu_seconds(), time.process_time()
-                before = tally.seconds
-                await _slice(
-                    clients[name],
-                    bodies[name],
-                    seconds=slice_seconds,
-                    concurrency=concurrency,
-                    gateway=name == "gateway",
-                    tally=tally,
-                )
-                if tally.seconds == before:  # no body left for this target
-                    return tallies
-                tally.server_cpu += servers[name].cpu_seconds() - server_cpu
-                tally.client_cpu += time.process_time() - client_cpu
+        return await interleaved(
+            servers,
+            sends,
+            seconds=seconds,
+            slice_seconds=slice_seconds,
+            concurrency=concurrency,
+        )
     finally:
         for client in clients.values():
             await client.aclose()
-    return tallies
 
 
 def _report(tallies: dict[str, Tally], concurrency: int) -> None:
@@ -270,9 +300,7 @@ def _report(tallies: dict[str, Tally], concurrency: int) -> None:
             f"range {min(pairs):.1%}-{max(pairs):.1%}"
         )
     for name, tally in (("gateway", gateway), ("bare", bare)):
-        latencies = sorted(tally.latencies)
-        p50 = latencies[len(latencies) // 2] * 1000 if latencies else 0.0
-        p99 = latencies[int(len(latencies) * 0.99)] * 1000 if latencies else 0.0
+        p50, p99 = tally.latency_ms(0.50), tally.latency_ms(0.99)
         print(
             f"  {name:<8} {tally.rate:7.0f} req/s  {tally.requests:6d} requests in "
             f"{tally.seconds:5.1f} s, {tally.failures} failed; latency p50 {p50:.1f} ms, "
@@ -327,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(documents)} distinct signed batches, median {size:.0f} bytes, generated in "
             f"{time.perf_counter() - started:.1f} s"
         )
-        gateway_port, bare_port = _free_port(), _free_port()
+        gateway_port, bare_port = free_port(), free_port()
         servers = {
             "gateway": Server.start(
                 "gateway",

@@ -17,6 +17,7 @@ import pytest
 from gateway.api.citizens import ASSERTION_HEADER
 from gateway.audit import Action, Result
 from gateway.bootstrap import Gateway, build
+from gateway.cli import main
 from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.trust.devpki import gateway_key, write_identity
@@ -25,6 +26,7 @@ from tests.conftest import HOSPITAL, TOKENS, Pki, Served
 from tests.e2e.test_vss_portal import legacy_partner_file, logged_in
 from tests.e2e.test_vss_portal_card_check import STAFF, grant_card_checks
 from tests.support import edossiers
+from tests.support.audit_tampering import RedisTamperer, SqliteTamperer
 from tests.support.sirecords import card, period, person
 from tests.support.vneid import (
     CITIZEN,
@@ -252,3 +254,53 @@ def test_a_new_signing_key_keeps_the_accesses_under_a_pseudonym_key_of_its_own(
         after.close()
     kept = [a["action"] for a in answer.json()["accesses"]]
     assert kept == (["si_record.lookup"] if own_key else [])
+
+
+@pytest.mark.parametrize("tampering", ["change", "swap", "delete"])
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_audit_verify_catches_a_changed_reordered_or_removed_access_of_a_citizen(
+    settings: Settings,
+    pki: Pki,
+    sim: SimulatedProvider,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    store: str,
+    tampering: str,
+) -> None:
+    tamper: SqliteTamperer | RedisTamperer
+    if store == "redis":
+        url = request.getfixturevalue("redis_url")
+        dossiers = f"sqlite:///{tmp_path / 'dossiers.sqlite3'}"
+        settings = settings.model_copy(
+            update={"store_url": url, "dossier_store_url": dossiers, "redis_require_durable": False}
+        )
+        monkeypatch.setenv("GATEWAY_REDIS_REQUIRE_DURABLE", "false")
+        tamper = RedisTamperer(url)
+    else:
+        tamper = SqliteTamperer(Path(settings.store_url.removeprefix("sqlite:///")))
+    monkeypatch.setenv("GATEWAY_STORE_URL", settings.store_url)
+    gateway = seeded(configured(settings, pki, sim))
+    with Served(gateway) as served:
+        lookup(served, sim, **{"X-Purpose": "consent:TX-0042"})
+        with logged_in(served) as hospital:
+            hospital.check_card(CARD, "Nguyễn Thị Lan", "17/05/1990", **STAFF)
+        lookup(served, sim)
+    gateway.close()
+    assert main(["audit", "verify"]) == 0
+    assert capsys.readouterr().out.startswith("OK: 3 entries, the chain holds")
+
+    # Hide why VNeID read, which hospital checked the card, or that it was checked.
+    if tampering == "change":
+        tamper.change(1, b'"purpose":"consent:TX-0042"', b'"purpose":"data_subject_access"')
+    elif tampering == "swap":
+        tamper.swap(1, 2)
+    else:
+        tamper.delete(2)
+
+    assert main(["audit", "verify"]) == 1
+    broken = capsys.readouterr().out
+    assert broken.startswith(
+        "BROKEN at entry 1:" if tampering != "delete" else "BROKEN at entry 2:"
+    )

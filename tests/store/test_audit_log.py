@@ -214,6 +214,7 @@ def lookup(n: int, citizen: str, *, result: Result = Result.OK) -> AuditEvent:
         citizen=citizen,
         purpose="data_subject_access",
         latency_ms=1.25,
+        citizen_last4="2345",
     )
 
 
@@ -237,6 +238,7 @@ def test_a_citizens_entries_are_found_by_pseudonym_and_carry_purpose_and_latency
         "at": "2026-10-05T01:02:04.456789Z",
         "channel": "rest",
         "citizen": mine,
+        "citizen_last4": "2345",
         "latency_ms": 1.25,
         "partner": "vneid",
         "purpose": "data_subject_access",
@@ -247,14 +249,40 @@ def test_a_citizens_entries_are_found_by_pseudonym_and_carry_purpose_and_latency
     assert audit.log.verify().ok
 
 
-def test_an_edited_citizen_or_latency_is_caught(audit: AuditBackend) -> None:
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'"latency_ms":1.25', b'"latency_ms":0.5'),
+        (b'"citizen":"aaaa', b'"citizen":"bbbb'),
+        (b'"citizen_last4":"2345"', b'"citizen_last4":"9999"'),
+        (b'"purpose":"data_subject_access"', b'"purpose":"consent:TX-1"'),
+        (b'"action":"si_record.lookup"', b'"action":"card.check"'),
+    ],
+)
+def test_an_edited_citizen_purpose_or_latency_is_caught(
+    audit: AuditBackend, old: bytes, new: bytes
+) -> None:
     audit.log.append(lookup(1, "a" * 64))
     audit.log.append(lookup(2, "a" * 64, result=Result.LIMITED))
-    audit.tamper.change(2, b'"latency_ms":1.25', b'"latency_ms":0.5')
+    audit.tamper.change(2, old, new)
 
     report = audit.log.verify()
 
     assert (report.ok, report.first_broken_seq) == (False, 2)
+    assert report.reason == "entry 2 does not match its hash (changed after it was written)"
+
+
+def test_reordered_entries_are_caught_at_the_first_moved(audit: AuditBackend) -> None:
+    for n in range(1, 6):
+        audit.log.append(lookup(n, "a" * 64 if n % 2 else "b" * 64))
+    audit.tamper.swap(2, 4)
+
+    report = audit.log.verify()
+
+    assert (report.ok, report.count, report.first_broken_seq) == (False, 1, 2)
+    assert report.reason == (
+        "entry 2 is missing or out of place: the entry stored there is numbered 4"
+    )
 
 
 def test_a_sqlite_log_made_before_the_citizen_column_gains_it_and_still_verifies(

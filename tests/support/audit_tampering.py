@@ -33,6 +33,21 @@ class SqliteTamperer:
     def delete(self, seq: int) -> None:
         self._edit("DELETE FROM audit WHERE seq = ?", seq)
 
+    def swap(self, first: int, second: int) -> None:
+        """Entries ``first`` and ``second`` change places, each with its hash and citizen."""
+        with sqlite3.connect(self.path) as db:
+            rows = {
+                seq: (entry, hash_hex, citizen)
+                for seq, entry, hash_hex, citizen in db.execute(
+                    "SELECT seq, entry, hash, citizen FROM audit WHERE seq IN (?, ?)",
+                    (first, second),
+                )
+            }
+        for seq, other in ((first, second), (second, first)):
+            entry, hash_hex, citizen = rows[other]
+            sql = "UPDATE audit SET entry = ?, hash = ?, citizen = ? WHERE seq = ?"
+            self._edit(sql, entry, hash_hex, citizen, seq)
+
     def remove_head(self) -> None:
         self._edit("DELETE FROM audit_head")
 
@@ -53,6 +68,14 @@ class RedisTamperer:
         with redis.Redis.from_url(self.url) as client:
             value = client.lindex(LIST, seq - 1)
             assert client.lrem(LIST, 1, value) == 1
+
+    def swap(self, first: int, second: int) -> None:
+        """Entries ``first`` and ``second`` change places, each with its hash."""
+        with redis.Redis.from_url(self.url) as client:
+            one, two = client.lindex(LIST, first - 1), client.lindex(LIST, second - 1)
+            assert isinstance(one, bytes) and isinstance(two, bytes)
+            client.lset(LIST, first - 1, two)
+            client.lset(LIST, second - 1, one)
 
     def remove_head(self) -> None:
         with redis.Redis.from_url(self.url) as client:

@@ -199,7 +199,7 @@ class PopulationClient:
             rows = list(answer or [])
             if not rows:
                 return None
-            wanted = rows[0].SoDinhDanh if CITIZEN_ID.match(citizen_id) else rows[0].SoCMND
+            wanted = rows[0].SoDinhDanh if CITIZEN_ID.fullmatch(citizen_id) else rows[0].SoCMND
             if len(rows) != 1 or wanted != citizen_id:
                 raise WrongAnswer("CongdanCollection of another citizen")
             return _record(rows[0], request_id)

@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from gateway.dossiers.ports import Applicant, ApplicantKind
 from gateway.errors import Forbidden, Issue
 
-_UID = re.compile(r"(?P<scheme>MST|CCCD):(?P<id>\d{10}(?:-?\d{3})?|\d{12})")
+_UID = re.compile(r"(?P<scheme>MST|CCCD):(?P<id>[0-9]{10}(?:-?[0-9]{3})?|[0-9]{12})")
 _SCHEMES: dict[str, ApplicantKind] = {"MST": "unit", "CCCD": "citizen"}
 _UNIT_PATH = "/Hoso/NoiDung/ThongTinDonVi"
 

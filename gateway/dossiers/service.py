@@ -252,7 +252,7 @@ def _persons(read: ReadDossier) -> list[tuple[Person, str]]:
     certificate's name only)."""
     persons = []
     subject, applicant = read.subject, read.applicant
-    if subject.citizen_id and CITIZEN_ID.match(subject.citizen_id) and subject.full_name:
+    if subject.citizen_id and CITIZEN_ID.fullmatch(subject.citizen_id) and subject.full_name:
         person = Person(subject.citizen_id, subject.full_name, subject.date_of_birth)
         persons.append((person, "subject.citizen_id"))
     if applicant.kind == "citizen" and applicant.id != subject.citizen_id:

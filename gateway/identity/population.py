@@ -21,7 +21,7 @@ from gateway.logs import mask
 
 # A personal identification number (CCCD, SoDinhDanh): the three-digit code of the province
 # where the birth was registered, century and gender, year of birth, a six-digit serial.
-CITIZEN_ID = re.compile(r"^\d{12}$")
+CITIZEN_ID = re.compile(r"[0-9]{12}")  # fullmatch: ASCII digits only, no newline
 
 
 def masked(citizen_id: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 _UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0}
-_RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*(s|min|h)\s*$")
+_RATE = re.compile(r"^\s*([0-9]{1,9})\s*/\s*(s|min|h)\s*$")
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ def test_a_rate_is_a_count_per_second_minute_or_hour(text: str, count: int, peri
     assert Rate.parse(text) == Rate(count, period)
 
 
-@pytest.mark.parametrize("text", ["0/s", "100", "100/d", "-1/s", "1.5/s", "2000000/s", ""])
+@pytest.mark.parametrize(
+    "text", ["0/s", "100", "100/d", "-1/s", "1.5/s", "2000000/s", "", "１００/s"]
+)
 def test_what_is_not_a_rate_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="is not a rate"):
         Rate.parse(text)

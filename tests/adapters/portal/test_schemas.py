@@ -101,6 +101,14 @@ def test_a_list_of_workers_written_by_hand_is_valid() -> None:
         ("dossier/d02-ts", D02_TS, "<Masobhxh>0198765432", "<Masobhxh>019876543"),
         ("dossier/d02-ts", D02_TS, "<tuThang>01/2026", "<tuThang>13/2026"),
         ("dossier/d02-ts", D02_TS, "<phuongAn>DC</phuongAn>", ""),
+        # XSD's \d is any Unicode digit: full-width digits are not an ID anyone issued.
+        (
+            "dossier/tk1-ts",
+            TK1_TS,
+            "<CMND>001185012345</CMND>",
+            "<CMND>００１１８５０１２３４５</CMND>",
+        ),
+        ("dossier/d02-ts", D02_TS, "<Masobhxh>0198765432", "<Masobhxh>０１９８７６５４３２"),
     ],
     ids=[
         "cmnd-of-10-digits",
@@ -110,6 +118,8 @@ def test_a_list_of_workers_written_by_hand_is_valid() -> None:
         "si-number-of-9-digits",
         "month-13",
         "row-without-plan",
+        "cmnd-of-full-width-digits",
+        "si-number-of-full-width-digits",
     ],
 )
 def test_out_of_bounds_values_are_refused_with_their_path(

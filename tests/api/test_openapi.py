@@ -25,18 +25,23 @@ from schemathesis import BaseSchema, Case, Response
 
 from adapters.hospital.synth import make_batch
 from adapters.portal.synth import make_dossier, sign_with_gateway
+from gateway.api.citizens import ASSERTION_HEADER
 from gateway.demo import (
+    DEMO_CITIZEN,
     DOSSIERS,
     HOSPITALS,
     PORTAL,
     dossier_index,
     running,
 )
+from gateway.demo_identity import VNEID
 from gateway.legacy import md5_upper
 from gateway.trust.sign import SigningIdentity
-from gateway.xml.ns import DOSSIERS_SERVICE
+from gateway.xml.ns import DOSSIERS_SERVICE, LOOKUP_SERVICE
 from tests.conftest import Served
+from tests.support.demo import id_token
 from tests.support.soap import dotnet_envelope, soap_envelope
+from tests.support.vss_portal_client import VssPortalClient
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 HOSPITAL = HOSPITALS[0]
@@ -46,19 +51,43 @@ FORM = "application/x-www-form-urlencoded"
 
 @dataclass
 class Demo:
-    """The demo gateway on a loopback port, and the files ``gateway.demo.prepare`` wrote."""
+    """The demo gateway on a loopback port, the files ``gateway.demo.prepare`` wrote, and the
+    demo's VNeID simulator."""
 
     served: Served
     folder: Path
+    vneid_url: str
 
     def token(self, partner: str) -> str:
         return (self.folder / f"{partner}.token").read_text().strip()
 
+    def card_check_login(self) -> dict[str, str]:
+        """The demo hospital's card-check credentials (token/take, then the query string)."""
+        password = (self.folder / f"{HOSPITAL.partner_id}.password").read_text().strip()
+        with VssPortalClient(
+            self.served.url,
+            HOSPITAL.username,
+            password,
+            ma_tinh=HOSPITAL.province,
+            ma_cskcb=HOSPITAL.facility,
+        ) as client:
+            assert client.take_token()["maKetQua"] == "200"
+            return client.credentials()
+
     def variables(self) -> dict[str, str]:
-        """The tokens that ``schemathesis.toml`` sends to the dossier and queue operations."""
+        """What ``schemathesis.toml`` sends to the operations that are not a hospital's API:
+        the portal's and a department's tokens; VNeID's, and an ID token of the demo citizen
+        minted now by the demo's VNeID simulator (valid ten minutes); the demo hospital's
+        card-check login."""
+        login = self.card_check_login()
         return {
             "DEMO_PORTAL_TOKEN": self.token(PORTAL),
             "DEMO_DEPARTMENT_TOKEN": self.token(DEPARTMENT),
+            "DEMO_VNEID_TOKEN": self.token(VNEID),
+            "DEMO_CITIZEN_ASSERTION": id_token(self.vneid_url),
+            "DEMO_CARD_CHECK_TOKEN": login["token"],
+            "DEMO_CARD_CHECK_ID_TOKEN": login["id_token"],
+            "DEMO_CARD_CHECK_PASSWORD": login["password"],
         }
 
     @property
@@ -86,8 +115,12 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     folder = tmp_path_factory.mktemp("demo")
-    with running(folder) as run, Served(run.gateway) as served:
-        yield Demo(served, folder)
+    with pytest.MonkeyPatch.context() as env:
+        # Generated lookups are all of the demo citizen: over the 30 a minute of the default,
+        # they would be refused 429 (documented) before the lookup is made.
+        env.setenv("GATEWAY_CITIZEN_RATE_LIMIT", "100000/min")
+        with running(folder) as run, Served(run.gateway) as served:
+            yield Demo(served, folder, run.vneid_url)
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +234,33 @@ def test_portal_card_check_is_described(demo: Demo, described: BaseSchema) -> No
     check = described["/api/egw/KQNhanLichSuKCB2024"]["POST"]
     answer = succeed(check.Case(query=query, body=body, media_type="application/json"), demo)
     assert answer.json()["maKetQua"] == "000", answer.text
+
+
+def test_vneid_lookups_are_described(demo: Demo, described: BaseSchema) -> None:
+    token = id_token(demo.vneid_url)
+    vneid = {"Authorization": f"Bearer {demo.token(VNEID)}", ASSERTION_HEADER: token}
+    own = {"citizen_id": DEMO_CITIZEN}
+    record = described["/api/v1/si-records/{citizen_id}"]["GET"]
+    answer = record.Case(path_parameters=own, headers={"X-Purpose": "vneid:sobhxh"})
+    assert answer.call_and_validate(headers=vneid).json()["si_number"] == "0190012345"
+    other = record.Case(path_parameters={"citizen_id": "001190099999"})
+    refused = other.call_and_validate(headers=vneid)
+    assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN"), refused.text
+
+    accesses = described["/api/v1/si-records/{citizen_id}/accesses"]["GET"]
+    listed = accesses.Case(path_parameters=own, query={"limit": 5}).call_and_validate(headers=vneid)
+    assert listed.status_code == 200, listed.text
+
+    soap = described["/soap/lookup"]["POST"]
+    envelope = dotnet_envelope(
+        LOOKUP_SERVICE, "GetSiRecord", {"CitizenId": DEMO_CITIZEN, "IdToken": token}
+    )
+    answer = succeed(
+        soap.Case(body=envelope, media_type="text/xml"),
+        demo,
+        Authorization=f"Bearer {demo.token(VNEID)}",
+    )
+    assert b"<SiNumber>0190012345</SiNumber>" in answer.content, answer.text
 
 
 def test_dossier_submitted_over_soap_is_described(demo: Demo, described: BaseSchema) -> None:

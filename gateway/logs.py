@@ -14,10 +14,18 @@ request_id: ContextVar[str] = ContextVar("request_id", default="-")
 # Citizen IDs (12 digits), HI card numbers (2 letters + 13 digits), SI numbers and old ID numbers
 # (9-10 digits) standing alone: everything but the last 3 characters is masked.
 _IDENTIFIERS = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{2}\d{13}|\d{12}|\d{9,10})(?![A-Za-z0-9])")
+# Credentials that hospital software sends in the query string of VSS's portal API (CV 1923: the
+# login's token and id_token, the username and the MD5 password), as an access log would show
+# the URL: never logged (reference/IDENTITY.md section 6.3).
+_QUERY_CREDENTIALS = re.compile(
+    r"(?<=[?&])(token|id_token|username|password)=[^&\s\"']*", re.IGNORECASE
+)
 
 
 def mask(text: str) -> str:
-    """``text`` with every personal identifier masked (``*********567``)."""
+    """``text`` with every personal identifier masked (``*********567``) and the query
+    string's credentials removed (``password=***``)."""
+    text = _QUERY_CREDENTIALS.sub(r"\1=***", text)
     return _IDENTIFIERS.sub(lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], text)
 
 

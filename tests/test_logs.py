@@ -16,6 +16,17 @@ def test_mask_hides_citizen_ids_card_and_si_numbers() -> None:
     assert logs.mask(text) == "citizen *********345 card ************456 si *******456 order 12"
 
 
+def test_mask_removes_the_credentials_of_a_query_string() -> None:
+    text = (
+        '"POST /api/egw/KQNhanLichSuKCB2024?token=eyJ.a-b_c&id_token=bEGv&username=01929_BV'
+        '&password=F4EB7F5E&maThe=x HTTP/1.1" 200; mytoken=kept'
+    )
+    assert logs.mask(text) == (
+        '"POST /api/egw/KQNhanLichSuKCB2024?token=***&id_token=***&username=***'
+        '&password=***&maThe=x HTTP/1.1" 200; mytoken=kept'
+    )
+
+
 def test_masking_filter_applies_to_arguments() -> None:
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "lookup %s", ("001099012345",), None)
     assert logs.MaskingFilter().filter(record)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,8 +18,10 @@ import orjson
 import pytest
 
 from gateway.audit import Action, AuditEvent, AuditHead, AuditReport, Result
-from gateway.audit.chain import GENESIS
+from gateway.audit.chain import GENESIS, AuditEntry
 from gateway.audit.sqlite import SqliteAuditLog
+from gateway.errors import Unavailable
+from tests.support.process import wait_until
 
 if TYPE_CHECKING:
     from tests.store.conftest import AuditBackend
@@ -307,3 +312,90 @@ def test_a_sqlite_log_made_before_the_citizen_column_gains_it_and_still_verifies
         assert (log.verify().ok, log.verify().count) == (True, 3)
     finally:
         log.close()
+
+
+@contextmanager
+def write_lock_held(path: Path) -> Iterator[sqlite3.Connection]:
+    """The database's write lock, held by another connection (another process would) while the
+    block runs: the SQLite log's appends queue up behind it."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield db
+        db.execute("ROLLBACK")
+    finally:
+        db.close()
+
+
+def grouped_appends(
+    log: SqliteAuditLog, path: Path, events: list[AuditEvent]
+) -> list[AuditEntry | Exception]:
+    """``events`` appended from a thread each, the first alone in a commit that waits for the
+    write lock, the others queued meanwhile: they are committed as one group once it is free.
+    What each append returned or raised, in the order of ``events``."""
+
+    def append(one: AuditEvent) -> AuditEntry | Exception:
+        try:
+            return log.append(one)
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(len(events)) as pool, write_lock_held(path):
+        first = pool.submit(append, events[0])
+        wait_until(lambda: log.waiting == 1, what="the first append waits for the lock")
+        rest = [pool.submit(append, one) for one in events[1:]]
+        wait_until(lambda: log.waiting == len(events), what="every append is queued")
+    return [first.result(), *(future.result() for future in rest)]
+
+
+def sqlite_log(backend: AuditBackend) -> SqliteAuditLog:
+    assert isinstance(backend.log, SqliteAuditLog)
+    return backend.log
+
+
+def test_sqlite_appends_queued_together_share_a_commit_and_form_one_chain(
+    sqlite_audit: AuditBackend, tmp_path: Path
+) -> None:
+    log = sqlite_log(sqlite_audit)
+    events = [event(n) for n in range(12)]
+
+    answers = grouped_appends(log, tmp_path / "gateway.sqlite3", events)
+
+    entries = [a for a in answers if isinstance(a, AuditEntry)]
+    assert len(entries) == len(events)
+    assert [e.event() for e in entries] == events  # each append gets its own entry back
+    assert entries[0].seq == 1
+    assert sorted(e.seq for e in entries) == list(range(1, 13))
+    assert log.entries() == sorted(entries, key=lambda e: e.seq)
+    assert log.verify() == AuditReport(12, True, head=AuditHead(12, log.entries()[-1].hash))
+    assert log.waiting == 0
+
+
+def test_a_failed_group_commit_fails_every_append_of_the_group_and_writes_none(
+    sqlite_audit: AuditBackend, tmp_path: Path
+) -> None:
+    """One entry of a group that SQLite cannot write (a trigger failing on it, as a full disk
+    fails a commit) undoes the group's transaction: each of its appends raises Unavailable
+    (503), none is stored, and the chain goes on from the last durable entry."""
+    log = sqlite_log(sqlite_audit)
+    path = tmp_path / "gateway.sqlite3"
+    log.append(event(0))
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TRIGGER audit_poisoned BEFORE INSERT ON audit "
+            "WHEN CAST(NEW.entry AS TEXT) LIKE '%POISON%' BEGIN SELECT json('{'); END"
+        )
+    poisoned = replace(event(5), target="record:POISON")
+    events = [event(1), event(2), event(3), poisoned, event(4)]
+
+    answers = grouped_appends(log, path, events)
+
+    assert isinstance(answers[0], AuditEntry)
+    assert answers[0].seq == 2  # committed alone, before the group
+    for failed in answers[1:]:
+        assert isinstance(failed, Unavailable)
+        assert failed.status == 503
+    assert [e.event() for e in log.entries()] == [event(0), event(1)]
+    assert log.verify().ok
+    assert log.append(event(6)).seq == 3
+    assert log.waiting == 0

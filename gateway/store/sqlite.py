@@ -124,14 +124,21 @@ class ReadPool:
                 db.close()
 
 
+@contextmanager
+def snapshot(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Several reads on a read connection that see one state of the database (a dossier and
+    its history, a citizen and their record's lists)."""
+    db.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        db.execute("COMMIT")
+
+
 class SqliteDatabase:
     """What every SQLite store shares: one write connection, serialized by a lock, each write
     one ``BEGIN IMMEDIATE`` transaction (``synchronous=FULL`` makes each commit durable); reads
-    on connections of their own from a ``ReadPool``, never behind a commit; and the receipts and
-    original bytes it keeps, in tables of its own names."""
-
-    RECEIPTS: ClassVar[str]  # its receipts table, of ``RECEIPT_COLUMNS``
-    ORIGINALS: ClassVar[str]  # its originals table: sha256, body
+    on connections of their own from a ``ReadPool``, never behind a commit."""
 
     def __init__(self, path: Path, schema: str) -> None:
         self._db = connect(path, schema)
@@ -147,6 +154,23 @@ class SqliteDatabase:
     def _reading(self) -> Iterator[sqlite3.Connection]:
         with translate("the store"), self._reads.reading() as db:
             yield db
+
+    def ping(self) -> None:
+        with self._reading() as db:
+            db.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+        self._reads.close()
+
+
+class SqliteReceiptDatabase(SqliteDatabase):
+    """A store that also keeps receipts and the original bytes they answer, in tables of its
+    own names."""
+
+    RECEIPTS: ClassVar[str]  # its receipts table, of ``RECEIPT_COLUMNS``
+    ORIGINALS: ClassVar[str]  # its originals table: sha256, body
 
     def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
         with self._reading() as db:
@@ -164,17 +188,8 @@ class SqliteDatabase:
             ).fetchone()
         return None if row is None else bytes(row[0])
 
-    def ping(self) -> None:
-        with self._reading() as db:
-            db.execute("SELECT 1").fetchone()
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-        self._reads.close()
-
-
-class SqliteStore(SqliteDatabase):
+class SqliteStore(SqliteReceiptDatabase):
     """The claim store: a worker's history look-ups read on their own connections, so they do
     not stall behind its own commit."""
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.audit.events import rfc3339
-from gateway.errors import translate
 from gateway.sirecords.checks import CardCheckEntry
-from gateway.store.sqlite import ReadPool, connect, immediate
+from gateway.store.sqlite import SqliteDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS si_card_checks (
@@ -38,18 +36,17 @@ def _entry(row: sqlite3.Row | tuple[str, ...]) -> CardCheckEntry:
     )
 
 
-class SqliteCardCheckLog:
-    """Writes through one connection under a lock, each one transaction; reads from a pool.
-    Times are stored as fixed-width RFC 3339 UTC text, which sorts as the time does."""
+class SqliteCardCheckLog(SqliteDatabase):
+    """Writes through one connection under a lock, each one transaction; reads from a pool
+    (``SqliteDatabase``). Times are stored as fixed-width RFC 3339 UTC text, which sorts as the
+    time does."""
 
     def __init__(self, path: Path) -> None:
-        self._db = connect(path, SCHEMA)
-        self._lock = threading.Lock()
-        self._reads = ReadPool(path)
+        super().__init__(path, SCHEMA)
 
     def record(self, card_key: str, entry: CardCheckEntry) -> None:
-        with translate("the store"), self._lock, immediate(self._db):
-            self._db.execute(
+        with self._writing() as db:
+            db.execute(
                 f"INSERT INTO si_card_checks (card_key, {_COLUMNS}) "  # noqa: S608 (constants)
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -66,7 +63,7 @@ class SqliteCardCheckLog:
             )
 
     def history(self, card_key: str, *, limit: int) -> list[CardCheckEntry]:
-        with translate("the store"), self._reads.reading() as db:
+        with self._reading() as db:
             rows = db.execute(
                 f"SELECT {_COLUMNS} FROM si_card_checks WHERE card_key = ? "  # noqa: S608
                 "ORDER BY at DESC, id DESC LIMIT ?",
@@ -75,13 +72,8 @@ class SqliteCardCheckLog:
         return [_entry(row) for row in rows]
 
     def purge(self, *, before: datetime) -> int:
-        with translate("the store"), self._lock, immediate(self._db):
-            deleted = self._db.execute(
+        with self._writing() as db:
+            deleted = db.execute(
                 "DELETE FROM si_card_checks WHERE at < ?", (rfc3339(before.astimezone(UTC)),)
             ).rowcount
         return int(deleted)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-        self._reads.close()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,13 @@ from gateway.sirecords.ports import GrantedBenefit
 from gateway.store import sqlite_dossier_rows as rows
 from gateway.store import sqlite_sirecords as sirecords
 from gateway.store.ports import StoredReceipt
-from gateway.store.sqlite import RECEIPT_COLUMNS, SqliteDatabase, receipt_of, receipt_values
+from gateway.store.sqlite import (
+    RECEIPT_COLUMNS,
+    SqliteReceiptDatabase,
+    receipt_of,
+    receipt_values,
+    snapshot,
+)
 
 MAX_PAGE = 200  # the most rows any one call returns
 
@@ -49,18 +54,8 @@ def _bounded(limit: int) -> int:
     return max(1, min(limit, MAX_PAGE))
 
 
-@contextmanager
-def _snapshot(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Several reads that see one state of the database (a dossier and its history)."""
-    db.execute("BEGIN")
-    try:
-        yield db
-    finally:
-        db.execute("COMMIT")
-
-
-class SqliteDossierStore(SqliteDatabase):
-    """Each write is one ``BEGIN IMMEDIATE`` transaction (``SqliteDatabase``): it takes the
+class SqliteDossierStore(SqliteReceiptDatabase):
+    """Each write is one ``BEGIN IMMEDIATE`` transaction (``SqliteReceiptDatabase``): it takes the
     database's write lock before its first read, so what it decides on (a version, a free task,
     a duplicate) cannot change under it, in this process or any other.
 
@@ -110,11 +105,11 @@ class SqliteDossierStore(SqliteDatabase):
             return self._load(db, dossier.id)
 
     def find(self, partner_id: str, *, ma_ho_so: str, sha256: str) -> Dossier | None:
-        with self._reading() as db, _snapshot(db):
+        with self._reading() as db, snapshot(db):
             return self._find(db, partner_id, ma_ho_so, sha256)
 
     def get(self, dossier_id: str) -> Dossier | None:
-        with self._reading() as db, _snapshot(db):
+        with self._reading() as db, snapshot(db):
             found = self._select(db, "id = ?", (dossier_id,), limit=1)
         return found[0] if found else None
 
@@ -274,7 +269,7 @@ class SqliteDossierStore(SqliteDatabase):
     # -- reminders -----------------------------------------------------------------------------
 
     def awaiting_supplement(self, *, overdue_on: date, reminded_before: datetime) -> list[Dossier]:
-        with self._reading() as db, _snapshot(db):
+        with self._reading() as db, snapshot(db):
             return self._select(
                 db,
                 "state = 'supplement_requested' AND supplement_due < ? "
@@ -413,7 +408,7 @@ class SqliteDossierStore(SqliteDatabase):
             where = [*where, "(received_at, id) > (?, ?)"]
             params = [*params, *rows.position(cursor)]
         size = _bounded(limit)
-        with self._reading() as db, _snapshot(db):
+        with self._reading() as db, snapshot(db):
             found = self._select(db, " AND ".join(where) or "1", params, limit=size + 1)
         if len(found) <= size:
             return Page(tuple(found))

@@ -8,15 +8,13 @@ benefit in the same transaction as the move that finishes its dossier (``write_b
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from gateway.errors import Conflict, translate
+from gateway.errors import Conflict
 from gateway.sirecords.model import (
     Benefit,
     ContributionPeriod,
@@ -32,7 +30,7 @@ from gateway.sirecords.ports import (
     GrantedBenefit,
     HeldCard,
 )
-from gateway.store.sqlite import ReadPool, connect, immediate
+from gateway.store.sqlite import SqliteDatabase, snapshot
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS si_people (
@@ -149,31 +147,16 @@ def _items(db: sqlite3.Connection, sql: str, citizen_id: str) -> list[bytes]:
     return [bytes(row[0]) for row in db.execute(sql, (citizen_id,)).fetchall()]
 
 
-class SqliteSiRecordStore:
+class SqliteSiRecordStore(SqliteDatabase):
     """Writes through one connection, serialized by a lock, each one ``BEGIN IMMEDIATE``
-    transaction; reads from pooled connections that see one snapshot per call."""
+    transaction; reads from pooled connections, a record's lists from one snapshot
+    (``SqliteDatabase``)."""
 
     def __init__(self, path: Path) -> None:
-        self._db = connect(path, SCHEMA)
-        self._lock = threading.Lock()
-        self._reads = ReadPool(path)
-
-    @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        with translate("the store"), self._lock, immediate(self._db):
-            yield self._db
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with translate("the store"), self._reads.reading() as db:
-            db.execute("BEGIN")
-            try:
-                yield db
-            finally:
-                db.execute("COMMIT")
+        super().__init__(path, SCHEMA)
 
     def get(self, citizen_id: str, *, history: int = MAX_HISTORY) -> SiRecord | None:
-        with self._reading() as db:
+        with self._reading() as db, snapshot(db):
             row = db.execute(
                 "SELECT json, version FROM si_people WHERE citizen_id = ?", (citizen_id,)
             ).fetchone()
@@ -202,14 +185,14 @@ class SqliteSiRecordStore:
         )
 
     def held_card(self, number: str) -> HeldCard | None:
-        with translate("the store"), self._reads.reading() as db:
+        with self._reading() as db:
             row = db.execute(
                 "SELECT citizen_id, json FROM si_cards WHERE number = ?", (number,)
             ).fetchone()
         return None if row is None else HeldCard(row[0], HiCard.model_validate_json(row[1]))
 
     def version(self, citizen_id: str) -> int:
-        with translate("the store"), self._reads.reading() as db:
+        with self._reading() as db:
             return _version(db, citizen_id)
 
     def upsert(
@@ -291,19 +274,10 @@ class SqliteSiRecordStore:
             return write_benefit(db, granted)
 
     def changes(self, *, after: int = 0, limit: int = 100) -> list[Change]:
-        with translate("the store"), self._reads.reading() as db:
+        with self._reading() as db:
             rows = db.execute(
                 "SELECT seq, citizen_id, version FROM si_changes WHERE seq > ? ORDER BY seq "
                 "LIMIT ?",
                 (after, max(1, min(limit, 1000))),
             ).fetchall()
         return [Change(int(r[0]), r[1], int(r[2])) for r in rows]
-
-    def ping(self) -> None:
-        with translate("the store"), self._reads.reading() as db:
-            db.execute("SELECT 1").fetchone()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-        self._reads.close()

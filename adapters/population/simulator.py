@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import hmac
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -30,11 +29,12 @@ from typing import Literal
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from lxml import etree
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from adapters.population import protocol as p
 from adapters.population.citizens import Citizen
 from gateway.errors import GatewayError
+from gateway.simulators import FaultySimulator, InjectedFault, add_fault_routes
 from gateway.xml.parser import XmlLimits, parse
 
 FaultKind = Literal["slow", "status", "fault", "wrong"]
@@ -44,15 +44,17 @@ _XML = "text/xml; charset=utf-8"
 _SEEN = 100_000  # MaYeuCau remembered, to refuse a repeated one
 
 
-class Fault(BaseModel):
+class Fault(InjectedFault):
     """One injected fault (the body of ``POST /_simulator/faults``)."""
 
     kind: FaultKind
-    times: int | None = Field(default=None, ge=1)  # None: until reset
     operation: str | None = None  # only calls of this operation; None: every call
     delay: float = Field(default=0.0, ge=0, le=120)
     status: int = Field(default=503, ge=500, le=599)
     message: str = "Lỗi hệ thống"
+
+    def applies_to(self, call: str) -> bool:
+        return self.operation in (None, call)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class _State:
     order: deque[str] = field(default_factory=deque)
 
 
-class Population:
+class Population(FaultySimulator[Fault]):
     """The simulated database, shared by its HTTP handler and the test or demo driving it."""
 
     def __init__(
@@ -94,10 +96,9 @@ class Population:
         api_key: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self._username, self._secret, self._api_key = username, secret, api_key
         self._clock = clock
-        self._lock = threading.Lock()
-        self._fault: Fault | None = None
         self._state = _State()
         for person in citizens:
             self.add(person)
@@ -108,14 +109,6 @@ class Population:
             self._state.citizens[person.citizen_id] = person
             if person.legacy_id:
                 self._state.citizens[person.legacy_id] = person
-
-    def inject(self, fault: Fault) -> None:
-        with self._lock:
-            self._fault = fault.model_copy()
-
-    def reset_faults(self) -> None:
-        with self._lock:
-            self._fault = None
 
     def calls(self) -> list[Call]:
         with self._lock:
@@ -138,14 +131,7 @@ class Population:
         """Record a call; its fault, if any (counting that down)."""
         with self._lock:
             self._state.calls.append(call)
-            fault = self._fault
-            if fault is None or fault.operation not in (None, call.operation):
-                return None
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self._fault = None
-            return fault
+            return self._faulted(call.operation)
 
     def answer(self, operation: str, values: dict[str, str], *, wrong: bool) -> etree._Element:
         """The body of the answer; ``SoapFault`` for a request C06 would refuse."""
@@ -285,13 +271,7 @@ def create_app(population: Population, *, path: str = "/population") -> FastAPI:
             await asyncio.sleep(fault.delay)
         return Response(_envelope(answer), media_type=_XML)
 
-    @app.post("/_simulator/faults", status_code=204)
-    async def inject(fault: Fault) -> None:
-        population.inject(fault)
-
-    @app.delete("/_simulator/faults", status_code=204)
-    async def reset() -> None:
-        population.reset_faults()
+    add_fault_routes(app, population, Fault)
 
     @app.get("/_simulator/calls")
     async def calls() -> list[dict[str, object]]:

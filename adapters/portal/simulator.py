@@ -17,39 +17,38 @@ or as a process (``python -m adapters.portal.simulator``, configured by ``GATEWA
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import copy
 import hmac
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from adapters.portal import dvcqg_protocol as p
 from adapters.portal.simulator_checks import check_dossier, check_step
 from gateway.config import Settings
 from gateway.errors import ConfigError
+from gateway.simulators import FaultySimulator, InjectedFault, add_fault_routes, serve
 
 FaultKind = Literal["delay", "status", "error_code", "session"]
 
 
-class Fault(BaseModel):
+class Fault(InjectedFault):
     """One injected fault (the body of ``POST /_simulator/faults``)."""
 
     kind: FaultKind
-    times: int | None = Field(default=None, ge=1)  # None: until reset
     service: str | None = None  # only calls of this service; None: every integration call
     delay: float = 0.0
     status: int = 503
     code: str = p.Code.INTERNAL
     message: str = "Lỗi hệ thống"
+
+    def applies_to(self, call: str) -> bool:
+        return self.service in (None, call)
 
 
 @dataclass
@@ -66,7 +65,7 @@ def _answer(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error_code": code, "message": message, **extra}
 
 
-class Portal:
+class Portal(FaultySimulator[Fault]):
     """The simulated portal's state, shared by its HTTP handlers and the test or demo driving it.
     Every change happens under one lock, so a repeated call cannot slip between a check and a
     write."""
@@ -74,25 +73,16 @@ class Portal:
     def __init__(
         self, *, username: str, password: str, agency: str, session_ttl: float = 1800.0
     ) -> None:
+        super().__init__()
         self._username = username
         self._password = password
         self.agency = agency
         self._session_ttl = session_ttl
-        self._lock = threading.Lock()
         self._sessions: dict[str, float] = {}  # token -> monotonic expiry
         self._spent: dict[str, dict[str, Any]] = {}  # idempotency key -> first answer
-        self._fault: Fault | None = None
         self._received = Received()
 
     # -- the handles of tests and the demo ----------------------------------------------------
-    def inject(self, fault: Fault) -> None:
-        with self._lock:
-            self._fault = fault.model_copy()
-
-    def reset_faults(self) -> None:
-        with self._lock:
-            self._fault = None
-
     def expire_sessions(self) -> None:
         with self._lock:
             self._sessions.clear()
@@ -121,14 +111,7 @@ class Portal:
         service = str(body.get("service")) if isinstance(body, dict) else ""
         with self._lock:
             self._received.calls[service] = self._received.calls.get(service, 0) + 1
-            fault = self._fault
-            if fault is None or fault.service not in (None, service):
-                return None
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self._fault = None
-            return fault
+            return self._faulted(service)
 
     def integrate(self, body: Any, key: str | None) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -220,13 +203,7 @@ def create_app(
             await asyncio.sleep(fault.delay)
         return JSONResponse(answer)
 
-    @app.post("/_simulator/faults", status_code=204)
-    async def inject(fault: Fault) -> None:
-        portal.inject(fault)
-
-    @app.delete("/_simulator/faults", status_code=204)
-    async def reset() -> None:
-        portal.reset_faults()
+    add_fault_routes(app, portal, Fault)
 
     @app.post("/_simulator/sessions/expire", status_code=204)
     async def expire() -> None:
@@ -260,12 +237,7 @@ def from_settings(settings: Settings) -> tuple[Portal, FastAPI]:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the simulator as a process, with the credentials and paths the gateway uses."""
-    parser = argparse.ArgumentParser(description="DVCQG simulator (GATEWAY_PORTAL_* settings)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
-    args = parser.parse_args(argv)
-    _, app = from_settings(Settings())
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    serve(argv, from_settings, description="DVCQG simulator (GATEWAY_PORTAL_* settings)", port=8090)
 
 
 if __name__ == "__main__":

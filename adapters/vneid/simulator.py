@@ -16,7 +16,6 @@ as a process (``python -m adapters.vneid.simulator``, configured by ``GATEWAY_VN
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
@@ -29,7 +28,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI, Request
@@ -39,6 +37,7 @@ from pydantic import BaseModel, Field
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.errors import ConfigError
+from gateway.simulators import serve
 
 Algorithm = Literal["RS256", "ES256"]
 Forgery = Literal["alg-none", "hs256-public-key", "unknown-kid", "wrong-key"]
@@ -269,12 +268,7 @@ def from_settings(settings: Settings) -> tuple[IdentityProvider, FastAPI]:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the simulator as a process, for the issuer and client id the gateway expects."""
-    parser = argparse.ArgumentParser(description="VNeID simulator (GATEWAY_VNEID_* settings)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8091)
-    args = parser.parse_args(argv)
-    _, app = from_settings(Settings())
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    serve(argv, from_settings, description="VNeID simulator (GATEWAY_VNEID_* settings)", port=8091)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,14 @@ from adapters.hospital.synth import make_batch
 from gateway.api.app import create_app
 from gateway.api.connections import GuardedH11Protocol
 from gateway.bootstrap import Gateway, build
+from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.identity.citizen_key import write_key
 from gateway.partners import token_hash
 from gateway.trust.anchors import fingerprint
 from gateway.trust.devpki import DevCA, gateway_key, new_key, pem, write_identity
 from gateway.trust.sign import SigningIdentity
+from tests.support.vneid import SimulatedProvider, simulated_provider
 
 HOSPITAL = "hospital-01929"
 OTHER_HOSPITAL = "hospital-79001"
@@ -384,3 +386,10 @@ def listener() -> Iterator[tuple[str, list[str]]]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", hits
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def vneid_sim() -> Iterator[SimulatedProvider]:
+    """The VNeID simulator on a loopback port, on the system clock, one per test module."""
+    with simulated_provider(SystemClock()) as running:
+        yield running

@@ -12,7 +12,6 @@ from fastapi import Depends
 
 from gateway.api.citizens import ASSERTION_HEADER, CitizenCaller, citizen_caller, require_citizen
 from gateway.bootstrap import build
-from gateway.clock import SystemClock
 from gateway.config import Settings
 from tests.conftest import HOSPITAL, TOKENS, Served
 from tests.support.vneid import (
@@ -21,20 +20,13 @@ from tests.support.vneid import (
     VNEID,
     VNEID_TOKEN,
     SimulatedProvider,
-    simulated_provider,
     with_vneid,
 )
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatedProvider]:
-    with simulated_provider(SystemClock()) as running:
-        yield running
-
-
 @pytest.fixture
-def served(settings: Settings, sim: SimulatedProvider) -> Iterator[Served]:
-    gateway = build(with_vneid(settings, sim.jwks_url))
+def served(settings: Settings, vneid_sim: SimulatedProvider) -> Iterator[Served]:
+    gateway = build(with_vneid(settings, vneid_sim.jwks_url))
     server = Served(gateway)
 
     @server.app.get("/probe/{citizen_id}")
@@ -62,41 +54,43 @@ def probe(
         return client.get(f"/probe/{citizen}", headers=headers)
 
 
-def test_the_citizen_of_the_token_is_let_through(served: Served, sim: SimulatedProvider) -> None:
-    answer = probe(served, sim.idp.mint(CITIZEN))
+def test_the_citizen_of_the_token_is_let_through(
+    served: Served, vneid_sim: SimulatedProvider
+) -> None:
+    answer = probe(served, vneid_sim.idp.mint(CITIZEN))
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"partner": VNEID, "level": 2}
 
 
 def test_es256_token_after_a_rotation_is_let_through(
-    served: Served, sim: SimulatedProvider
+    served: Served, vneid_sim: SimulatedProvider
 ) -> None:
-    assert probe(served, sim.idp.mint(CITIZEN)).status_code == 200  # keys held
-    sim.idp.rotate("ES256")
-    answer = probe(served, sim.idp.mint(CITIZEN, alg="ES256"))  # fetched again, off the loop
+    assert probe(served, vneid_sim.idp.mint(CITIZEN)).status_code == 200  # keys held
+    vneid_sim.idp.rotate("ES256")
+    answer = probe(served, vneid_sim.idp.mint(CITIZEN, alg="ES256"))  # fetched again, off the loop
     assert answer.status_code == 200, answer.text
 
 
-def test_another_citizen_is_forbidden(served: Served, sim: SimulatedProvider) -> None:
-    answer = probe(served, sim.idp.mint(CITIZEN), citizen=OTHER_CITIZEN)
+def test_another_citizen_is_forbidden(served: Served, vneid_sim: SimulatedProvider) -> None:
+    answer = probe(served, vneid_sim.idp.mint(CITIZEN), citizen=OTHER_CITIZEN)
     assert answer.status_code == 403
     assert answer.json()["code"] == "FORBIDDEN"
     assert answer.json()["detail"] == "a citizen may read only their own record"
 
 
-def test_level_1_is_forbidden(served: Served, sim: SimulatedProvider) -> None:
-    answer = probe(served, sim.idp.mint(CITIZEN, level=1))
+def test_level_1_is_forbidden(served: Served, vneid_sim: SimulatedProvider) -> None:
+    answer = probe(served, vneid_sim.idp.mint(CITIZEN, level=1))
     assert (answer.status_code, answer.json()["code"]) == (403, "FORBIDDEN")
 
 
 @pytest.mark.parametrize("forgery", ["alg-none", "hs256-public-key", "unknown-kid", "wrong-key"])
 def test_forged_tokens_are_unauthorized_and_never_logged(
     served: Served,
-    sim: SimulatedProvider,
+    vneid_sim: SimulatedProvider,
     caplog: pytest.LogCaptureFixture,
     forgery: Any,
 ) -> None:
-    token = sim.idp.forge(forgery, CITIZEN)
+    token = vneid_sim.idp.forge(forgery, CITIZEN)
     answer = probe(served, token)
     served.wait_idle()
     assert (answer.status_code, answer.json()["code"]) == (401, "UNAUTHORIZED")
@@ -111,8 +105,8 @@ def test_no_assertion_is_unauthorized(served: Served) -> None:
     assert ASSERTION_HEADER in answer.json()["detail"]
 
 
-def test_two_assertions_are_unauthorized(served: Served, sim: SimulatedProvider) -> None:
-    token = sim.idp.mint(CITIZEN)
+def test_two_assertions_are_unauthorized(served: Served, vneid_sim: SimulatedProvider) -> None:
+    token = vneid_sim.idp.mint(CITIZEN)
     headers = [
         ("Authorization", f"Bearer {VNEID_TOKEN}"),
         (ASSERTION_HEADER, token),
@@ -123,14 +117,20 @@ def test_two_assertions_are_unauthorized(served: Served, sim: SimulatedProvider)
     assert (answer.status_code, answer.json()["code"]) == (401, "UNAUTHORIZED")
 
 
-def test_a_partner_that_is_not_vneid_is_forbidden(served: Served, sim: SimulatedProvider) -> None:
-    answer = probe(served, sim.idp.mint(CITIZEN), partner=HOSPITAL)
+def test_a_partner_that_is_not_vneid_is_forbidden(
+    served: Served, vneid_sim: SimulatedProvider
+) -> None:
+    answer = probe(served, vneid_sim.idp.mint(CITIZEN), partner=HOSPITAL)
     assert (answer.status_code, answer.json()["code"]) == (403, "FORBIDDEN")
 
 
-def test_no_partner_credential_is_unauthorized(served: Served, sim: SimulatedProvider) -> None:
+def test_no_partner_credential_is_unauthorized(
+    served: Served, vneid_sim: SimulatedProvider
+) -> None:
     with httpx.Client(base_url=served.url, timeout=10) as client:
-        answer = client.get(f"/probe/{CITIZEN}", headers={ASSERTION_HEADER: sim.idp.mint(CITIZEN)})
+        answer = client.get(
+            f"/probe/{CITIZEN}", headers={ASSERTION_HEADER: vneid_sim.idp.mint(CITIZEN)}
+        )
     assert (answer.status_code, answer.json()["code"]) == (401, "UNAUTHORIZED")
 
 

@@ -16,7 +16,6 @@ import pytest
 
 from adapters.population.citizens import citizen, current_address
 from gateway import logs
-from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.logs import mask
 from gateway.trust.sign import SigningIdentity
@@ -32,16 +31,10 @@ from tests.e2e.test_vss_portal import logged_in
 from tests.e2e.test_vss_portal_card_check import STAFF
 from tests.support import edossiers
 from tests.support.population import simulated_population
-from tests.support.vneid import CITIZEN, SimulatedProvider, simulated_provider
+from tests.support.vneid import CITIZEN, SimulatedProvider
 
 NAME = "Nguyễn Thị Lan"  # CITIZEN's, and the dossiers' applicant's
 HELD = (citizen(CITIZEN, NAME, born="1990-05-17", residence=current_address("01", "00004", "")),)
-
-
-@pytest.fixture
-def sim() -> Iterator[SimulatedProvider]:
-    with simulated_provider(SystemClock()) as running:
-        yield running
 
 
 @pytest.fixture
@@ -69,19 +62,19 @@ def personal(record: dict[str, Any]) -> set[str]:
 def test_no_citizen_id_card_number_or_name_reaches_a_log_line(
     settings: Settings,
     pki: Pki,
-    sim: SimulatedProvider,
+    vneid_sim: SimulatedProvider,
     applicant: SigningIdentity,
     batch: Any,
     written: io.StringIO,
 ) -> None:
     secrets_: set[str] = {CITIZEN, CARD, NAME, *STAFF.values(), edossiers.CITIZEN_ID}
     with simulated_population(HELD) as c06:
-        gateway = seeded(c06.configured(configured(settings, pki, sim)))
+        gateway = seeded(c06.configured(configured(settings, pki, vneid_sim)))
         try:
             with Served(gateway) as served:
-                lookup(served, sim)
+                lookup(served, vneid_sim)
                 path = f"/api/v1/si-records/{CITIZEN}/accesses"
-                assert vneid(served, path, sim.idp.mint(CITIZEN)).status_code == 200
+                assert vneid(served, path, vneid_sim.idp.mint(CITIZEN)).status_code == 200
                 with logged_in(served) as hospital:
                     hospital.check_card(CARD, NAME, "17/05/1990", **STAFF)
                     hospital.check_card(CITIZEN, NAME, "17/05/1990", **STAFF)

@@ -18,7 +18,6 @@ from gateway.api.citizens import ASSERTION_HEADER
 from gateway.audit import Action, Result
 from gateway.bootstrap import Gateway, build
 from gateway.cli import main
-from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.trust.devpki import gateway_key, write_identity
 from gateway.trust.sign import SigningIdentity
@@ -33,7 +32,6 @@ from tests.support.vneid import (
     OTHER_CITIZEN,
     VNEID_TOKEN,
     SimulatedProvider,
-    simulated_provider,
     with_vneid,
 )
 
@@ -42,17 +40,11 @@ VNEID_READER = {"name": "VNeID backend", "kind": "vneid"}
 HOSPITAL_READER = {"name": "Test General Hospital", "kind": "hospital"}
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatedProvider]:
-    with simulated_provider(SystemClock()) as running:
-        yield running
-
-
-def configured(settings: Settings, pki: Pki, sim: SimulatedProvider) -> Settings:
+def configured(settings: Settings, pki: Pki, vneid_sim: SimulatedProvider) -> Settings:
     """VNeID's partner and tokens, and the hospital granted the card check with its login."""
     legacy = legacy_partner_file(pki, settings.partners.with_name("partners-legacy.toml"))
     return with_vneid(
-        settings.model_copy(update={"partners": grant_card_checks(legacy)}), sim.jwks_url
+        settings.model_copy(update={"partners": grant_card_checks(legacy)}), vneid_sim.jwks_url
     )
 
 
@@ -67,8 +59,8 @@ def seeded(settings: Settings) -> Gateway:
 
 
 @pytest.fixture
-def served(settings: Settings, pki: Pki, sim: SimulatedProvider) -> Iterator[Served]:
-    gateway = seeded(configured(settings, pki, sim))
+def served(settings: Settings, pki: Pki, vneid_sim: SimulatedProvider) -> Iterator[Served]:
+    gateway = seeded(configured(settings, pki, vneid_sim))
     try:
         with Served(gateway) as server:
             yield server
@@ -90,12 +82,12 @@ Lister = Callable[..., list[dict[str, Any]]]
 
 
 @pytest.fixture
-def accesses(served: Served, sim: SimulatedProvider) -> Lister:
+def accesses(served: Served, vneid_sim: SimulatedProvider) -> Lister:
     """The citizen's accesses, one page, as VNeID reads them with the citizen's token."""
 
     def listed(citizen: str = CITIZEN, **params: Any) -> list[dict[str, Any]]:
         answer = vneid(
-            served, f"/api/v1/si-records/{citizen}/accesses", sim.idp.mint(citizen), **params
+            served, f"/api/v1/si-records/{citizen}/accesses", vneid_sim.idp.mint(citizen), **params
         )
         assert answer.status_code == 200, answer.text
         assert answer.headers["cache-control"] == "no-store"
@@ -105,13 +97,15 @@ def accesses(served: Served, sim: SimulatedProvider) -> Lister:
     return listed
 
 
-def lookup(served: Served, sim: SimulatedProvider, citizen: str = CITIZEN, **headers: str) -> None:
+def lookup(
+    served: Served, vneid_sim: SimulatedProvider, citizen: str = CITIZEN, **headers: str
+) -> None:
     with httpx.Client(base_url=served.url, timeout=10) as client:
         answer = client.get(
             f"/api/v1/si-records/{citizen}",
             headers={
                 "Authorization": f"Bearer {VNEID_TOKEN}",
-                ASSERTION_HEADER: sim.idp.mint(citizen),
+                ASSERTION_HEADER: vneid_sim.idp.mint(citizen),
                 **headers,
             },
         )
@@ -123,10 +117,10 @@ def brief(found: list[dict[str, Any]]) -> list[tuple[str, str, str | None, str]]
 
 
 def test_a_citizen_lists_the_lookups_and_card_checks_of_their_data_newest_first(
-    served: Served, sim: SimulatedProvider, accesses: Lister
+    served: Served, vneid_sim: SimulatedProvider, accesses: Lister
 ) -> None:
-    lookup(served, sim, **{"X-Purpose": "consent:TX-0042"})
-    lookup(served, sim, OTHER_CITIZEN)
+    lookup(served, vneid_sim, **{"X-Purpose": "consent:TX-0042"})
+    lookup(served, vneid_sim, OTHER_CITIZEN)
     with logged_in(served) as hospital:
         assert (
             hospital.check_card(CARD, "Nguyễn Thị Lan", "17/05/1990", **STAFF)["maKetQua"] == "000"
@@ -164,13 +158,13 @@ def test_a_citizen_lists_the_lookups_and_card_checks_of_their_data_newest_first(
 
 
 def test_pages_follow_next_down_to_the_first_access(
-    served: Served, sim: SimulatedProvider, accesses: Lister
+    served: Served, vneid_sim: SimulatedProvider, accesses: Lister
 ) -> None:
     for n in range(5):
-        lookup(served, sim, **{"X-Purpose": f"p{n}"})
+        lookup(served, vneid_sim, **{"X-Purpose": f"p{n}"})
     pages, path, params = [], f"/api/v1/si-records/{CITIZEN}/accesses", {"limit": 2}
     while True:
-        answer = vneid(served, path, sim.idp.mint(CITIZEN), **params).json()
+        answer = vneid(served, path, vneid_sim.idp.mint(CITIZEN), **params).json()
         pages.append([a["purpose"] for a in answer["accesses"]])
         if answer["next"] is None:
             break
@@ -205,15 +199,15 @@ def test_a_claim_record_read_and_a_dossier_read_are_among_the_citizens_accesses(
 
 
 def test_refused_reads_of_the_accesses_are_audited_as_refused(
-    served: Served, sim: SimulatedProvider
+    served: Served, vneid_sim: SimulatedProvider
 ) -> None:
     path = f"/api/v1/si-records/{CITIZEN}/accesses"
     statuses = [
         vneid(served, path, None).status_code,
-        vneid(served, path, sim.idp.mint(OTHER_CITIZEN)).status_code,
-        vneid(served, path, sim.idp.mint(CITIZEN, level=1)).status_code,
-        vneid(served, path, sim.idp.mint(CITIZEN), bearer=TOKENS[HOSPITAL]).status_code,
-        vneid(served, path, sim.idp.mint(CITIZEN), limit=0).status_code,
+        vneid(served, path, vneid_sim.idp.mint(OTHER_CITIZEN)).status_code,
+        vneid(served, path, vneid_sim.idp.mint(CITIZEN, level=1)).status_code,
+        vneid(served, path, vneid_sim.idp.mint(CITIZEN), bearer=TOKENS[HOSPITAL]).status_code,
+        vneid(served, path, vneid_sim.idp.mint(CITIZEN), limit=0).status_code,
     ]
     assert statuses == [401, 403, 403, 403, 400]
     events = [e.event() for e in served.gateway.audit.log.entries(limit=100)]
@@ -236,20 +230,22 @@ def rotated(settings: Settings, pki: Pki, folder: Path) -> Settings:
 
 @pytest.mark.parametrize("own_key", [True, False])
 def test_a_new_signing_key_keeps_the_accesses_under_a_pseudonym_key_of_its_own(
-    settings: Settings, pki: Pki, sim: SimulatedProvider, tmp_path: Path, own_key: bool
+    settings: Settings, pki: Pki, vneid_sim: SimulatedProvider, tmp_path: Path, own_key: bool
 ) -> None:
-    before = configured(settings, pki, sim)
+    before = configured(settings, pki, vneid_sim)
     if not own_key:  # development without GATEWAY_PSEUDONYM_KEY: derived from the signing key
         before = before.model_copy(update={"pseudonym_key": None})
     gateway = seeded(before)
     with Served(gateway) as served:
-        lookup(served, sim)
+        lookup(served, vneid_sim)
     gateway.close()
 
     after = build(rotated(before, pki, tmp_path))
     try:
         with Served(after) as served:
-            answer = vneid(served, f"/api/v1/si-records/{CITIZEN}/accesses", sim.idp.mint(CITIZEN))
+            answer = vneid(
+                served, f"/api/v1/si-records/{CITIZEN}/accesses", vneid_sim.idp.mint(CITIZEN)
+            )
     finally:
         after.close()
     kept = [a["action"] for a in answer.json()["accesses"]]
@@ -261,7 +257,7 @@ def test_a_new_signing_key_keeps_the_accesses_under_a_pseudonym_key_of_its_own(
 def test_audit_verify_catches_a_changed_reordered_or_removed_access_of_a_citizen(
     settings: Settings,
     pki: Pki,
-    sim: SimulatedProvider,
+    vneid_sim: SimulatedProvider,
     tmp_path: Path,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
@@ -281,12 +277,12 @@ def test_audit_verify_catches_a_changed_reordered_or_removed_access_of_a_citizen
     else:
         tamper = SqliteTamperer(Path(settings.store_url.removeprefix("sqlite:///")))
     monkeypatch.setenv("GATEWAY_STORE_URL", settings.store_url)
-    gateway = seeded(configured(settings, pki, sim))
+    gateway = seeded(configured(settings, pki, vneid_sim))
     with Served(gateway) as served:
-        lookup(served, sim, **{"X-Purpose": "consent:TX-0042"})
+        lookup(served, vneid_sim, **{"X-Purpose": "consent:TX-0042"})
         with logged_in(served) as hospital:
             hospital.check_card(CARD, "Nguyễn Thị Lan", "17/05/1990", **STAFF)
-        lookup(served, sim)
+        lookup(served, vneid_sim)
     gateway.close()
     assert main(["audit", "verify"]) == 0
     assert capsys.readouterr().out.startswith("OK: 3 entries, the chain holds")

@@ -17,18 +17,11 @@ import redis
 from adapters.hospital import synth
 from adapters.hospital.synth.sirecords import si_card, si_person
 from gateway.api.citizens import ASSERTION_HEADER
-from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.store.sqlite_sirecords import SqliteSiRecordStore
 from tests.conftest import HOSPITAL, MACHINE_REDIS_URL, TOKENS, Pki, free_port
 from tests.support.process import ServerProcess, environment
-from tests.support.vneid import VNEID_TOKEN, SimulatedProvider, simulated_provider, with_vneid
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatedProvider]:
-    with simulated_provider(SystemClock()) as running:
-        yield running
+from tests.support.vneid import VNEID_TOKEN, SimulatedProvider, with_vneid
 
 
 def serve_two(settings: Settings, cwd: Path) -> Iterator[list[ServerProcess]]:
@@ -53,12 +46,12 @@ def gateways(
     request: pytest.FixtureRequest,
     shared: bool,
     settings: Settings,
-    sim: SimulatedProvider,
+    vneid_sim: SimulatedProvider,
     tmp_path: Path,
 ) -> Iterator[list[ServerProcess]]:
     """Two processes that take the simulator's tokens, the cache as ``shared`` says."""
     update = {"redis_url": request.getfixturevalue("redis_url")} if shared else {}
-    yield from serve_two(with_vneid(settings, sim.jwks_url, **update), tmp_path)
+    yield from serve_two(with_vneid(settings, vneid_sim.jwks_url, **update), tmp_path)
 
 
 def lookup(server: ServerProcess, citizen: str, token: str) -> httpx.Response:
@@ -85,7 +78,7 @@ def test_a_claim_accepted_at_one_process_shows_in_the_next_lookup_at_both(
     gateways: list[ServerProcess],
     shared: bool,
     settings: Settings,
-    sim: SimulatedProvider,
+    vneid_sim: SimulatedProvider,
     pki: Pki,
 ) -> None:
     a, b = gateways
@@ -97,7 +90,7 @@ def test_a_claim_accepted_at_one_process_shows_in_the_next_lookup_at_both(
         store.upsert(si_person(visit), cards=[si_card(visit)])
     finally:
         store.close()
-    citizen, token = visit.so_cccd, sim.idp.mint(visit.so_cccd)
+    citizen, token = visit.so_cccd, vneid_sim.idp.mint(visit.so_cccd)
 
     before = [lookup(server, citizen, token) for server in (a, b, a, b)]
     assert {answer.content for answer in before} == {before[0].content}

@@ -17,7 +17,6 @@ import zeep.exceptions
 from gateway.api.citizens import ASSERTION_HEADER
 from gateway.audit import Action, AuditEvent, Result
 from gateway.bootstrap import Gateway, build
-from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.identity.citizen_key import CitizenKey
 from gateway.sirecords.ports import ClaimedTreatment, GrantedBenefit
@@ -30,7 +29,6 @@ from tests.support.vneid import (
     OTHER_CITIZEN,
     VNEID_TOKEN,
     SimulatedProvider,
-    simulated_provider,
     with_vneid,
 )
 
@@ -73,16 +71,10 @@ ANSWER = {
 }
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatedProvider]:
-    with simulated_provider(SystemClock()) as running:
-        yield running
-
-
-def seeded(settings: Settings, sim: SimulatedProvider, **more: object) -> Gateway:
+def seeded(settings: Settings, vneid_sim: SimulatedProvider, **more: object) -> Gateway:
     """A gateway that takes the simulator's tokens, holding CITIZEN's record (with a treatment
     and a benefit) and OTHER_CITIZEN's."""
-    gateway = build(with_vneid(settings, sim.jwks_url, **more))
+    gateway = build(with_vneid(settings, vneid_sim.jwks_url, **more))
     records = gateway.si_records
     records.upsert(person(CITIZEN), contributions=[period()], cards=[card(CARD)])
     records.upsert(person(OTHER_CITIZEN), cards=[card("DN4010188001234")])
@@ -93,8 +85,8 @@ def seeded(settings: Settings, sim: SimulatedProvider, **more: object) -> Gatewa
 
 
 @pytest.fixture
-def served(settings: Settings, sim: SimulatedProvider) -> Iterator[Served]:
-    gateway = seeded(settings, sim)
+def served(settings: Settings, vneid_sim: SimulatedProvider) -> Iterator[Served]:
+    gateway = seeded(settings, vneid_sim)
     try:
         with Served(gateway) as server:
             yield server
@@ -139,9 +131,9 @@ def events(gateway: Gateway) -> list[AuditEvent]:
 
 
 def test_the_citizen_reads_their_own_record_and_nothing_vneid_holds(
-    served: Served, sim: SimulatedProvider
+    served: Served, vneid_sim: SimulatedProvider
 ) -> None:
-    answer = rest(served, CITIZEN, sim.idp.mint(CITIZEN))
+    answer = rest(served, CITIZEN, vneid_sim.idp.mint(CITIZEN))
 
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/json"
@@ -164,16 +156,16 @@ def test_the_citizen_reads_their_own_record_and_nothing_vneid_holds(
 )
 def test_refusals(
     served: Served,
-    sim: SimulatedProvider,
+    vneid_sim: SimulatedProvider,
     citizen: str,
     token: str | None,
     expected: tuple[int, str],
 ) -> None:
     tokens = {
-        "own": sim.idp.mint(CITIZEN),
-        "level-1": sim.idp.mint(CITIZEN, level=1),
-        "alg-none": sim.idp.forge("alg-none", CITIZEN),
-        "unknown": sim.idp.mint(UNKNOWN),
+        "own": vneid_sim.idp.mint(CITIZEN),
+        "level-1": vneid_sim.idp.mint(CITIZEN, level=1),
+        "alg-none": vneid_sim.idp.forge("alg-none", CITIZEN),
+        "unknown": vneid_sim.idp.mint(UNKNOWN),
     }
     answer = rest(served, citizen, None if token is None else tokens[token])
 
@@ -181,41 +173,45 @@ def test_refusals(
     assert "si_number" not in answer.text
 
 
-def test_a_partner_other_than_vneid_is_forbidden(served: Served, sim: SimulatedProvider) -> None:
-    answer = rest(served, CITIZEN, sim.idp.mint(CITIZEN), bearer=TOKENS[HOSPITAL])
+def test_a_partner_other_than_vneid_is_forbidden(
+    served: Served, vneid_sim: SimulatedProvider
+) -> None:
+    answer = rest(served, CITIZEN, vneid_sim.idp.mint(CITIZEN), bearer=TOKENS[HOSPITAL])
     assert refused(answer) == (403, "FORBIDDEN")
 
 
 def test_no_partner_credential_is_unauthorized_and_not_audited(
-    served: Served, sim: SimulatedProvider
+    served: Served, vneid_sim: SimulatedProvider
 ) -> None:
-    answer = rest(served, CITIZEN, sim.idp.mint(CITIZEN), bearer="not-a-token-of-anyone")
+    answer = rest(served, CITIZEN, vneid_sim.idp.mint(CITIZEN), bearer="not-a-token-of-anyone")
     assert refused(answer) == (401, "UNAUTHORIZED")
     assert events(served.gateway) == []
 
 
 @pytest.mark.parametrize("citizen", ["00109901234", "0010990123456", "00109901234x"])
 def test_a_path_that_is_not_a_citizen_id_is_malformed(
-    served: Served, sim: SimulatedProvider, citizen: str
+    served: Served, vneid_sim: SimulatedProvider, citizen: str
 ) -> None:
-    assert refused(rest(served, citizen, sim.idp.mint(CITIZEN))) == (400, "XML_MALFORMED")
+    assert refused(rest(served, citizen, vneid_sim.idp.mint(CITIZEN))) == (400, "XML_MALFORMED")
 
 
-def test_a_purpose_that_is_not_a_code_is_malformed(served: Served, sim: SimulatedProvider) -> None:
-    answer = rest(served, CITIZEN, sim.idp.mint(CITIZEN), purpose="read it, please")
+def test_a_purpose_that_is_not_a_code_is_malformed(
+    served: Served, vneid_sim: SimulatedProvider
+) -> None:
+    answer = rest(served, CITIZEN, vneid_sim.idp.mint(CITIZEN), purpose="read it, please")
     assert refused(answer) == (400, "XML_MALFORMED")
 
 
 def test_over_the_citizens_limit_is_rate_limited_with_retry_after(
-    settings: Settings, sim: SimulatedProvider
+    settings: Settings, vneid_sim: SimulatedProvider
 ) -> None:
-    gateway = seeded(settings, sim, citizen_rate_limit="2/min")
+    gateway = seeded(settings, vneid_sim, citizen_rate_limit="2/min")
     try:
         with Served(gateway) as served:
-            token = sim.idp.mint(CITIZEN)
+            token = vneid_sim.idp.mint(CITIZEN)
             assert [rest(served, CITIZEN, token).status_code for _ in range(2)] == [200, 200]
             limited = rest(served, CITIZEN, token)
-            other = rest(served, OTHER_CITIZEN, sim.idp.mint(OTHER_CITIZEN))
+            other = rest(served, OTHER_CITIZEN, vneid_sim.idp.mint(OTHER_CITIZEN))
             soap = ZeepClients(served, "lookup", partner="portal")
             client = soap(None, authorization=f"Bearer {VNEID_TOKEN}")
             with pytest.raises(zeep.exceptions.Fault) as fault:
@@ -231,9 +227,9 @@ def test_over_the_citizens_limit_is_rate_limited_with_retry_after(
 
 
 def test_a_second_lookup_is_answered_from_the_cache_until_the_record_changes(
-    served: Served, sim: SimulatedProvider
+    served: Served, vneid_sim: SimulatedProvider
 ) -> None:
-    gateway, token = served.gateway, sim.idp.mint(CITIZEN)
+    gateway, token = served.gateway, vneid_sim.idp.mint(CITIZEN)
     first = rest(served, CITIZEN, token)
     assert (lookups(gateway, "miss"), lookups(gateway, "hit")) == (1, 0)
 
@@ -254,16 +250,16 @@ def test_a_second_lookup_is_answered_from_the_cache_until_the_record_changes(
 
 
 def test_every_lookup_is_audited_under_the_citizens_pseudonym_never_the_id(
-    served: Served, sim: SimulatedProvider, pki: Pki
+    served: Served, vneid_sim: SimulatedProvider, pki: Pki
 ) -> None:
-    token = sim.idp.mint(CITIZEN)
+    token = vneid_sim.idp.mint(CITIZEN)
     statuses = [
         rest(served, CITIZEN, token).status_code,  # miss
         rest(served, CITIZEN, token, purpose="consent:TX-0042").status_code,  # hit
         rest(served, OTHER_CITIZEN, token).status_code,
         rest(served, CITIZEN, None).status_code,
-        rest(served, CITIZEN, sim.idp.mint(CITIZEN, level=1)).status_code,
-        rest(served, UNKNOWN, sim.idp.mint(UNKNOWN)).status_code,
+        rest(served, CITIZEN, vneid_sim.idp.mint(CITIZEN, level=1)).status_code,
+        rest(served, UNKNOWN, vneid_sim.idp.mint(UNKNOWN)).status_code,
         rest(served, CITIZEN, token, bearer=TOKENS[HOSPITAL]).status_code,
     ]
     assert statuses == [200, 200, 403, 401, 403, 404, 403]
@@ -301,9 +297,9 @@ def zeep_client(served: Served) -> Iterator[Any]:
 
 
 def test_soap_answers_the_same_record_to_the_tokens_citizen(
-    served: Served, sim: SimulatedProvider, zeep_client: Any
+    served: Served, vneid_sim: SimulatedProvider, zeep_client: Any
 ) -> None:
-    token = sim.idp.mint(CITIZEN)
+    token = vneid_sim.idp.mint(CITIZEN)
     record = zeep_client.service.GetSiRecord(CitizenId=CITIZEN, IdToken=token)
 
     assert record.SiNumber == ANSWER["si_number"]
@@ -332,12 +328,17 @@ def test_soap_answers_the_same_record_to_the_tokens_citizen(
     ids=["another-citizen", "no-token", "level-1", "unknown-citizen"],
 )
 def test_soap_refusals_are_faults_with_the_same_codes(
-    served: Served, sim: SimulatedProvider, zeep_client: Any, citizen: str, token: str, code: str
+    served: Served,
+    vneid_sim: SimulatedProvider,
+    zeep_client: Any,
+    citizen: str,
+    token: str,
+    code: str,
 ) -> None:
     tokens = {
-        "own": sim.idp.mint(CITIZEN),
-        "level-1": sim.idp.mint(CITIZEN, level=1),
-        "unknown": sim.idp.mint(UNKNOWN),
+        "own": vneid_sim.idp.mint(CITIZEN),
+        "level-1": vneid_sim.idp.mint(CITIZEN, level=1),
+        "unknown": vneid_sim.idp.mint(UNKNOWN),
         "": "",
     }
     with pytest.raises(zeep.exceptions.Fault) as fault:
@@ -349,9 +350,9 @@ def test_soap_refusals_are_faults_with_the_same_codes(
 
 
 def test_soap_purpose_is_audited_and_a_malformed_citizen_id_is_refused(
-    served: Served, sim: SimulatedProvider, zeep_client: Any
+    served: Served, vneid_sim: SimulatedProvider, zeep_client: Any
 ) -> None:
-    token = sim.idp.mint(CITIZEN)
+    token = vneid_sim.idp.mint(CITIZEN)
     zeep_client.service.GetSiRecord(CitizenId=CITIZEN, IdToken=token, Purpose="consent:TX-7")
     with pytest.raises(zeep.exceptions.Fault) as fault:
         zeep_client.service.GetSiRecord(CitizenId="12345", IdToken=token)

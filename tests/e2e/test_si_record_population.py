@@ -16,7 +16,6 @@ from adapters.population.simulator import Fault
 from gateway.api.citizens import ASSERTION_HEADER
 from gateway.audit import Result
 from gateway.bootstrap import build
-from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.sirecords.lookups import DEFAULT_PURPOSE, MISMATCH
 from tests.conftest import Served
@@ -27,7 +26,6 @@ from tests.support.vneid import (
     OTHER_CITIZEN,
     VNEID_TOKEN,
     SimulatedProvider,
-    simulated_provider,
     with_vneid,
 )
 
@@ -40,12 +38,6 @@ HELD = (
 
 
 @pytest.fixture(scope="module")
-def idp() -> Iterator[SimulatedProvider]:
-    with simulated_provider(SystemClock()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def c06() -> Iterator[SimulatedPopulation]:
     with simulated_population(HELD) as running:
         yield running
@@ -53,9 +45,9 @@ def c06() -> Iterator[SimulatedPopulation]:
 
 @pytest.fixture
 def served(
-    settings: Settings, idp: SimulatedProvider, c06: SimulatedPopulation
+    settings: Settings, vneid_sim: SimulatedProvider, c06: SimulatedPopulation
 ) -> Iterator[Served]:
-    configured = c06.configured(with_vneid(settings, idp.jwks_url), population_retries=1)
+    configured = c06.configured(with_vneid(settings, vneid_sim.jwks_url), population_retries=1)
     gateway = build(configured)
     gateway.si_records.upsert(person(CITIZEN), cards=[card()])
     gateway.si_records.upsert(person(OTHER_CITIZEN), cards=[card("DN4010188001234")])
@@ -67,8 +59,11 @@ def served(
         c06.population.reset_faults()
 
 
-def lookup(served: Served, idp: SimulatedProvider, citizen_id: str) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {VNEID_TOKEN}", ASSERTION_HEADER: idp.idp.mint(citizen_id)}
+def lookup(served: Served, vneid_sim: SimulatedProvider, citizen_id: str) -> httpx.Response:
+    headers = {
+        "Authorization": f"Bearer {VNEID_TOKEN}",
+        ASSERTION_HEADER: vneid_sim.idp.mint(citizen_id),
+    }
     with httpx.Client(base_url=served.url, timeout=10) as client:
         return client.get(f"/api/v1/si-records/{citizen_id}", headers=headers)
 
@@ -84,11 +79,11 @@ def results(served: Served) -> list[Result]:
 
 
 def test_a_confirmed_citizen_is_answered_and_the_second_lookup_does_not_ask_c06(
-    served: Served, idp: SimulatedProvider, c06: SimulatedPopulation
+    served: Served, vneid_sim: SimulatedProvider, c06: SimulatedPopulation
 ) -> None:
     before = len(checks(c06))
-    first = lookup(served, idp, CITIZEN)
-    second = lookup(served, idp, CITIZEN)
+    first = lookup(served, vneid_sim, CITIZEN)
+    second = lookup(served, vneid_sim, CITIZEN)
 
     assert first.status_code == 200, first.text
     assert second.content == first.content
@@ -98,10 +93,10 @@ def test_a_confirmed_citizen_is_answered_and_the_second_lookup_does_not_ask_c06(
 
 
 def test_a_record_whose_person_c06_does_not_hold_is_a_conflict_and_not_cached(
-    served: Served, idp: SimulatedProvider, c06: SimulatedPopulation
+    served: Served, vneid_sim: SimulatedProvider, c06: SimulatedPopulation
 ) -> None:
     before = len(checks(c06))
-    answers = [lookup(served, idp, OTHER_CITIZEN) for _ in range(2)]
+    answers = [lookup(served, vneid_sim, OTHER_CITIZEN) for _ in range(2)]
 
     for answer in answers:
         assert answer.status_code == 409, answer.text
@@ -115,13 +110,13 @@ def test_a_record_whose_person_c06_does_not_hold_is_a_conflict_and_not_cached(
 
 
 def test_c06_down_is_503_with_retry_after_then_the_citizen_is_answered(
-    served: Served, idp: SimulatedProvider, c06: SimulatedPopulation
+    served: Served, vneid_sim: SimulatedProvider, c06: SimulatedPopulation
 ) -> None:
     c06.population.inject(Fault(kind="status", status=503))
-    down = lookup(served, idp, CITIZEN)
+    down = lookup(served, vneid_sim, CITIZEN)
     c06.population.reset_faults()
     before = len(checks(c06))
-    up = lookup(served, idp, CITIZEN)
+    up = lookup(served, vneid_sim, CITIZEN)
 
     assert down.status_code == 503, down.text
     assert down.json()["code"] == "UNAVAILABLE"
@@ -133,14 +128,14 @@ def test_c06_down_is_503_with_retry_after_then_the_citizen_is_answered(
 
 
 def test_without_population_url_nobody_is_asked(
-    settings: Settings, idp: SimulatedProvider, c06: SimulatedPopulation
+    settings: Settings, vneid_sim: SimulatedProvider, c06: SimulatedPopulation
 ) -> None:
-    gateway = build(with_vneid(settings, idp.jwks_url))
+    gateway = build(with_vneid(settings, vneid_sim.jwks_url))
     gateway.si_records.upsert(person(OTHER_CITIZEN), cards=[card("DN4010188001234")])
     before = len(checks(c06))
     try:
         with Served(gateway) as served:
-            answer = lookup(served, idp, OTHER_CITIZEN)
+            answer = lookup(served, vneid_sim, OTHER_CITIZEN)
     finally:
         gateway.close()
     assert answer.status_code == 200, answer.text

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.population.citizens import SAMPLE
-from adapters.population.client import WrongAnswer
+from adapters.population.client import PopulationClient, WrongAnswer
 from adapters.population.simulator import Fault
 from gateway.errors import Unavailable
 from gateway.identity.population import Address, Inquiry, Person
@@ -206,15 +206,25 @@ def test_the_breaker_opens_fails_fast_and_closes_after_a_probe(sim: SimulatedPop
     assert _calls(sim) - before == 2
 
 
-def test_the_bulkhead_refuses_a_call_over_its_cap(sim: SimulatedPopulation) -> None:
-    client = sim.client(GuardPolicy(max_in_flight=1, backoff=0))
-    person = Person(AN.citizen_id, AN.full_name)
-    sim.population.inject(Fault(kind="slow", delay=1, times=1))
+def _holding_the_slot(
+    sim: SimulatedPopulation, client: PopulationClient, person: Person, *, delay: float
+) -> threading.Thread:
+    """A call of ``person`` answered ``delay`` seconds late, started in a thread and in the
+    simulator by the time this returns: it holds the client's one slot until then."""
+    sim.population.inject(Fault(kind="slow", delay=delay, times=1))
     before = _calls(sim)
     held = threading.Thread(target=client.verify, args=(person,), kwargs={"inquiry": ASKED})
     held.start()
-    while _calls(sim) == before:  # the first call is in the simulator
+    while _calls(sim) == before:
         threading.Event().wait(0.01)
+    return held
+
+
+def test_the_bulkhead_refuses_a_call_over_its_cap(sim: SimulatedPopulation) -> None:
+    client = sim.client(GuardPolicy(max_in_flight=1, backoff=0))
+    person = Person(AN.citizen_id, AN.full_name)
+    before = _calls(sim)
+    held = _holding_the_slot(sim, client, person, delay=1)
     with pytest.raises(Unavailable) as caught:
         client.verify(person, inquiry=ASKED)
     assert "too many calls in flight" in caught.value.detail
@@ -229,12 +239,8 @@ def test_a_call_over_the_cap_waits_for_a_slot_freed_within_max_wait(
 ) -> None:
     client = sim.client(GuardPolicy(max_in_flight=1, max_wait=30, backoff=0))
     person = Person(AN.citizen_id, AN.full_name)
-    sim.population.inject(Fault(kind="slow", delay=0.3, times=1))
     before = _calls(sim)
-    held = threading.Thread(target=client.verify, args=(person,), kwargs={"inquiry": ASKED})
-    held.start()
-    while _calls(sim) == before:  # the first call holds the one slot
-        threading.Event().wait(0.01)
+    held = _holding_the_slot(sim, client, person, delay=0.3)
     assert client.verify(person, inquiry=ASKED).matched  # waited, then went
     held.join()
     assert _calls(sim) - before == 2

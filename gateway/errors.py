@@ -23,6 +23,7 @@ the HTTP status, the SOAP fault side and keyword-only context. Routes never buil
     ├── RateLimited             RATE_LIMITED           429  Client
     ├── Unavailable             UNAVAILABLE            503  Server
     └── Internal                INTERNAL               500  Server
+        └── OriginalCorrupt     INTERNAL               500  Server
 
 Library exceptions are translated in one table (``translate``), most specific first, and always
 re-raised ``from`` the original. Configuration mistakes are ``ConfigError``, which is *not* a
@@ -235,6 +236,15 @@ class Internal(GatewayError):
         super().__init__(detail)
 
 
+class OriginalCorrupt(Internal):
+    """Stored original bytes no longer match their SHA-256 (or do not decompress within their
+    stored size): the store refuses to hand them back."""
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(f"the stored original {sha256} fails its integrity check")
+        self.sha256 = sha256
+
+
 # The library-exception table: (module, exception class, what it becomes), most specific first.
 # Only dependency failures belong here; parsing errors are translated by the hardened parser
 # itself because their meaning depends on the libxml2 message. Modules are named, not imported,
@@ -249,6 +259,11 @@ _TABLE: tuple[tuple[str, str, type[Unavailable]], ...] = (
     ("redis.exceptions", "OutOfMemoryError", Unavailable),
     ("redis.exceptions", "ReadOnlyError", Unavailable),
     ("sqlite3", "OperationalError", Unavailable),
+    # A server down, restarting or unreachable, no pooled connection in time (PoolTimeout is
+    # one), a deadlock or serialization failure: nothing was committed, the partner retries.
+    ("psycopg", "OperationalError", Unavailable),
+    # A hot standby, or a primary demoted by a failover, refuses writes.
+    ("psycopg.errors", "ReadOnlySqlTransaction", Unavailable),
 )
 
 

@@ -4,7 +4,9 @@ Key layout (every key under the ``gw:`` prefix; values are raw bytes, never re-e
 
     gw:receipt:{receipt_id}              hash  partner_id, sha256, accepted ("1"/"0"), json, xml
     gw:record:{record_id}                hash  receipt_id, partner_id, json
-    gw:original:{sha256}                 string  the submitted bytes (written once, never replaced)
+    gw:original:{sha256}                 hash  codec, size, body: the submitted bytes packed by
+                                         gateway.store.originals (written once, never replaced);
+                                         a string of the bytes themselves if written before
     gw:accepted:{partner_id}:{sha256}    string  id of the receipt that accepted these bytes
     gw:index:{name}                      list  append-only index entries (visits, signals)
 
@@ -24,6 +26,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from gateway.errors import ConfigError, translate
+from gateway.store.originals import IDENTITY, Packed, pack, unpack
 from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,10 @@ _PREFIX = "gw:"
 # not roll back earlier writes, hence every check comes before the first write.
 #   KEYS: dedup, receipt, original, record... (ARGV[8] of them), list read... (ARGV[9] of them),
 #         index list...
-#   ARGV: receipt id, partner id, sha256, accepted, json, xml, original body, record count,
-#         read count, then (receipt id, partner id, json) per record, then the length each list
-#         read had, then one value per index list key, in KEYS order.
+#   ARGV: receipt id, partner id, sha256, accepted, json, xml, original's blob, record count,
+#         read count, original's codec, original's size, then (receipt id, partner id, json)
+#         per record, then the length each list read had, then one value per index list key,
+#         in KEYS order.
 # Returns the id of the receipt that already accepted these bytes, {name} of a list read that has
 # grown since (nothing is written), or nil when this one won.
 _SAVE_ACCEPTED = """
@@ -52,7 +56,7 @@ local records = tonumber(ARGV[8])
 local last_record = 3 + records
 local last_read = last_record + tonumber(ARGV[9])
 -- after the records, ARGV[tail + i] goes with KEYS[i]: a length read, then a value to append
-local tail = 10 + records * 3 - last_record - 1
+local tail = 12 + records * 3 - last_record - 1
 local seen = {}
 for i = 4, last_record do
   if seen[KEYS[i]] or redis.call('EXISTS', KEYS[i]) == 1 then
@@ -68,14 +72,16 @@ end
 redis.call('HSET', KEYS[2], 'partner_id', ARGV[2], 'sha256', ARGV[3], 'accepted', ARGV[4],
            'json', ARGV[5], 'xml', ARGV[6])
 for i = 4, last_record do
-  local a = 10 + (i - 4) * 3
+  local a = 12 + (i - 4) * 3
   redis.call('HSET', KEYS[i], 'receipt_id', ARGV[a], 'partner_id', ARGV[a + 1],
              'json', ARGV[a + 2])
 end
 for i = last_read + 1, #KEYS do
   redis.call('RPUSH', KEYS[i], ARGV[tail + i])
 end
-redis.call('SET', KEYS[3], ARGV[7], 'NX')
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('HSET', KEYS[3], 'codec', ARGV[10], 'size', ARGV[11], 'body', ARGV[7])
+end
 redis.call('SET', KEYS[1], ARGV[1])
 return false
 """
@@ -209,6 +215,7 @@ class RedisStore:
 
     def save_accepted(self, submission: Submission) -> StoredReceipt:
         receipt = submission.receipt
+        original = pack(submission.original)
         keys = [
             _accepted_key(receipt.partner_id, receipt.sha256),
             _receipt_key(receipt.id),
@@ -219,9 +226,11 @@ class RedisStore:
         ]
         args: list[str | bytes] = [
             *_receipt_args(receipt),
-            submission.original,
+            original.blob,
             str(len(submission.records)),
             str(len(submission.read)),
+            original.codec,
+            str(original.size),
         ]
         for record in submission.records:
             args += [record.receipt_id, record.partner_id, record.json]
@@ -272,8 +281,21 @@ class RedisStore:
         )
 
     def get_original(self, sha256: str) -> bytes | None:
+        key = _original_key(sha256)
         with translate("the store"):
-            return self._get(_original_key(sha256))
+            try:
+                fields = self._hash(key)
+            except redis.exceptions.ResponseError:  # WRONGTYPE: a string, stored unpacked
+                body = self._get(key)
+                return (
+                    None
+                    if body is None
+                    else unpack(Packed(IDENTITY, len(body), body), sha256=sha256)
+                )
+        if not fields:
+            return None
+        packed = Packed(fields[b"codec"].decode(), int(fields[b"size"]), fields[b"body"])
+        return unpack(packed, sha256=sha256)
 
     def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
         stop = -1 if limit is None else start + limit - 1

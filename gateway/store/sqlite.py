@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from gateway.errors import translate
+from gateway.store.originals import IDENTITY, Packed, pack, unpack
 from gateway.store.ports import IndexChanged, IndexRead, StoredReceipt, StoredRecord, Submission
 
 _SCHEMA = """
@@ -32,7 +33,9 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE TABLE IF NOT EXISTS originals (
     sha256 TEXT PRIMARY KEY,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    codec TEXT NOT NULL DEFAULT 'identity',
+    size INTEGER
 );
 CREATE TABLE IF NOT EXISTS entries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -167,10 +170,35 @@ class SqliteDatabase:
 
 class SqliteReceiptDatabase(SqliteDatabase):
     """A store that also keeps receipts and the original bytes they answer, in tables of its
-    own names."""
+    own names; originals packed by ``gateway.store.originals`` and checked when read."""
 
     RECEIPTS: ClassVar[str]  # its receipts table, of ``RECEIPT_COLUMNS``
-    ORIGINALS: ClassVar[str]  # its originals table: sha256, body
+    ORIGINALS: ClassVar[str]  # its originals table: sha256, body, codec, size
+
+    def __init__(self, path: Path, schema: str) -> None:
+        super().__init__(path, schema)
+        with self._writing() as db:
+            self._add_codec(db)
+
+    def _add_codec(self, db: sqlite3.Connection) -> None:
+        """A database of a gateway that stored originals uncompressed (sha256, body) gets the
+        codec and size columns, its rows the codec ``identity``: they read as they are. Adding
+        a column with a constant default rewrites no row; done in the write transaction so
+        that two processes opening the same file do not both add it."""
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({self.ORIGINALS})")}
+        if "codec" not in columns:
+            db.execute(
+                f"ALTER TABLE {self.ORIGINALS} ADD COLUMN codec TEXT NOT NULL DEFAULT '{IDENTITY}'"
+            )
+            db.execute(f"ALTER TABLE {self.ORIGINALS} ADD COLUMN size INTEGER")
+
+    def _insert_original(self, db: sqlite3.Connection, sha256: str, original: Packed) -> None:
+        """Inside a write transaction; the first copy of the same bytes stays."""
+        db.execute(
+            f"INSERT OR IGNORE INTO {self.ORIGINALS} (sha256, codec, size, body) "  # noqa: S608
+            "VALUES (?, ?, ?, ?)",
+            (sha256, original.codec, original.size, original.blob),
+        )
 
     def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
         with self._reading() as db:
@@ -183,10 +211,14 @@ class SqliteReceiptDatabase(SqliteDatabase):
     def get_original(self, sha256: str) -> bytes | None:
         with self._reading() as db:
             row = db.execute(
-                f"SELECT body FROM {self.ORIGINALS} WHERE sha256 = ?",  # noqa: S608
+                f"SELECT codec, size, body FROM {self.ORIGINALS} WHERE sha256 = ?",  # noqa: S608
                 (sha256,),
             ).fetchone()
-        return None if row is None else bytes(row[0])
+        if row is None:
+            return None
+        codec, size, body = row[0], row[1], bytes(row[2])
+        # Rows of the identity codec written before sizes were kept have none: their length.
+        return unpack(Packed(codec, len(body) if size is None else size, body), sha256=sha256)
 
 
 class SqliteStore(SqliteReceiptDatabase):
@@ -209,6 +241,7 @@ class SqliteStore(SqliteReceiptDatabase):
 
     def save_accepted(self, submission: Submission) -> StoredReceipt:
         receipt = submission.receipt
+        original = pack(submission.original)  # outside the write lock
         with self._writing() as db:
             existing = db.execute(
                 f"SELECT {RECEIPT_COLUMNS} FROM receipts "  # noqa: S608
@@ -225,10 +258,7 @@ class SqliteStore(SqliteReceiptDatabase):
                 "INSERT INTO records (id, receipt_id, partner_id, json) VALUES (?, ?, ?, ?)",
                 [(r.id, r.receipt_id, r.partner_id, r.json) for r in submission.records],
             )
-            self._db.execute(
-                "INSERT OR IGNORE INTO originals (sha256, body) VALUES (?, ?)",
-                (receipt.sha256, submission.original),
-            )
+            self._insert_original(db, receipt.sha256, original)
             self._db.executemany(
                 "INSERT INTO entries (name, value) VALUES (?, ?)",
                 [(e.name, e.value) for e in submission.index],

@@ -86,7 +86,9 @@ CREATE TABLE IF NOT EXISTS dossier_records (
 );
 CREATE TABLE IF NOT EXISTS dossier_originals (
     sha256 TEXT PRIMARY KEY,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    codec TEXT NOT NULL DEFAULT 'identity',
+    size INTEGER
 );
 CREATE TABLE IF NOT EXISTS dossier_outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

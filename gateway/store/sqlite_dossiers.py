@@ -26,6 +26,7 @@ from gateway.errors import Conflict, NotFound
 from gateway.sirecords.ports import GrantedBenefit
 from gateway.store import sqlite_dossier_rows as rows
 from gateway.store import sqlite_sirecords as sirecords
+from gateway.store.originals import Packed, pack
 from gateway.store.ports import StoredReceipt
 from gateway.store.sqlite import (
     RECEIPT_COLUMNS,
@@ -73,6 +74,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
 
     def create(self, new: NewDossier) -> Dossier:
         dossier, receipt = new.dossier, new.receipt
+        original = pack(new.original)  # outside the write lock
         with self._writing() as db:
             existing = self._find(db, dossier.partner_id, dossier.ma_ho_so, receipt.sha256)
             if existing is not None:
@@ -96,7 +98,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
                 receipt=receipt,
                 record_id=dossier.record_id,
                 record_json=new.record_json,
-                original=new.original,
+                original=original,
                 documents=False,
             )
             self._enqueue(db, new.changes, at=dossier.received_at)
@@ -156,6 +158,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         if changes and entry is None:
             raise ValueError("outbox messages are those of a change: give its entry")
         receipt = documents.receipt
+        original = pack(documents.original)
         with self._writing() as db:
             first = db.execute(
                 f"SELECT {RECEIPT_COLUMNS} FROM dossier_receipts "  # noqa: S608
@@ -173,7 +176,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
                 receipt=receipt,
                 record_id=documents.record_id,
                 record_json=documents.record_json,
-                original=documents.original,
+                original=original,
                 documents=True,
             )
             if entry is not None:
@@ -516,7 +519,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         receipt: StoredReceipt,
         record_id: str,
         record_json: bytes,
-        original: bytes,
+        original: Packed,
         documents: bool,
     ) -> None:
         """A receipt, its record and the original bytes: the dossier's own or additional
@@ -530,10 +533,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             "INSERT INTO dossier_records (id, receipt_id, json) VALUES (?, ?, ?)",
             (record_id, receipt.id, record_json),
         )
-        db.execute(
-            "INSERT OR IGNORE INTO dossier_originals (sha256, body) VALUES (?, ?)",
-            (receipt.sha256, original),
-        )
+        self._insert_original(db, receipt.sha256, original)
 
     def _update_message(self, assignments: str, params: tuple[Any, ...], seq: int) -> None:
         with self._writing() as db:

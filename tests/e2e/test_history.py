@@ -145,15 +145,13 @@ def test_signals_are_listed_by_pages(served: Served, pki: Pki) -> None:
 
 @pytest.fixture
 def on_redis(settings: Settings, tmp_path: Path) -> Iterator[Served]:
-    server = RedisServer(tmp_path / "redis", *AOF_CONFIG)
-    server.start()
-    gateway = build(settings.model_copy(update={"store_url": server.url}))
-    try:
-        with Served(gateway) as served:
-            yield served
-    finally:
-        gateway.close()
-        server.kill()
+    with RedisServer(tmp_path / "redis", *AOF_CONFIG) as server:
+        gateway = build(settings.model_copy(update={"store_url": server.url}))
+        try:
+            with Served(gateway) as served:
+                yield served
+        finally:
+            gateway.close()
 
 
 def test_the_visit_history_works_the_same_on_redis(on_redis: Served, pki: Pki) -> None:

@@ -21,10 +21,8 @@ XML = {"Content-Type": "application/xml"}
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis", *AOF_CONFIG)
-    server.start()
-    yield server
-    server.kill()
+    with RedisServer(tmp_path / "redis", *AOF_CONFIG) as server:
+        yield server
 
 
 @pytest.fixture
@@ -70,13 +68,11 @@ def test_redis_down_gives_503_with_retry_after_and_nothing_half_written(
 def test_redis_without_fsync_on_every_write_is_refused_at_startup(
     settings: Settings, tmp_path: Path
 ) -> None:
-    server = RedisServer(tmp_path / "volatile", *NO_AOF_CONFIG)
-    server.start()
-    try:
-        with pytest.raises(ConfigError, match="appendfsync always"):
-            build(settings.model_copy(update={"store_url": server.url}))
-    finally:
-        server.kill()
+    with (
+        RedisServer(tmp_path / "volatile", *NO_AOF_CONFIG) as server,
+        pytest.raises(ConfigError, match="appendfsync always"),
+    ):
+        build(settings.model_copy(update={"store_url": server.url}))
 
 
 PROBLEM_MEMBERS = {"type", "title", "status", "code", "detail", "instance"}

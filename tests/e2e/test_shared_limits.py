@@ -28,10 +28,8 @@ Gateways = Callable[..., list[ServerProcess]]
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis of the test's own, to be killed."""
-    server = RedisServer(tmp_path / "redis", *NO_AOF_CONFIG)
-    server.start()
-    yield server
-    server.kill()
+    with RedisServer(tmp_path / "redis", *NO_AOF_CONFIG) as server:
+        yield server
 
 
 @pytest.fixture

@@ -129,10 +129,8 @@ def open_another(store: Store, tmp_path: Path) -> Iterator[Callable[[], Store]]:
 @pytest.fixture(scope="session")
 def aof_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A redis-server that fsyncs every write to its AOF, and takes no RDB snapshots."""
-    server = RedisServer(tmp_path_factory.mktemp("aof-redis"), *AOF_CONFIG)
-    server.start()
-    yield server
-    server.kill()
+    with RedisServer(tmp_path_factory.mktemp("aof-redis"), *AOF_CONFIG) as server:
+        yield server
 
 
 @pytest.fixture

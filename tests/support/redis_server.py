@@ -15,7 +15,8 @@ from tests.conftest import HOW_TO_GET_REDIS, free_port
 
 
 class RedisServer:
-    """A private redis-server on a loopback port, with its data dir; can be killed and restarted."""
+    """A private redis-server on a loopback port, with its data dir; can be killed and restarted.
+    As a context manager: started on entry, killed on exit."""
 
     def __init__(self, data_dir: Path, *config: str) -> None:
         if shutil.which("redis-server") is None:
@@ -46,6 +47,13 @@ class RedisServer:
                     time.sleep(0.02)
         finally:
             client.close()
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
 
     def kill(self) -> None:
         """``kill -9``: no shutdown, no final fsync, no chance to write anything more."""

@@ -33,6 +33,7 @@ from gateway.partners import token_hash
 from gateway.trust.anchors import fingerprint
 from gateway.trust.devpki import DevCA, gateway_key, new_key, pem, write_identity
 from gateway.trust.sign import SigningIdentity
+from tests.support.postgres import fresh_schema
 from tests.support.vneid import SimulatedProvider, simulated_provider
 
 HOSPITAL = "hospital-01929"
@@ -246,6 +247,13 @@ def redis_url() -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The machine's PostgreSQL, in a schema of this test's own, dropped afterwards."""
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ from gateway.audit.redis import RedisAuditLog
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.dossiers.ports import DossierStore
 from gateway.sirecords.ports import SiRecordStore
+from gateway.store import pg_schema
 from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
+from gateway.store.postgres import PostgresStore
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite_dossiers import SqliteDossierStore
@@ -103,20 +105,32 @@ def redis_store(redis_url: str) -> Iterator[RedisStore]:
     store.close()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Iterator[PostgresStore]:
+    pg_schema.upgrade(postgres_url)
+    store = PostgresStore(postgres_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def store(request: pytest.FixtureRequest) -> Store:
     fixture: Store = request.getfixturevalue(f"{request.param}_store")
     return fixture
 
 
 @pytest.fixture
-def open_another(store: Store, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+def open_another(
+    store: Store, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], Store]]:
     """Opens more stores on the database of ``store``, as other worker processes do."""
     opened: list[Store] = []
 
     def open_one() -> Store:
         if isinstance(store, SqliteStore):
             opened.append(SqliteStore(tmp_path / "gateway.sqlite3"))
+        elif isinstance(store, PostgresStore):
+            opened.append(PostgresStore(request.getfixturevalue("postgres_url")))
         else:
             opened.append(RedisStore(MACHINE_REDIS_URL, require_durable=False))
         return opened[-1]

@@ -1,4 +1,4 @@
-"""The Store contract, run against SqliteStore and RedisStore alike."""
+"""The Store contract, run against SqliteStore, RedisStore and PostgresStore alike."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import psycopg
 import pytest
 import redis.exceptions
 from ulid import ULID
@@ -150,9 +151,10 @@ def test_stored_receipt_is_never_overwritten(
     clash = make_submission(claim_xml())
     clash = replace(clash, receipt=replace(clash.receipt, id=rejected.id))
 
-    with pytest.raises((sqlite3.IntegrityError, redis.exceptions.ResponseError)):
+    refused = (sqlite3.IntegrityError, redis.exceptions.ResponseError, psycopg.IntegrityError)
+    with pytest.raises(refused):
         store.save_rejection(replace(rejected, json=b'{"forged": true}'))
-    with pytest.raises((sqlite3.IntegrityError, redis.exceptions.ResponseError)):
+    with pytest.raises(refused):
         store.save_accepted(clash)
 
     assert store.get_receipt(rejected.id) == rejected

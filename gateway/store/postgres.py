@@ -1,0 +1,317 @@
+"""The PostgreSQL claims store: the store of record that several gateway processes on several hosts
+share (psycopg 3 and its connection pool).
+
+How concurrent writers agree, without SERIALIZABLE:
+
+- Duplicates: an accepted submission first inserts its (partner, SHA-256) row into ``accepted``
+  with ``ON CONFLICT DO NOTHING``. A second process inserting the same key waits on the unique
+  index until the first commits, then finds the conflict and returns the winner's receipt; if the
+  first rolled back, the second goes on. The unique index decides, once, who won: no retries.
+- Index lists (visit history, signals): the submission takes a transaction-scoped advisory lock
+  per list it read or appends to, in one global order (no deadlock), then counts what each list
+  read holds now. Whoever appends to a list holds its lock until commit, so the count cannot miss
+  a concurrent append, and appends land in commit order.
+
+SERIALIZABLE with retry would give the same answers, but it aborts on predicate-lock conflicts
+that are not real ones (unrelated lists sharing an index page), and every abort replays a whole
+batch (hundreds of records) against the server; here a conflict costs a wait, never a replay.
+
+Every write is one transaction (receipt, records, original, index entries): a server that goes
+away mid-way rolls it back, so nothing is half-written; the partner gets ``Unavailable`` (503
+with Retry-After) and retries. The store checks at startup that the server confirms commits only
+once they are durable (``fsync``, ``synchronous_commit``), that its schema is current (``gateway
+db upgrade``), and makes the monthly partitions ahead (``gw_month_partitions``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+from ulid import ULID
+
+from gateway.errors import ConfigError, translate
+from gateway.store import pg_schema
+from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
+
+# Connections per process, and the seconds a request waits for one (the pool full, or the
+# server down while the pool reconnects) before it is answered 503.
+POOL_SIZE = 10
+POOL_WAIT = 2.0
+_CONNECT_TIMEOUT = 2  # seconds, unless the URL says otherwise (connect_timeout=)
+_MONTHS_AHEAD = 3  # partitions made at startup: this month and the next two
+_RECEIPT = "id, partner_id, sha256, accepted, json, xml"
+_DURABLE_COMMITS = {"on", "local", "remote_write", "remote_apply"}
+
+
+def received_at(ulid: str) -> datetime | None:
+    """The reception time a row is partitioned on: the time in its ULID id (None: not a ULID,
+    which no stored row has)."""
+    try:
+        return ULID.from_str(ulid).datetime
+    except ValueError:
+        return None
+
+
+def _month(at: datetime) -> tuple[int, int]:
+    return at.year, at.month
+
+
+def _lock_key(name: str) -> int:
+    """A list's advisory-lock key, the same in every process (not Python's salted ``hash``)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _receipt_of(row: tuple[Any, ...] | None) -> StoredReceipt | None:
+    if row is None:
+        return None
+    return StoredReceipt(row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]))
+
+
+def where(url: str) -> str:
+    """The database of ``url`` named for a message, without its password."""
+    params = conninfo_to_dict(url)
+    host, port = params.get("host", "localhost"), params.get("port", 5432)
+    return f"PostgreSQL at {host}:{port} (database {params.get('dbname', '')})"
+
+
+class PostgresStore:
+    """A ``Store`` in a PostgreSQL database migrated by ``gateway db upgrade``."""
+
+    def __init__(self, url: str, *, require_durable: bool = True) -> None:
+        self._where = where(url)
+        params = conninfo_to_dict(url)
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in params:
+            kwargs["connect_timeout"] = _CONNECT_TIMEOUT
+        self._pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
+            url,
+            kwargs=kwargs,
+            min_size=1,
+            max_size=POOL_SIZE,
+            timeout=POOL_WAIT,
+            # A connection the server dropped (a restart) is replaced before it is handed out.
+            check=ConnectionPool.check_connection,
+            open=False,
+            name="claims",
+        )
+        self._months: set[tuple[int, int]] = set()  # months whose partitions exist
+        self._months_lock = threading.Lock()
+        try:
+            with translate("the store"):
+                self._pool.open(wait=True, timeout=POOL_WAIT * 2)
+                with self._pool.connection() as conn:
+                    pg_schema.require_current(conn, self._where)
+                    if require_durable:
+                        self._check_durable(conn)
+            self._make_months(datetime.now(UTC), _MONTHS_AHEAD)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def _check_durable(self, conn: psycopg.Connection[TupleRow]) -> None:
+        """Refuse a server that may confirm a commit it has not written to disk."""
+        fsync = conn.execute("SHOW fsync").fetchone()
+        commit = conn.execute("SHOW synchronous_commit").fetchone()
+        fsync_value = fsync[0] if fsync else "?"
+        commit_value = commit[0] if commit else "?"
+        if fsync_value != "on" or commit_value not in _DURABLE_COMMITS:
+            raise ConfigError(
+                f"{self._where} may lose acknowledged commits (fsync {fsync_value}, "
+                f"synchronous_commit {commit_value}): set `fsync = on` and "
+                "`synchronous_commit = on` in postgresql.conf (or ALTER SYSTEM SET ...; SELECT "
+                "pg_reload_conf()), and no synchronous_commit=off in the role, the database or "
+                "GATEWAY_STORE_URL's options"
+            )
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection[TupleRow]]:
+        with translate("the store"), self._pool.connection() as conn:
+            yield conn
+
+    def _make_months(self, first: datetime, months: int) -> None:
+        with self._conn() as conn:
+            conn.execute("SELECT gw_month_partitions(%s, %s)", (first, months))
+        day = first
+        with self._months_lock:
+            for _ in range(months):
+                self._months.add(_month(day))
+                day = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+    def _ensure_months(self, *times: datetime) -> None:
+        """Make the partitions of the months of ``times`` that this process has not seen yet
+        (another process may have: the function leaves existing ones alone)."""
+        for at in times:
+            if _month(at) not in self._months:
+                self._make_months(at, 1)
+
+    @staticmethod
+    def _time_of(ulid: str) -> datetime:
+        at = received_at(ulid)
+        if at is None:
+            raise ValueError(f"id {ulid!r} is not a ULID: rows are partitioned on its time")
+        return at
+
+    def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
+        with self._conn() as conn:
+            return self._find_accepted(conn, partner_id, sha256)
+
+    @staticmethod
+    def _find_accepted(
+        conn: psycopg.Connection[TupleRow], partner_id: str, sha256: str
+    ) -> StoredReceipt | None:
+        key = conn.execute(
+            "SELECT receipt_id, received_at FROM accepted WHERE partner_id = %s AND sha256 = %s",
+            (partner_id, sha256),
+        ).fetchone()
+        if key is None:
+            return None
+        row = conn.execute(
+            f"SELECT {_RECEIPT} FROM receipts WHERE id = %s AND received_at = %s",  # noqa: S608
+            key,
+        ).fetchone()
+        return _receipt_of(row)
+
+    def save_accepted(self, submission: Submission) -> StoredReceipt:
+        receipt = submission.receipt
+        at = self._time_of(receipt.id)
+        record_times = [self._time_of(r.id) for r in submission.records]
+        self._ensure_months(at, *record_times)
+        with self._conn() as conn:
+            with conn.transaction():
+                won = conn.execute(
+                    "INSERT INTO accepted (partner_id, sha256, receipt_id, received_at) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                    (receipt.partner_id, receipt.sha256, receipt.id, at),
+                ).fetchone()
+                if won is not None:
+                    self._check_unchanged(conn, submission)
+                    self._write(conn, submission, at, record_times)
+                    return receipt
+            # Accepted by another submission, committed meanwhile: its receipt.
+            stored = self._find_accepted(conn, receipt.partner_id, receipt.sha256)
+        assert stored is not None  # receipts are deleted only with their month, by retention
+        return stored
+
+    @staticmethod
+    def _check_unchanged(conn: psycopg.Connection[TupleRow], submission: Submission) -> None:
+        """Lock every list the submission reads or appends to, then compare the lengths read."""
+        names = {r.name for r in submission.read} | {e.name for e in submission.index}
+        if not names:
+            return
+        keys = sorted({_lock_key(name) for name in names})
+        conn.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) k", (keys,))
+        if not submission.read:
+            return
+        lengths: dict[str, int] = dict(
+            conn.execute(
+                "SELECT name, count(*) FROM entries WHERE name = ANY(%s) GROUP BY name",
+                ([r.name for r in submission.read],),
+            ).fetchall()
+        )
+        for read in submission.read:
+            if lengths.get(read.name, 0) > read.length:
+                raise IndexChanged(read.name)
+
+    @staticmethod
+    def _write(
+        conn: psycopg.Connection[TupleRow],
+        submission: Submission,
+        at: datetime,
+        record_times: list[datetime],
+    ) -> None:
+        receipt = submission.receipt
+        conn.execute(
+            f"INSERT INTO receipts (received_at, {_RECEIPT}) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (at, receipt.id, receipt.partner_id, receipt.sha256, True, receipt.json, receipt.xml),
+        )
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO records (id, received_at, receipt_id, partner_id, json) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (r.id, t, r.receipt_id, r.partner_id, r.json)
+                    for r, t in zip(submission.records, record_times, strict=True)
+                ],
+            )
+            cursor.executemany(
+                "INSERT INTO entries (name, value) VALUES (%s, %s)",
+                [(e.name, e.value) for e in submission.index],
+            )
+        conn.execute(
+            "INSERT INTO originals (sha256, received_at, body) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            (receipt.sha256, at, submission.original),
+        )
+
+    def save_rejection(self, receipt: StoredReceipt) -> None:
+        at = self._time_of(receipt.id)
+        self._ensure_months(at)
+        with self._conn() as conn:
+            conn.execute(
+                f"INSERT INTO receipts (received_at, {_RECEIPT}) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    at,
+                    receipt.id,
+                    receipt.partner_id,
+                    receipt.sha256,
+                    False,
+                    receipt.json,
+                    receipt.xml,
+                ),
+            )
+
+    def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
+        at = received_at(receipt_id)
+        if at is None:
+            return None
+        with self._conn() as conn:
+            row = conn.execute(
+                f"SELECT {_RECEIPT} FROM receipts WHERE id = %s AND received_at = %s",  # noqa: S608
+                (receipt_id, at),
+            ).fetchone()
+        return _receipt_of(row)
+
+    def get_record(self, record_id: str) -> StoredRecord | None:
+        at = received_at(record_id)
+        if at is None:
+            return None
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT id, receipt_id, partner_id, json FROM records "
+                "WHERE id = %s AND received_at = %s",
+                (record_id, at),
+            ).fetchone()
+        return None if row is None else StoredRecord(row[0], row[1], row[2], bytes(row[3]))
+
+    def get_original(self, sha256: str) -> bytes | None:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT body FROM originals WHERE sha256 = %s LIMIT 1", (sha256,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT value FROM entries WHERE name = %s ORDER BY seq LIMIT %s OFFSET %s",
+                (name, limit, start),
+            ).fetchall()
+        return [bytes(row[0]) for row in rows]
+
+    def ping(self) -> None:
+        with self._conn() as conn:
+            conn.execute("SELECT 1")
+
+    def close(self) -> None:
+        self._pool.close()

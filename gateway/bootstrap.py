@@ -48,6 +48,7 @@ from gateway.sirecords.ports import SiRecordStore
 from gateway.sirecords.redis_cache import RedisCache
 from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
+from gateway.store.postgres import PostgresStore
 from gateway.store.redis import RedisStore, connect
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite_card_checks import SqliteCardCheckLog
@@ -108,7 +109,8 @@ class Gateway:
 
 
 def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, AuditLog]:
-    """The store named by ``GATEWAY_STORE_URL`` (``sqlite:///path`` or ``redis://host:port/db``)
+    """The store named by ``GATEWAY_STORE_URL`` (``sqlite:///path``, ``postgresql://...`` or
+    ``redis://host:port/db``)
     and the audit log kept in the same database, with the same durability. ``create=False``
     refuses a SQLite file that does not exist yet (a mistyped path, not an empty log)."""
     url = settings.store_url
@@ -121,12 +123,18 @@ def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, Aud
         # The store checks the server's durability; the audit log shares the server.
         store = RedisStore(url, require_durable=settings.redis_require_durable)
         return store, RedisAuditLog(url)
-    raise ConfigError(f"GATEWAY_STORE_URL {url!r}: use sqlite:///path or redis://host:port/db")
+    if url.startswith(("postgresql://", "postgres://")):
+        # The audit log is not on PostgreSQL yet: it stays in the dossiers' SQLite file.
+        return PostgresStore(url), SqliteAuditLog(_transactional_file(settings))
+    raise ConfigError(
+        f"GATEWAY_STORE_URL {url!r}: use sqlite:///path, postgresql://user@host:port/db or "
+        "redis://host:port/db"
+    )
 
 
 def _transactional_file(settings: Settings) -> Path:
     """The SQLite file of dossiers and SI records: ``GATEWAY_DOSSIER_STORE_URL``, else the file
-    of ``GATEWAY_STORE_URL``, else (a Redis store) ``dossiers.sqlite3``."""
+    of ``GATEWAY_STORE_URL``, else (a PostgreSQL or Redis store) ``dossiers.sqlite3``."""
     url = settings.dossier_store_url
     if url is None:
         sqlite = settings.store_url.startswith("sqlite:///")

@@ -1,4 +1,4 @@
-"""The ``gateway`` command: serve, demo, dev-pki, sign, verify, submit, ingest, generate, audit,
+"""The ``gateway`` command: serve, demo, dev-pki, sign, verify, submit, ingest, generate, audit, db,
 worker and outbox."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from lxml import etree
 
-from gateway import logs
+from gateway import db, logs
 from gateway.config import Settings
 from gateway.errors import ConfigError, GatewayError
 from gateway.trust.anchors import TrustAnchors
@@ -690,10 +690,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=legacy_password)
 
-    _seed_commands(commands)
-    _bulk_commands(commands)
-    _audit_commands(commands)
-    _outbox_commands(commands)
+    for add in (_seed_commands, _bulk_commands, _audit_commands, db.add_commands, _outbox_commands):
+        add(commands)
     return parser
 
 

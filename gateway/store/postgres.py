@@ -47,6 +47,10 @@ from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submi
 POOL_SIZE = 10
 POOL_WAIT = 2.0
 _CONNECT_TIMEOUT = 2  # seconds, unless the URL says otherwise (connect_timeout=)
+# The pool retries a lost connection with a doubling delay (1, 2, 4 s...) for this many seconds,
+# then gives up on it, and the next request asks for a new one at once: after an outage the
+# store answers again within a few seconds, not after the pool's default backoff (up to 5 min).
+_RECONNECT_FOR = 5.0
 _MONTHS_AHEAD = 3  # partitions made at startup: this month and the next two
 _RECEIPT = "id, partner_id, sha256, accepted, json, xml"
 _DURABLE_COMMITS = {"on", "local", "remote_write", "remote_apply"}
@@ -98,6 +102,7 @@ class PostgresStore:
             min_size=1,
             max_size=POOL_SIZE,
             timeout=POOL_WAIT,
+            reconnect_timeout=_RECONNECT_FOR,
             # A connection the server dropped (a restart) is replaced before it is handed out.
             check=ConnectionPool.check_connection,
             open=False,

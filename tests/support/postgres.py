@@ -89,6 +89,10 @@ class Relay:
                     end.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
+        # A bare close() does not wake the thread blocked in accept(), which would go on
+        # accepting; shutdown() does (EINVAL on Linux).
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         with self._lock:
             links, self._links = self._links, []

@@ -18,7 +18,7 @@ def _url() -> str | None:
 def db_status(args: argparse.Namespace) -> int:
     """Print the database's version and the migrations it lacks; exit 1 if it lacks any."""
     from gateway.store import pg_schema
-    from gateway.store.postgres import where
+    from gateway.store.pg_database import where
 
     url = _url()
     if url is None:
@@ -36,7 +36,7 @@ def db_status(args: argparse.Namespace) -> int:
 def db_upgrade(args: argparse.Namespace) -> int:
     """Apply the migrations the database lacks (up to ``--to``), each in its own transaction."""
     from gateway.store import pg_schema
-    from gateway.store.postgres import where
+    from gateway.store.pg_database import where
 
     url = _url()
     if url is None:

@@ -27,33 +27,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import TupleRow
-from psycopg_pool import ConnectionPool
 from ulid import ULID
 
-from gateway.errors import ConfigError, translate
-from gateway.store import pg_schema
+from gateway.store.pg_database import Connection, PostgresDatabase
 from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
 
-# Connections per process, and the seconds a request waits for one (the pool full, or the
-# server down while the pool reconnects) before it is answered 503.
-POOL_SIZE = 10
-POOL_WAIT = 2.0
-_CONNECT_TIMEOUT = 2  # seconds, unless the URL says otherwise (connect_timeout=)
-# The pool retries a lost connection with a doubling delay (1, 2, 4 s...) for this many seconds,
-# then gives up on it, and the next request asks for a new one at once: after an outage the
-# store answers again within a few seconds, not after the pool's default backoff (up to 5 min).
-_RECONNECT_FOR = 5.0
 _MONTHS_AHEAD = 3  # partitions made at startup: this month and the next two
 _RECEIPT = "id, partner_id, sha256, accepted, json, xml"
-_DURABLE_COMMITS = {"on", "local", "remote_write", "remote_apply"}
 
 
 def received_at(ulid: str) -> datetime | None:
@@ -80,67 +63,18 @@ def _receipt_of(row: tuple[Any, ...] | None) -> StoredReceipt | None:
     return StoredReceipt(row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]))
 
 
-def where(url: str) -> str:
-    """The database of ``url`` named for a message, without its password."""
-    params = conninfo_to_dict(url)
-    host, port = params.get("host", "localhost"), params.get("port", 5432)
-    return f"PostgreSQL at {host}:{port} (database {params.get('dbname', '')})"
-
-
-class PostgresStore:
+class PostgresStore(PostgresDatabase):
     """A ``Store`` in a PostgreSQL database migrated by ``gateway db upgrade``."""
 
     def __init__(self, url: str, *, require_durable: bool = True) -> None:
-        self._where = where(url)
-        params = conninfo_to_dict(url)
-        kwargs: dict[str, Any] = {"autocommit": True}
-        if "connect_timeout" not in params:
-            kwargs["connect_timeout"] = _CONNECT_TIMEOUT
-        self._pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
-            url,
-            kwargs=kwargs,
-            min_size=1,
-            max_size=POOL_SIZE,
-            timeout=POOL_WAIT,
-            reconnect_timeout=_RECONNECT_FOR,
-            # A connection the server dropped (a restart) is replaced before it is handed out.
-            check=ConnectionPool.check_connection,
-            open=False,
-            name="claims",
-        )
+        super().__init__(url, name="claims", require_durable=require_durable)
         self._months: set[tuple[int, int]] = set()  # months whose partitions exist
         self._months_lock = threading.Lock()
         try:
-            with translate("the store"):
-                self._pool.open(wait=True, timeout=POOL_WAIT * 2)
-                with self._pool.connection() as conn:
-                    pg_schema.require_current(conn, self._where)
-                    if require_durable:
-                        self._check_durable(conn)
             self._make_months(datetime.now(UTC), _MONTHS_AHEAD)
         except BaseException:
-            self._pool.close()
+            self.close()
             raise
-
-    def _check_durable(self, conn: psycopg.Connection[TupleRow]) -> None:
-        """Refuse a server that may confirm a commit it has not written to disk."""
-        fsync = conn.execute("SHOW fsync").fetchone()
-        commit = conn.execute("SHOW synchronous_commit").fetchone()
-        fsync_value = fsync[0] if fsync else "?"
-        commit_value = commit[0] if commit else "?"
-        if fsync_value != "on" or commit_value not in _DURABLE_COMMITS:
-            raise ConfigError(
-                f"{self._where} may lose acknowledged commits (fsync {fsync_value}, "
-                f"synchronous_commit {commit_value}): set `fsync = on` and "
-                "`synchronous_commit = on` in postgresql.conf (or ALTER SYSTEM SET ...; SELECT "
-                "pg_reload_conf()), and no synchronous_commit=off in the role, the database or "
-                "GATEWAY_STORE_URL's options"
-            )
-
-    @contextmanager
-    def _conn(self) -> Iterator[psycopg.Connection[TupleRow]]:
-        with translate("the store"), self._pool.connection() as conn:
-            yield conn
 
     def _make_months(self, first: datetime, months: int) -> None:
         with self._conn() as conn:
@@ -170,9 +104,7 @@ class PostgresStore:
             return self._find_accepted(conn, partner_id, sha256)
 
     @staticmethod
-    def _find_accepted(
-        conn: psycopg.Connection[TupleRow], partner_id: str, sha256: str
-    ) -> StoredReceipt | None:
+    def _find_accepted(conn: Connection, partner_id: str, sha256: str) -> StoredReceipt | None:
         key = conn.execute(
             "SELECT receipt_id, received_at FROM accepted WHERE partner_id = %s AND sha256 = %s",
             (partner_id, sha256),
@@ -207,7 +139,7 @@ class PostgresStore:
         return stored
 
     @staticmethod
-    def _check_unchanged(conn: psycopg.Connection[TupleRow], submission: Submission) -> None:
+    def _check_unchanged(conn: Connection, submission: Submission) -> None:
         """Lock every list the submission reads or appends to, then compare the lengths read."""
         names = {r.name for r in submission.read} | {e.name for e in submission.index}
         if not names:
@@ -228,7 +160,7 @@ class PostgresStore:
 
     @staticmethod
     def _write(
-        conn: psycopg.Connection[TupleRow],
+        conn: Connection,
         submission: Submission,
         at: datetime,
         record_times: list[datetime],
@@ -313,10 +245,3 @@ class PostgresStore:
                 (name, limit, start),
             ).fetchall()
         return [bytes(row[0]) for row in rows]
-
-    def ping(self) -> None:
-        with self._conn() as conn:
-            conn.execute("SELECT 1")
-
-    def close(self) -> None:
-        self._pool.close()

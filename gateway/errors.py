@@ -23,7 +23,8 @@ the HTTP status, the SOAP fault side and keyword-only context. Routes never buil
     ├── RateLimited             RATE_LIMITED           429  Client
     ├── Unavailable             UNAVAILABLE            503  Server
     └── Internal                INTERNAL               500  Server
-        └── OriginalCorrupt     INTERNAL               500  Server
+        ├── OriginalCorrupt     INTERNAL               500  Server
+        └── RecordCorrupt       INTERNAL               500  Server
 
 Library exceptions are translated in one table (``translate``), most specific first, and always
 re-raised ``from`` the original. Configuration mistakes are ``ConfigError``, which is *not* a
@@ -243,6 +244,15 @@ class OriginalCorrupt(Internal):
     def __init__(self, sha256: str) -> None:
         super().__init__(f"the stored original {sha256} fails its integrity check")
         self.sha256 = sha256
+
+
+class RecordCorrupt(Internal):
+    """A stored record's JSON does not decompress to its stored size, or fails its frame's
+    checksum: the store refuses to hand it back."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(f"the stored record {record_id} fails its integrity check")
+        self.record_id = record_id
 
 
 # The library-exception table: (module, exception class, what it becomes), most specific first.

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from gateway.api.tls import FORWARDED_CERT_HEADER, client_certificate, is_trusted_proxy
 from gateway.bootstrap import Gateway
@@ -80,12 +81,23 @@ def source_address(request: Request, trusted_proxies: list[str]) -> str | None:
     return hops[0] if hops else peer
 
 
+async def authenticated(request: Request) -> Partner:
+    """``authenticate`` from async code: on the event loop when the rate limits are counted in
+    this process's memory (no I/O; a thread hop would cost more than the work), in a worker
+    thread when they are counted in Redis (``GATEWAY_REDIS_URL``), whose round trip, up to its
+    timeout when Redis hangs, must not stall every other connection."""
+    gateway: Gateway = request.app.state.gateway
+    if gateway.limits.shared:
+        return await run_in_threadpool(authenticate, request)
+    return authenticate(request)
+
+
 def granted(service: str) -> Callable[[Request], Awaitable[Partner]]:
-    """A FastAPI dependency: the authenticated partner, who must hold ``service``. Async because
-    it does no I/O: a sync dependency would cost a thread hop on every request."""
+    """A FastAPI dependency: the authenticated partner, who must hold ``service``. Async so that
+    it costs no thread hop when it does no I/O (``authenticated``)."""
 
     async def dependency(request: Request) -> Partner:
-        partner = authenticate(request)
+        partner = await authenticated(request)
         require_service(partner, service)
         return partner
 

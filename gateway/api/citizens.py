@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.auth import authenticate
+from gateway.api.auth import authenticated
 from gateway.bootstrap import Gateway
 from gateway.errors import Forbidden, Unauthorized
 from gateway.identity.jwks import FetchNeeded
@@ -54,7 +54,7 @@ async def citizen_caller(request: Request) -> CitizenCaller:
     verified on the event loop (a signature check), off it only when the provider's keys must
     be fetched first."""
     gateway: Gateway = request.app.state.gateway
-    partner = authenticate(request)
+    partner = await authenticated(request)
     require_vneid(partner)
     tokens = request.headers.getlist(ASSERTION_HEADER)
     if len(tokens) != 1 or not tokens[0].strip():

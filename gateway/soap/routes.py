@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.requests import ClientDisconnect
 
 from gateway.api import problems, work
-from gateway.api.auth import SECURED, authenticate
+from gateway.api.auth import SECURED, authenticated
 from gateway.api.claims import read_xml_body
 from gateway.api.openapi import answer
 from gateway.bootstrap import Gateway
@@ -85,7 +85,7 @@ async def dispatch(request: Request, service: Service) -> Response:
     """Authenticate, read the envelope within bounds, run the operation; every error a Fault."""
     gateway: Gateway = request.app.state.gateway
     try:
-        partner = authenticate(request)
+        partner = await authenticated(request)
         limits = service.limits(gateway)
         # SOAP 1.1 travels as text/xml (application/xml is accepted too).
         body = await read_xml_body(request, limits.max_bytes, expected="text/xml")

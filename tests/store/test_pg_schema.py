@@ -62,9 +62,11 @@ def test_an_older_database_is_refused_until_upgraded_and_keeps_its_data(
     postgres_url: str, make_submission: MakeSubmission, claim_xml: ClaimXml
 ) -> None:
     pg_schema.upgrade(postgres_url, target=1)
-    assert [m.label for m in pg_schema.status(postgres_url).pending] == ["0002_month_partitions"]
+    later = [m.version for m in pg_schema.migrations()[1:]]
+    assert [m.version for m in pg_schema.status(postgres_url).pending] == later
     with pytest.raises(
-        ConfigError, match=r"schema version 1; .*needs version 2.*gateway db upgrade"
+        ConfigError,
+        match=rf"schema version 1; .*needs version {pg_schema.latest()}.*gateway db upgrade",
     ):
         PostgresStore(postgres_url)
     # Data written at version 1 (by hand: its code had no partitions made ahead) survives.
@@ -83,7 +85,7 @@ def test_an_older_database_is_refused_until_upgraded_and_keeps_its_data(
             (receipt.id, at, receipt.partner_id, receipt.sha256, receipt.json, receipt.xml),
         )
 
-    assert [m.version for m in pg_schema.upgrade(postgres_url)] == [2]
+    assert [m.version for m in pg_schema.upgrade(postgres_url)] == later
 
     store = PostgresStore(postgres_url)
     try:

@@ -26,30 +26,14 @@ db upgrade``), and makes the monthly partitions ahead (``gw_month_partitions``).
 from __future__ import annotations
 
 import hashlib
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from ulid import ULID
-
 from gateway.store.pg_database import Connection, PostgresDatabase
+from gateway.store.pg_partitions import MONTHS_AHEAD, MonthPartitions, received_at, time_of
 from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
 
-_MONTHS_AHEAD = 3  # partitions made at startup: this month and the next two
 _RECEIPT = "id, partner_id, sha256, accepted, json, xml"
-
-
-def received_at(ulid: str) -> datetime | None:
-    """The reception time a row is partitioned on: the time in its ULID id (None: not a ULID,
-    which no stored row has)."""
-    try:
-        return ULID.from_str(ulid).datetime
-    except ValueError:
-        return None
-
-
-def _month(at: datetime) -> tuple[int, int]:
-    return at.year, at.month
 
 
 def _lock_key(name: str) -> int:
@@ -68,36 +52,12 @@ class PostgresStore(PostgresDatabase):
 
     def __init__(self, url: str, *, require_durable: bool = True) -> None:
         super().__init__(url, name="claims", require_durable=require_durable)
-        self._months: set[tuple[int, int]] = set()  # months whose partitions exist
-        self._months_lock = threading.Lock()
+        self._partitions = MonthPartitions(self._conn)
         try:
-            self._make_months(datetime.now(UTC), _MONTHS_AHEAD)
+            self._partitions.make(datetime.now(UTC), MONTHS_AHEAD)
         except BaseException:
             self.close()
             raise
-
-    def _make_months(self, first: datetime, months: int) -> None:
-        with self._conn() as conn:
-            conn.execute("SELECT gw_month_partitions(%s, %s)", (first, months))
-        day = first
-        with self._months_lock:
-            for _ in range(months):
-                self._months.add(_month(day))
-                day = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-    def _ensure_months(self, *times: datetime) -> None:
-        """Make the partitions of the months of ``times`` that this process has not seen yet
-        (another process may have: the function leaves existing ones alone)."""
-        for at in times:
-            if _month(at) not in self._months:
-                self._make_months(at, 1)
-
-    @staticmethod
-    def _time_of(ulid: str) -> datetime:
-        at = received_at(ulid)
-        if at is None:
-            raise ValueError(f"id {ulid!r} is not a ULID: rows are partitioned on its time")
-        return at
 
     def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
         with self._conn() as conn:
@@ -119,9 +79,9 @@ class PostgresStore(PostgresDatabase):
 
     def save_accepted(self, submission: Submission) -> StoredReceipt:
         receipt = submission.receipt
-        at = self._time_of(receipt.id)
-        record_times = [self._time_of(r.id) for r in submission.records]
-        self._ensure_months(at, *record_times)
+        at = time_of(receipt.id)
+        record_times = [time_of(r.id) for r in submission.records]
+        self._partitions.ensure(at, *record_times)
         with self._conn() as conn:
             with conn.transaction():
                 won = conn.execute(
@@ -191,8 +151,8 @@ class PostgresStore(PostgresDatabase):
         )
 
     def save_rejection(self, receipt: StoredReceipt) -> None:
-        at = self._time_of(receipt.id)
-        self._ensure_months(at)
+        at = time_of(receipt.id)
+        self._partitions.ensure(at)
         with self._conn() as conn:
             conn.execute(
                 f"INSERT INTO receipts (received_at, {_RECEIPT}) "  # noqa: S608

@@ -1,23 +1,21 @@
-"""The dossier store's SQLite tables, and how dossiers, history and outbox messages map to rows."""
+"""The dossier store's SQLite tables, and how dossiers and history entries are written to rows
+(``dossier_rows`` reads them back)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 
 from gateway.dossiers.calendar import vietnam_date
-from gateway.dossiers.lifecycle import State
-from gateway.dossiers.ports import Applicant, Dossier, HistoryEntry, OutboxMessage, StatusChange
-from gateway.errors import XmlMalformed
+from gateway.dossiers.ports import Dossier, HistoryEntry
+from gateway.store.dossier_rows import instant
 
-# Instants are stored in UTC with microseconds (``_instant``), so that text order is time order
-# and comparisons in SQL are plain string comparisons; dates are ISO (Vietnam calendar dates).
+# Instants are stored in UTC with microseconds (``dossier_rows.instant``), so that text order is
+# time order and comparisons in SQL are plain string comparisons; dates are ISO (Vietnam calendar
+# dates).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dossier_dossiers (
     id TEXT PRIMARY KEY,
@@ -125,24 +123,6 @@ CREATE TABLE IF NOT EXISTS dossier_settings (
 );
 """
 
-DOSSIER_COLUMNS = (
-    "id, partner_id, ma_ho_so, ma_tthc, procedure, department, state, received_at, due_date, "
-    "receipt_id, record_id, applicant_kind, applicant_id, applicant_name, version, "
-    "requested_documents, supplement_due, finished_at, reminded_at"
-)
-HISTORY_COLUMNS = "state, at, actor, by_partner, reason, documents, due_date, officer"
-OUTBOX_COLUMNS = (
-    "seq, dossier_id, ma_ho_so, kind, body, idempotency_key, attempts, next_attempt_at, "
-    "status, last_error"
-)
-
-
-def instant(at: datetime) -> str:
-    """``at`` as stored: UTC, microseconds, so that text order is time order."""
-    if at.tzinfo is None:
-        raise ValueError(f"a naive datetime cannot be stored: {at!r}")
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
-
 
 def day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
@@ -151,14 +131,6 @@ def day(value: date | None) -> str | None:
 def finished_on(at: datetime) -> str:
     """The Vietnam calendar date of a decision, which the portal compares with the due date."""
     return vietnam_date(at).isoformat()
-
-
-def _instant_or_none(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _day_or_none(text: str | None) -> date | None:
-    return None if text is None else date.fromisoformat(text)
 
 
 def json_list(values: Iterable[str]) -> bytes:
@@ -177,20 +149,6 @@ def history_row(dossier_id: str, n: int, entry: HistoryEntry) -> tuple[Any, ...]
         json_list(entry.documents),
         day(entry.due_date),
         entry.officer,
-    )
-
-
-def history_entry(row: sqlite3.Row | tuple[Any, ...]) -> HistoryEntry:
-    state, at, actor, by, reason, documents, due, officer = row
-    return HistoryEntry(
-        state=State(state),
-        at=datetime.fromisoformat(at),
-        actor=actor,
-        by=by,
-        reason=reason,
-        documents=tuple(orjson.loads(documents)),
-        due_date=_day_or_none(due),
-        officer=officer,
     )
 
 
@@ -219,81 +177,3 @@ def dossier_row(dossier: Dossier, sha256: str) -> tuple[Any, ...]:
         finished_on(dossier.finished_at) if dossier.finished_at else None,
         instant(dossier.reminded_at) if dossier.reminded_at else None,
     )
-
-
-def dossier(row: tuple[Any, ...], history: Iterable[HistoryEntry]) -> Dossier:
-    """A dossier from a row of ``DOSSIER_COLUMNS`` and its history, oldest first."""
-    (
-        dossier_id,
-        partner_id,
-        ma_ho_so,
-        ma_tthc,
-        procedure,
-        department,
-        state,
-        received_at,
-        due_date,
-        receipt_id,
-        record_id,
-        applicant_kind,
-        applicant_id,
-        applicant_name,
-        version,
-        requested_documents,
-        supplement_due,
-        finished_at,
-        reminded_at,
-    ) = row
-    return Dossier(
-        id=dossier_id,
-        partner_id=partner_id,
-        ma_ho_so=ma_ho_so,
-        ma_tthc=ma_tthc,
-        procedure=procedure,
-        department=department,
-        state=State(state),
-        received_at=datetime.fromisoformat(received_at),
-        due_date=date.fromisoformat(due_date),
-        receipt_id=receipt_id,
-        record_id=record_id,
-        applicant=Applicant(applicant_kind, applicant_id, applicant_name),
-        version=version,
-        history=tuple(history),
-        requested_documents=tuple(orjson.loads(requested_documents)),
-        supplement_due=_day_or_none(supplement_due),
-        finished_at=_instant_or_none(finished_at),
-        reminded_at=_instant_or_none(reminded_at),
-    )
-
-
-def outbox_message(row: tuple[Any, ...]) -> OutboxMessage:
-    """A message from a row of ``OUTBOX_COLUMNS``."""
-    seq, dossier_id, ma_ho_so, kind, body, key, attempts, next_at, status, error = row
-    return OutboxMessage(
-        seq=seq,
-        change=StatusChange(dossier_id, ma_ho_so, kind, orjson.loads(body)),
-        idempotency_key=key,
-        attempts=attempts,
-        next_attempt_at=datetime.fromisoformat(next_at),
-        status=status,
-        last_error=error,
-    )
-
-
-def cursor_of(received_at: datetime, dossier_id: str) -> str:
-    """The opaque cursor of the page after the dossier it names (pages go oldest first)."""
-    text = f"{instant(received_at)} {dossier_id}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def position(cursor: str) -> tuple[str, str]:
-    """The (stored ``received_at``, id) a cursor of ``cursor_of`` names; ``XmlMalformed`` for
-    anything else, since a cursor comes from the query of a request."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, dossier_id = text.split(" ")
-        if len(cursor) > 200 or not dossier_id or instant(datetime.fromisoformat(at)) != at:
-            raise ValueError(cursor)
-    except (ValueError, binascii.Error) as exc:
-        raise XmlMalformed("the cursor is not one that a page of this listing gave") from exc
-    return at, dossier_id

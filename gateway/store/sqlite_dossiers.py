@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from gateway.dossiers.lifecycle import DECIDED, DEPARTMENT_WORK, FINAL, State
+from gateway.dossiers.lifecycle import DECIDED, DEPARTMENT_WORK, State
 from gateway.dossiers.ports import (
     Claim,
     Dossier,
@@ -24,6 +24,7 @@ from gateway.dossiers.ports import (
 )
 from gateway.errors import Conflict, NotFound
 from gateway.sirecords.ports import GrantedBenefit
+from gateway.store import dossier_rows
 from gateway.store import sqlite_dossier_rows as rows
 from gateway.store import sqlite_sirecords as sirecords
 from gateway.store.originals import Packed, pack
@@ -35,24 +36,6 @@ from gateway.store.sqlite import (
     receipt_values,
     snapshot,
 )
-
-MAX_PAGE = 200  # the most rows any one call returns
-
-_PAUSED = "delivery_paused"
-
-
-def _in(states: frozenset[State]) -> str:
-    """A SQL list of constant state names (never a partner's input)."""
-    return ", ".join(f"'{state}'" for state in sorted(states))
-
-
-_WORK = _in(DEPARTMENT_WORK)
-_DECIDED = _in(DECIDED)
-_OPEN = _in(frozenset(State) - DECIDED - FINAL)  # may still be decided late
-
-
-def _bounded(limit: int) -> int:
-    return max(1, min(limit, MAX_PAGE))
 
 
 class SqliteDossierStore(SqliteReceiptDatabase):
@@ -88,7 +71,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
                 rows.dossier_row(dossier, receipt.sha256),
             )
             db.executemany(
-                f"INSERT INTO dossier_history (dossier_id, n, {rows.HISTORY_COLUMNS}) "  # noqa: S608
+                f"INSERT INTO dossier_history (dossier_id, n, {dossier_rows.HISTORY_COLUMNS}) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [rows.history_row(dossier.id, n, e) for n, e in enumerate(dossier.history, 1)],
             )
@@ -204,8 +187,8 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             # As the portal measures it: decided after the due date (Vietnam dates), or not
             # decided yet, still open, and the due date already past.
             where.append(
-                f"((state IN ({_DECIDED}) AND finished_on > due_date) OR "
-                f"(finished_on IS NULL AND state IN ({_OPEN}) AND due_date < ?))"
+                f"((state IN ({dossier_rows.DECIDED_STATES}) AND finished_on > due_date) OR "
+                f"(finished_on IS NULL AND state IN ({dossier_rows.OPEN_STATES}) AND due_date < ?))"
             )
             params.append(rows.finished_on(late_at))
         return self._page(where, params, cursor, limit)
@@ -215,7 +198,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
     def claim(
         self, department: str, *, worker: str, at: datetime, visibility: float
     ) -> Claim | None:
-        now = rows.instant(at)
+        now = dossier_rows.instant(at)
         until = at + timedelta(seconds=visibility)
         token = secrets.token_urlsafe(18)
         with self._writing() as db:
@@ -223,14 +206,15 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             db.execute(
                 "DELETE FROM dossier_queue WHERE department = ? "  # noqa: S608
                 "AND claimed_until <= ? AND dossier_id IN (SELECT id FROM dossier_dossiers "
-                f"WHERE department = ? AND state NOT IN ({_WORK}))",
+                f"WHERE department = ? AND state NOT IN ({dossier_rows.WORK}))",
                 (department, now, department),
             )
             row = db.execute(
                 "SELECT q.dossier_id FROM dossier_queue q "  # noqa: S608
                 "JOIN dossier_dossiers d ON d.id = q.dossier_id "
                 "WHERE q.department = ? AND (q.claimed_until IS NULL OR q.claimed_until <= ?) "
-                f"AND d.state IN ({_WORK}) ORDER BY q.received_at, q.dossier_id LIMIT 1",
+                f"AND d.state IN ({dossier_rows.WORK}) "
+                "ORDER BY q.received_at, q.dossier_id LIMIT 1",
                 (department, now),
             ).fetchone()
             if row is None:
@@ -238,7 +222,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             (deliveries,) = db.execute(
                 "UPDATE dossier_queue SET token = ?, worker = ?, claimed_until = ?, "
                 "deliveries = deliveries + 1 WHERE dossier_id = ? RETURNING deliveries",
-                (token, worker, rows.instant(until), row[0]),
+                (token, worker, dossier_rows.instant(until), row[0]),
             ).fetchone()
         return Claim(token, row[0], department, worker, until, deliveries)
 
@@ -248,7 +232,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
                 "SELECT q.dossier_id, d.state FROM dossier_queue q "
                 "JOIN dossier_dossiers d ON d.id = q.dossier_id "
                 "WHERE q.token = ? AND q.claimed_until > ?",
-                (token, rows.instant(at)),
+                (token, dossier_rows.instant(at)),
             ).fetchone()
             if row is None:
                 return False
@@ -264,7 +248,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
 
     def queued(self, department: str, *, cursor: str | None = None, limit: int = 50) -> Page:
         where = [
-            f"state IN ({_WORK})",
+            f"state IN ({dossier_rows.WORK})",
             "id IN (SELECT dossier_id FROM dossier_queue WHERE department = ?)",
         ]
         return self._page(where, [department], cursor, limit)
@@ -277,8 +261,8 @@ class SqliteDossierStore(SqliteReceiptDatabase):
                 db,
                 "state = 'supplement_requested' AND supplement_due < ? "
                 "AND (reminded_at IS NULL OR reminded_at < ?)",
-                (overdue_on.isoformat(), rows.instant(reminded_before)),
-                limit=MAX_PAGE,
+                (overdue_on.isoformat(), dossier_rows.instant(reminded_before)),
+                limit=dossier_rows.MAX_PAGE,
                 order="supplement_due, received_at, id",
             )
 
@@ -289,7 +273,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             updated = db.execute(
                 "UPDATE dossier_dossiers SET reminded_at = ? "
                 "WHERE id = ? AND state = 'supplement_requested'",
-                (rows.instant(at), dossier_id),
+                (dossier_rows.instant(at), dossier_id),
             )
             if updated.rowcount:
                 self._enqueue(db, (change,), at=at)
@@ -299,18 +283,18 @@ class SqliteDossierStore(SqliteReceiptDatabase):
     def due_messages(self, *, at: datetime, limit: int) -> list[OutboxMessage]:
         with self._reading() as db:
             found = db.execute(
-                f"SELECT {rows.OUTBOX_COLUMNS} FROM dossier_outbox o "  # noqa: S608
+                f"SELECT {dossier_rows.OUTBOX_COLUMNS} FROM dossier_outbox o "  # noqa: S608
                 "WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND NOT EXISTS ("
                 "SELECT 1 FROM dossier_outbox e WHERE e.dossier_id = o.dossier_id "
                 "AND e.status != 'delivered' AND e.seq < o.seq) ORDER BY o.seq LIMIT ?",
-                (rows.instant(at), _bounded(limit)),
+                (dossier_rows.instant(at), dossier_rows.bounded(limit)),
             ).fetchall()
-        return [rows.outbox_message(row) for row in found]
+        return [dossier_rows.outbox_message(row) for row in found]
 
     def delivered(self, seq: int, *, at: datetime) -> None:
         self._update_message(
             "status = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL",
-            (rows.instant(at),),
+            (dossier_rows.instant(at),),
             seq,
         )
 
@@ -322,18 +306,18 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         else:
             self._update_message(
                 "attempts = attempts + 1, last_error = ?, next_attempt_at = ?",
-                (error, rows.instant(next_attempt_at)),
+                (error, dossier_rows.instant(next_attempt_at)),
                 seq,
             )
 
     def dead_letters(self, *, limit: int = 100) -> list[OutboxMessage]:
         with self._reading() as db:
             found = db.execute(
-                f"SELECT {rows.OUTBOX_COLUMNS} FROM dossier_outbox "  # noqa: S608
+                f"SELECT {dossier_rows.OUTBOX_COLUMNS} FROM dossier_outbox "  # noqa: S608
                 "WHERE status = 'dead' ORDER BY seq LIMIT ?",
-                (_bounded(limit),),
+                (dossier_rows.bounded(limit),),
             ).fetchall()
-        return [rows.outbox_message(row) for row in found]
+        return [dossier_rows.outbox_message(row) for row in found]
 
     def redrive(self, *, seq: int | None = None, at: datetime) -> int:
         """Re-driven messages start a new retry budget (``attempts`` back to 0)."""
@@ -341,14 +325,14 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             updated = db.execute(
                 "UPDATE dossier_outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
                 "WHERE status = 'dead' AND (? IS NULL OR seq = ?)",
-                (rows.instant(at), seq, seq),
+                (dossier_rows.instant(at), seq, seq),
             )
             return updated.rowcount
 
     def delivery_paused(self) -> bool:
         with self._reading() as db:
             row = db.execute(
-                "SELECT value FROM dossier_settings WHERE name = ?", (_PAUSED,)
+                "SELECT value FROM dossier_settings WHERE name = ?", (dossier_rows.PAUSED,)
             ).fetchone()
         return row is not None and row[0] == "1"
 
@@ -357,7 +341,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             db.execute(
                 "INSERT INTO dossier_settings (name, value) VALUES (?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (_PAUSED, "1" if paused else "0"),
+                (dossier_rows.PAUSED, "1" if paused else "0"),
             )
 
     # -- inside a transaction ------------------------------------------------------------------
@@ -390,7 +374,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
     ) -> list[Dossier]:
         """Dossiers with their history; ``where`` and ``order`` are the store's own SQL."""
         found = db.execute(
-            f"SELECT {rows.DOSSIER_COLUMNS} FROM dossier_dossiers "  # noqa: S608
+            f"SELECT {dossier_rows.DOSSIER_COLUMNS} FROM dossier_dossiers "  # noqa: S608
             f"WHERE {where} ORDER BY {order} LIMIT ?",
             (*params, limit),
         ).fetchall()
@@ -399,24 +383,24 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         ids = [row[0] for row in found]
         history: dict[str, list[HistoryEntry]] = {dossier_id: [] for dossier_id in ids}
         for row in db.execute(
-            f"SELECT dossier_id, {rows.HISTORY_COLUMNS} FROM dossier_history "  # noqa: S608
+            f"SELECT dossier_id, {dossier_rows.HISTORY_COLUMNS} FROM dossier_history "  # noqa: S608
             f"WHERE dossier_id IN ({', '.join('?' * len(ids))}) ORDER BY dossier_id, n",
             ids,
         ):
-            history[row[0]].append(rows.history_entry(row[1:]))
-        return [rows.dossier(row, history[row[0]]) for row in found]
+            history[row[0]].append(dossier_rows.history_entry(row[1:]))
+        return [dossier_rows.dossier(row, history[row[0]]) for row in found]
 
     def _page(self, where: list[str], params: list[Any], cursor: str | None, limit: int) -> Page:
         if cursor is not None:
             where = [*where, "(received_at, id) > (?, ?)"]
-            params = [*params, *rows.position(cursor)]
-        size = _bounded(limit)
+            params = [*params, *dossier_rows.position(cursor)]
+        size = dossier_rows.bounded(limit)
         with self._reading() as db, snapshot(db):
             found = self._select(db, " AND ".join(where) or "1", params, limit=size + 1)
         if len(found) <= size:
             return Page(tuple(found))
         last = found[size - 1]
-        return Page(tuple(found[:size]), rows.cursor_of(last.received_at, last.id))
+        return Page(tuple(found[:size]), dossier_rows.cursor_of(last.received_at, last.id))
 
     def _check_version(self, db: sqlite3.Connection, dossier_id: str, version: int) -> None:
         row = db.execute(
@@ -446,7 +430,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             (dossier_id,),
         ).fetchone()
         db.execute(
-            f"INSERT INTO dossier_history (dossier_id, n, {rows.HISTORY_COLUMNS}) "  # noqa: S608
+            f"INSERT INTO dossier_history (dossier_id, n, {dossier_rows.HISTORY_COLUMNS}) "  # noqa: S608
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows.history_row(dossier_id, n, entry),
         )
@@ -463,7 +447,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
                 rows.json_list(requested_documents),
                 rows.day(supplement_due),
                 decided,
-                rows.instant(entry.at),
+                dossier_rows.instant(entry.at),
                 decided,
                 rows.finished_on(entry.at),
                 dossier_id,
@@ -477,7 +461,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             db.execute(
                 "DELETE FROM dossier_queue WHERE dossier_id = ? "
                 "AND (claimed_until IS NULL OR claimed_until <= ?)",
-                (dossier_id, rows.instant(entry.at)),
+                (dossier_id, dossier_rows.instant(entry.at)),
             )
 
     def _add_task(self, db: sqlite3.Connection, dossier: Dossier) -> None:
@@ -485,7 +469,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         db.execute(
             "INSERT INTO dossier_queue (dossier_id, department, received_at) VALUES (?, ?, ?) "
             "ON CONFLICT (dossier_id) DO NOTHING",
-            (dossier.id, dossier.department, rows.instant(dossier.received_at)),
+            (dossier.id, dossier.department, dossier_rows.instant(dossier.received_at)),
         )
 
     def _enqueue(
@@ -507,7 +491,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
                     change.kind,
                     orjson.dumps(change.body),
                     f"{change.dossier_id}:{n}",
-                    rows.instant(at),
+                    dossier_rows.instant(at),
                 ),
             )
 

@@ -241,6 +241,8 @@ class OriginalCorrupt(Internal):
     """Stored original bytes no longer match their SHA-256 (or do not decompress within their
     stored size): the store refuses to hand them back."""
 
+    title = "A stored original failed its integrity check"
+
     def __init__(self, sha256: str) -> None:
         super().__init__(f"the stored original {sha256} fails its integrity check")
         self.sha256 = sha256
@@ -249,6 +251,8 @@ class OriginalCorrupt(Internal):
 class RecordCorrupt(Internal):
     """A stored record's JSON does not decompress to its stored size, or fails its frame's
     checksum: the store refuses to hand it back."""
+
+    title = "A stored record failed its integrity check"
 
     def __init__(self, record_id: str) -> None:
         super().__init__(f"the stored record {record_id} fails its integrity check")

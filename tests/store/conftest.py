@@ -21,6 +21,7 @@ from gateway.sirecords.ports import SiRecordStore
 from gateway.store import pg_schema
 from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
 from gateway.store.postgres import PostgresStore
+from gateway.store.postgres_sirecords import PostgresSiRecordStore
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite_dossiers import SqliteDossierStore
@@ -253,13 +254,11 @@ class SiRecordBackend:
     open_another: Callable[[], SiRecordStore]
 
 
-@pytest.fixture
-def sqlite_si_records(tmp_path: Path) -> Iterator[SiRecordBackend]:
-    path = tmp_path / "dossiers.sqlite3"
+def _si_record_backend(open_one: Callable[[], SiRecordStore]) -> Iterator[SiRecordBackend]:
     opened: list[SiRecordStore] = []
 
     def open_store() -> SiRecordStore:
-        opened.append(SqliteSiRecordStore(path))
+        opened.append(open_one())
         return opened[-1]
 
     yield SiRecordBackend(open_store(), open_store)
@@ -267,7 +266,19 @@ def sqlite_si_records(tmp_path: Path) -> Iterator[SiRecordBackend]:
         store.close()
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture
+def sqlite_si_records(tmp_path: Path) -> Iterator[SiRecordBackend]:
+    path = tmp_path / "dossiers.sqlite3"
+    yield from _si_record_backend(lambda: SqliteSiRecordStore(path))
+
+
+@pytest.fixture
+def postgres_si_records(postgres_url: str) -> Iterator[SiRecordBackend]:
+    pg_schema.upgrade(postgres_url)
+    yield from _si_record_backend(lambda: PostgresSiRecordStore(postgres_url))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 def si_records(request: pytest.FixtureRequest) -> SiRecordBackend:
     backend: SiRecordBackend = request.getfixturevalue(f"{request.param}_si_records")
     return backend

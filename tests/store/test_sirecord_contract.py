@@ -247,3 +247,27 @@ def test_concurrent_treatments_from_two_stores_are_each_kept_once(
     assert len(record.treatments) == 20
     assert record.version == 21
     assert [c.version for c in si_records.store.changes(limit=1000)] == list(range(1, 22))
+
+
+def test_one_card_given_to_two_citizens_at_once_goes_to_one_of_them(
+    si_records: SiRecordBackend,
+) -> None:
+    stores = [si_records.store, si_records.open_another()]
+    citizens = [CITIZEN, OTHER_CITIZEN]
+
+    def give(n: int) -> str:
+        try:
+            stores[n].upsert(person(citizens[n]), cards=[card()])
+        except Conflict:
+            return "conflict"
+        return "given"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(give, range(2)))
+
+    held = si_records.store.held_card(CARD)
+    assert outcomes == ["conflict", "given"]
+    assert held is not None
+    assert (
+        si_records.store.get(citizens[0] if held.citizen_id == citizens[1] else citizens[1]) is None
+    )

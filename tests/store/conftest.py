@@ -1,6 +1,6 @@
 """Store fixtures: real SQLite in tmp_path, the machine's Redis on db 15, a private AOF Redis;
 the audit log on each, with a way to tamper with it behind its back; the dossier and SI-record
-stores."""
+stores, the card-check log."""
 
 from __future__ import annotations
 
@@ -17,13 +17,16 @@ from gateway.audit import AuditLog
 from gateway.audit.redis import RedisAuditLog
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.dossiers.ports import DossierStore
+from gateway.sirecords.checks import CardCheckLog
 from gateway.sirecords.ports import SiRecordStore
 from gateway.store import pg_schema
 from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
 from gateway.store.postgres import PostgresStore
+from gateway.store.postgres_card_checks import PostgresCardCheckLog
 from gateway.store.postgres_sirecords import PostgresSiRecordStore
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
+from gateway.store.sqlite_card_checks import SqliteCardCheckLog
 from gateway.store.sqlite_dossiers import SqliteDossierStore
 from gateway.store.sqlite_sirecords import SqliteSiRecordStore
 from tests.conftest import MACHINE_REDIS_URL
@@ -282,3 +285,24 @@ def postgres_si_records(postgres_url: str) -> Iterator[SiRecordBackend]:
 def si_records(request: pytest.FixtureRequest) -> SiRecordBackend:
     backend: SiRecordBackend = request.getfixturevalue(f"{request.param}_si_records")
     return backend
+
+
+@pytest.fixture
+def sqlite_card_checks(tmp_path: Path) -> Iterator[CardCheckLog]:
+    log = SqliteCardCheckLog(tmp_path / "dossiers.sqlite3")
+    yield log
+    log.close()
+
+
+@pytest.fixture
+def postgres_card_checks(postgres_url: str) -> Iterator[CardCheckLog]:
+    pg_schema.upgrade(postgres_url)
+    log = PostgresCardCheckLog(postgres_url)
+    yield log
+    log.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def card_check_log(request: pytest.FixtureRequest) -> CardCheckLog:
+    log: CardCheckLog = request.getfixturevalue(f"{request.param}_card_checks")
+    return log

@@ -1,15 +1,20 @@
-"""The zstd dictionary of stored originals: trained on generated batches, and whether it pays.
+"""The zstd dictionaries of stored originals and records: trained on generated data, and whether
+they pay.
 
-    python -m bench.dictionary [--train 600] [--worlds 8] [--test 300] [--size 112640] [--write]
+    python -m bench.dictionary [--records] [--train 600] [--worlds 8] [--test 300]
+                               [--size 112640] [--write]
 
 Trains a dictionary on ``--train`` generated QĐ 130 batches of 1-3 HOSO (the stream of
 ``bench.records``, from seeds of its own) signed by ``--worlds`` hospitals of PKIs of their own,
 then compresses ``--test`` other batches, from other seeds, signed by yet another hospital of
 another PKI (a dictionary that learnt the signer's certificate would flatter itself), without and
 with it, at levels 3 and 9, and prints stored bytes per HOSO and µs per batch.
+``--records`` does the same for the common records' JSON that those batches become (each batch
+submitted to a gateway of its world, its records read back), compressed one record at a time.
 ``--write`` puts the dictionary in the package (``gateway/store/dictionaries/{id}.zdict``); set
-``WRITE_DICTIONARY`` in ``gateway/store/originals.py`` to its id for new originals to use it, and
-keep every dictionary that stored blobs name.
+``WRITE_DICTIONARY`` in ``gateway/store/originals.py`` (``RECORD_DICTIONARY`` in
+``gateway/store/record_json.py``) to its id for new originals (records) to use it, and keep every
+dictionary that stored blobs name.
 """
 
 from __future__ import annotations
@@ -23,25 +28,63 @@ from pathlib import Path
 
 import zstandard
 
-from bench.corpus import make_world
+from bench.corpus import PARTNER_ID, World, make_world
 from bench.records import Batch, small_batches
+from gateway.bootstrap import build
+from gateway.pipeline.batches import submit_batch
 from gateway.store import originals
+
+# A sample to train on or to measure: its values and the HOSO they hold.
+Sample = tuple[list[bytes], int]
 
 LEVELS = (3, 9)
 
 
-def per_hoso(batches: list[Batch], compressor: zstandard.ZstdCompressor) -> tuple[float, float]:
-    """Compressed bytes per HOSO, and the median µs to compress one batch."""
+def per_hoso(sample: Sample, compressor: zstandard.ZstdCompressor) -> tuple[float, float]:
+    """Compressed bytes per HOSO, and the median µs to compress one value."""
     sizes, times = 0, []
-    for batch in batches:
+    for value in sample[0]:
         started = time.perf_counter_ns()
-        sizes += len(compressor.compress(batch.data))
+        sizes += len(compressor.compress(value))
         times.append((time.perf_counter_ns() - started) / 1000)
-    return sizes / sum(b.records for b in batches), statistics.median(times)
+    return sizes / sample[1], statistics.median(times)
+
+
+def stored_records(world: World, batches: list[Batch], folder: Path) -> list[bytes]:
+    """The records' JSON that ``batches`` become, submitted to a gateway of ``world``."""
+    gateway = build(world.settings(folder / "gateway.sqlite3"))
+    try:
+        partner = gateway.partners.get(PARTNER_ID)
+        assert partner is not None
+        store = gateway.pipeline.store
+        found = []
+        for batch in batches:
+            outcome = submit_batch(
+                batch.data,
+                partner=partner,
+                channel="rest",
+                fmt=gateway.claims,
+                deps=gateway.pipeline,
+            )
+            for result in outcome.receipt.results:
+                record = store.get_record(result.record_id or "")
+                assert record is not None, result
+                found.append(record.json)
+        return found
+    finally:
+        gateway.close()
+
+
+def sample(world: World, batches: list[Batch], folder: Path, *, records: bool) -> Sample:
+    hoso = sum(b.records for b in batches)
+    if records:
+        return stored_records(world, batches, folder), hoso
+    return [b.data for b in batches], hoso
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.dictionary", description=__doc__)
+    parser.add_argument("--records", action="store_true", help="records' JSON, not batches")
     parser.add_argument("--train", type=int, default=600, help="training batches (600)")
     parser.add_argument("--worlds", type=int, default=8, help="signers of training (8)")
     parser.add_argument("--test", type=int, default=300, help="measured batches (300)")
@@ -51,28 +94,28 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-dictionary-") as tmp:
         share = args.train // args.worlds
-        train = [
-            batch
-            for n in range(args.worlds)
-            for batch in small_batches(
-                make_world(Path(tmp) / f"train-{n}"), share, first_seed=5_000_000 + n * share
-            )
-        ]
-        test = small_batches(make_world(Path(tmp) / "test"), args.test, first_seed=6_000_000)
-    dictionary = zstandard.train_dictionary(args.size, [b.data for b in train])
-    hoso = sum(b.records for b in test)
-    raw = sum(len(b.data) for b in test) / hoso
+        train: list[bytes] = []
+        for n in range(args.worlds):
+            world = make_world(Path(tmp) / f"train-{n}")
+            batches = small_batches(world, share, first_seed=5_000_000 + n * share)
+            train += sample(world, batches, Path(tmp) / f"store-{n}", records=args.records)[0]
+        world = make_world(Path(tmp) / "test")
+        batches = small_batches(world, args.test, first_seed=6_000_000)
+        test = sample(world, batches, Path(tmp) / "store-test", records=args.records)
+    dictionary = zstandard.train_dictionary(args.size, train)
+    what = "records' JSON" if args.records else "batches"
     print(
-        f"{args.test} batches, {hoso} HOSO, {raw:,.0f} bytes per HOSO as submitted; "
-        f"dictionary {dictionary.dict_id()} of {len(dictionary.as_bytes()):,} bytes "
-        f"trained on {len(train)} other batches of {args.worlds} other signers"
+        f"{args.test} batches, {test[1]} HOSO, {sum(map(len, test[0])) / test[1]:,.0f} bytes "
+        f"of {what} per HOSO; dictionary {dictionary.dict_id()} of "
+        f"{len(dictionary.as_bytes()):,} bytes trained on {len(train)} other {what} of "
+        f"{args.worlds} other signers"
     )
     for level in LEVELS:
         plain = per_hoso(test, zstandard.ZstdCompressor(level=level))
         with_dict = per_hoso(test, zstandard.ZstdCompressor(level=level, dict_data=dictionary))
         print(
-            f"level {level}: zstd {plain[0]:,.0f} bytes per HOSO ({plain[1]:.0f} µs a batch); "
-            f"with the dictionary {with_dict[0]:,.0f} ({with_dict[1]:.0f} µs a batch)"
+            f"level {level}: zstd {plain[0]:,.0f} bytes per HOSO ({plain[1]:.0f} µs each); "
+            f"with the dictionary {with_dict[0]:,.0f} ({with_dict[1]:.0f} µs each)"
         )
     if args.write:
         target = Path(originals.__file__).parent / originals.dictionary_path(dictionary.dict_id())

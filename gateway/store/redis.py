@@ -3,7 +3,9 @@
 Key layout (every key under the ``gw:`` prefix; values are raw bytes, never re-encoded):
 
     gw:receipt:{receipt_id}              hash  partner_id, sha256, accepted ("1"/"0"), json, xml
-    gw:record:{record_id}                hash  receipt_id, partner_id, json
+    gw:record:{record_id}                hash  receipt_id, partner_id, codec, size, json: the
+                                         record's JSON packed by gateway.store.record_json; no
+                                         codec nor size if written before (its JSON itself)
     gw:original:{sha256}                 hash  codec, size, body: the submitted bytes packed by
                                          gateway.store.originals (written once, never replaced);
                                          a string of the bytes themselves if written before
@@ -28,6 +30,7 @@ from redis.retry import Retry
 from gateway.errors import ConfigError, translate
 from gateway.store.originals import IDENTITY, Packed, pack, unpack
 from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
+from gateway.store.record_json import pack_record, unpack_record
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +42,9 @@ _PREFIX = "gw:"
 #   KEYS: dedup, receipt, original, record... (ARGV[8] of them), list read... (ARGV[9] of them),
 #         index list...
 #   ARGV: receipt id, partner id, sha256, accepted, json, xml, original's blob, record count,
-#         read count, original's codec, original's size, then (receipt id, partner id, json)
-#         per record, then the length each list read had, then one value per index list key,
-#         in KEYS order.
+#         read count, original's codec, original's size, then (receipt id, partner id, codec,
+#         size, packed json) per record, then the length each list read had, then one value per
+#         index list key, in KEYS order.
 # Returns the id of the receipt that already accepted these bytes, {name} of a list read that has
 # grown since (nothing is written), or nil when this one won.
 _SAVE_ACCEPTED = """
@@ -56,7 +59,7 @@ local records = tonumber(ARGV[8])
 local last_record = 3 + records
 local last_read = last_record + tonumber(ARGV[9])
 -- after the records, ARGV[tail + i] goes with KEYS[i]: a length read, then a value to append
-local tail = 12 + records * 3 - last_record - 1
+local tail = 12 + records * 5 - last_record - 1
 local seen = {}
 for i = 4, last_record do
   if seen[KEYS[i]] or redis.call('EXISTS', KEYS[i]) == 1 then
@@ -72,9 +75,9 @@ end
 redis.call('HSET', KEYS[2], 'partner_id', ARGV[2], 'sha256', ARGV[3], 'accepted', ARGV[4],
            'json', ARGV[5], 'xml', ARGV[6])
 for i = 4, last_record do
-  local a = 12 + (i - 4) * 3
+  local a = 12 + (i - 4) * 5
   redis.call('HSET', KEYS[i], 'receipt_id', ARGV[a], 'partner_id', ARGV[a + 1],
-             'json', ARGV[a + 2])
+             'codec', ARGV[a + 2], 'size', ARGV[a + 3], 'json', ARGV[a + 4])
 end
 for i = last_read + 1, #KEYS do
   redis.call('RPUSH', KEYS[i], ARGV[tail + i])
@@ -233,7 +236,9 @@ class RedisStore:
             str(original.size),
         ]
         for record in submission.records:
-            args += [record.receipt_id, record.partner_id, record.json]
+            packed = pack_record(record.json)
+            args += [record.receipt_id, record.partner_id, packed.codec, str(packed.size)]
+            args.append(packed.blob)
         args += [str(read.length) for read in submission.read]
         args += [entry.value for entry in submission.index]
         with translate("the store"):
@@ -273,11 +278,14 @@ class RedisStore:
             fields = self._hash(_record_key(record_id))
         if not fields:
             return None
+        blob = fields[b"json"]
+        codec = fields.get(b"codec", IDENTITY.encode()).decode()
+        packed = Packed(codec, int(fields.get(b"size", len(blob))), blob)
         return StoredRecord(
             id=record_id,
             receipt_id=fields[b"receipt_id"].decode(),
             partner_id=fields[b"partner_id"].decode(),
-            json=fields[b"json"],
+            json=unpack_record(packed, record_id=record_id),
         )
 
     def get_original(self, sha256: str) -> bytes | None:

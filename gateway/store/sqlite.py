@@ -12,7 +12,9 @@ from typing import Any, ClassVar
 
 from gateway.errors import translate
 from gateway.store.originals import IDENTITY, Packed, pack, unpack
+from gateway.store.packing import packed_row
 from gateway.store.ports import IndexChanged, IndexRead, StoredReceipt, StoredRecord, Submission
+from gateway.store.record_json import pack_record, unpack_record
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -29,7 +31,9 @@ CREATE TABLE IF NOT EXISTS records (
     id TEXT PRIMARY KEY,
     receipt_id TEXT NOT NULL REFERENCES receipts (id),
     partner_id TEXT NOT NULL,
-    json BLOB NOT NULL
+    json BLOB NOT NULL,
+    codec TEXT NOT NULL DEFAULT 'identity',
+    size INTEGER
 );
 CREATE TABLE IF NOT EXISTS originals (
     sha256 TEXT PRIMARY KEY,
@@ -79,6 +83,17 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
     db.execute("PRAGMA foreign_keys=ON")
     db.executescript(schema)
     return db
+
+
+def add_codec_columns(db: sqlite3.Connection, table: str) -> None:
+    """A table of a gateway that stored its blobs uncompressed gets the codec and size columns,
+    its rows the codec ``identity``: they read as they are. Adding a column with a constant
+    default rewrites no row; call it in a write transaction, so that two processes opening the
+    same file do not both add it."""
+    columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    if "codec" not in columns:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN codec TEXT NOT NULL DEFAULT '{IDENTITY}'")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN size INTEGER")
 
 
 @contextmanager
@@ -178,19 +193,7 @@ class SqliteReceiptDatabase(SqliteDatabase):
     def __init__(self, path: Path, schema: str) -> None:
         super().__init__(path, schema)
         with self._writing() as db:
-            self._add_codec(db)
-
-    def _add_codec(self, db: sqlite3.Connection) -> None:
-        """A database of a gateway that stored originals uncompressed (sha256, body) gets the
-        codec and size columns, its rows the codec ``identity``: they read as they are. Adding
-        a column with a constant default rewrites no row; done in the write transaction so
-        that two processes opening the same file do not both add it."""
-        columns = {row[1] for row in db.execute(f"PRAGMA table_info({self.ORIGINALS})")}
-        if "codec" not in columns:
-            db.execute(
-                f"ALTER TABLE {self.ORIGINALS} ADD COLUMN codec TEXT NOT NULL DEFAULT '{IDENTITY}'"
-            )
-            db.execute(f"ALTER TABLE {self.ORIGINALS} ADD COLUMN size INTEGER")
+            add_codec_columns(db, self.ORIGINALS)
 
     def _insert_original(self, db: sqlite3.Connection, sha256: str, original: Packed) -> None:
         """Inside a write transaction; the first copy of the same bytes stays."""
@@ -216,9 +219,7 @@ class SqliteReceiptDatabase(SqliteDatabase):
             ).fetchone()
         if row is None:
             return None
-        codec, size, body = row[0], row[1], bytes(row[2])
-        # Rows of the identity codec written before sizes were kept have none: their length.
-        return unpack(Packed(codec, len(body) if size is None else size, body), sha256=sha256)
+        return unpack(packed_row(row[0], row[1], bytes(row[2])), sha256=sha256)
 
 
 class SqliteStore(SqliteReceiptDatabase):
@@ -229,6 +230,8 @@ class SqliteStore(SqliteReceiptDatabase):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        with self._writing() as db:
+            add_codec_columns(db, "records")
 
     def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
         with self._reading() as db:
@@ -242,6 +245,7 @@ class SqliteStore(SqliteReceiptDatabase):
     def save_accepted(self, submission: Submission) -> StoredReceipt:
         receipt = submission.receipt
         original = pack(submission.original)  # outside the write lock
+        records = [(r, pack_record(r.json)) for r in submission.records]
         with self._writing() as db:
             existing = db.execute(
                 f"SELECT {RECEIPT_COLUMNS} FROM receipts "  # noqa: S608
@@ -255,8 +259,9 @@ class SqliteStore(SqliteReceiptDatabase):
             self._check_unchanged(submission.read)
             self._insert_receipt(receipt)
             self._db.executemany(
-                "INSERT INTO records (id, receipt_id, partner_id, json) VALUES (?, ?, ?, ?)",
-                [(r.id, r.receipt_id, r.partner_id, r.json) for r in submission.records],
+                "INSERT INTO records (id, receipt_id, partner_id, codec, size, json) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.id, r.receipt_id, r.partner_id, p.codec, p.size, p.blob) for r, p in records],
             )
             self._insert_original(db, receipt.sha256, original)
             self._db.executemany(
@@ -287,9 +292,13 @@ class SqliteStore(SqliteReceiptDatabase):
     def get_record(self, record_id: str) -> StoredRecord | None:
         with self._reading() as db:
             row = db.execute(
-                "SELECT id, receipt_id, partner_id, json FROM records WHERE id = ?", (record_id,)
+                "SELECT receipt_id, partner_id, codec, size, json FROM records WHERE id = ?",
+                (record_id,),
             ).fetchone()
-        return None if row is None else StoredRecord(row[0], row[1], row[2], bytes(row[3]))
+        if row is None:
+            return None
+        json = unpack_record(packed_row(row[2], row[3], bytes(row[4])), record_id=record_id)
+        return StoredRecord(record_id, row[0], row[1], json)
 
     def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
         with self._reading() as db:

@@ -23,6 +23,7 @@ from gateway.store import pg_schema
 from gateway.store.ports import Store, StoredReceipt, StoredRecord, Submission
 from gateway.store.postgres import PostgresStore
 from gateway.store.postgres_card_checks import PostgresCardCheckLog
+from gateway.store.postgres_dossiers import PostgresDossierStore
 from gateway.store.postgres_sirecords import PostgresSiRecordStore
 from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
@@ -243,7 +244,13 @@ def sqlite_dossiers(tmp_path: Path) -> Iterator[DossierBackend]:
     yield from _dossier_backend(lambda: SqliteDossierStore(path))
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture
+def postgres_dossiers(postgres_url: str) -> Iterator[DossierBackend]:
+    pg_schema.upgrade(postgres_url)
+    yield from _dossier_backend(lambda: PostgresDossierStore(postgres_url))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 def dossiers(request: pytest.FixtureRequest) -> DossierBackend:
     backend: DossierBackend = request.getfixturevalue(f"{request.param}_dossiers")
     return backend

@@ -29,9 +29,12 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.store.originals import Packed, pack, unpack
+from gateway.store.packing import packed_row
 from gateway.store.pg_database import Connection, PostgresDatabase
 from gateway.store.pg_partitions import MONTHS_AHEAD, MonthPartitions, received_at, time_of
 from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
+from gateway.store.record_json import pack_record, unpack_record
 
 _RECEIPT = "id, partner_id, sha256, accepted, json, xml"
 
@@ -82,6 +85,8 @@ class PostgresStore(PostgresDatabase):
         at = time_of(receipt.id)
         record_times = [time_of(r.id) for r in submission.records]
         self._partitions.ensure(at, *record_times)
+        original = pack(submission.original)
+        records = [pack_record(r.json) for r in submission.records]
         with self._conn() as conn:
             with conn.transaction():
                 won = conn.execute(
@@ -91,7 +96,9 @@ class PostgresStore(PostgresDatabase):
                 ).fetchone()
                 if won is not None:
                     self._check_unchanged(conn, submission)
-                    self._write(conn, submission, at, record_times)
+                    self._write(
+                        conn, submission, at, record_times, original=original, records=records
+                    )
                     return receipt
             # Accepted by another submission, committed meanwhile: its receipt.
             stored = self._find_accepted(conn, receipt.partner_id, receipt.sha256)
@@ -124,6 +131,9 @@ class PostgresStore(PostgresDatabase):
         submission: Submission,
         at: datetime,
         record_times: list[datetime],
+        *,
+        original: Packed,
+        records: list[Packed],
     ) -> None:
         receipt = submission.receipt
         conn.execute(
@@ -133,11 +143,11 @@ class PostgresStore(PostgresDatabase):
         )
         with conn.cursor() as cursor:
             cursor.executemany(
-                "INSERT INTO records (id, received_at, receipt_id, partner_id, json) "
-                "VALUES (%s, %s, %s, %s, %s)",
+                "INSERT INTO records (id, received_at, receipt_id, partner_id, codec, size, json) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [
-                    (r.id, t, r.receipt_id, r.partner_id, r.json)
-                    for r, t in zip(submission.records, record_times, strict=True)
+                    (r.id, t, r.receipt_id, r.partner_id, p.codec, p.size, p.blob)
+                    for r, t, p in zip(submission.records, record_times, records, strict=True)
                 ],
             )
             cursor.executemany(
@@ -145,9 +155,9 @@ class PostgresStore(PostgresDatabase):
                 [(e.name, e.value) for e in submission.index],
             )
         conn.execute(
-            "INSERT INTO originals (sha256, received_at, body) VALUES (%s, %s, %s) "
-            "ON CONFLICT DO NOTHING",
-            (receipt.sha256, at, submission.original),
+            "INSERT INTO originals (sha256, received_at, codec, size, body) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (receipt.sha256, at, original.codec, original.size, original.blob),
         )
 
     def save_rejection(self, receipt: StoredReceipt) -> None:
@@ -185,18 +195,23 @@ class PostgresStore(PostgresDatabase):
             return None
         with self._conn() as conn:
             row = conn.execute(
-                "SELECT id, receipt_id, partner_id, json FROM records "
+                "SELECT receipt_id, partner_id, codec, size, json FROM records "
                 "WHERE id = %s AND received_at = %s",
                 (record_id, at),
             ).fetchone()
-        return None if row is None else StoredRecord(row[0], row[1], row[2], bytes(row[3]))
+        if row is None:
+            return None
+        json = unpack_record(packed_row(row[2], row[3], bytes(row[4])), record_id=record_id)
+        return StoredRecord(record_id, row[0], row[1], json)
 
     def get_original(self, sha256: str) -> bytes | None:
         with self._conn() as conn:
             row = conn.execute(
-                "SELECT body FROM originals WHERE sha256 = %s LIMIT 1", (sha256,)
+                "SELECT codec, size, body FROM originals WHERE sha256 = %s LIMIT 1", (sha256,)
             ).fetchone()
-        return None if row is None else bytes(row[0])
+        if row is None:
+            return None
+        return unpack(packed_row(row[0], row[1], bytes(row[2])), sha256=sha256)
 
     def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
         with self._conn() as conn:

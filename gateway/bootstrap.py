@@ -41,7 +41,7 @@ from gateway.pipeline.batches import PipelineDeps
 from gateway.pipeline.deps import FlowDeps
 from gateway.pipeline.ports import BatchFormat
 from gateway.sirecords.cache import AnswerCache, MemoryCache
-from gateway.sirecords.checks import CardChecks
+from gateway.sirecords.checks import CardCheckLog, CardChecks
 from gateway.sirecords.feeds import TreatmentFeed
 from gateway.sirecords.lookups import LookupDeps
 from gateway.sirecords.ports import SiRecordStore
@@ -49,6 +49,8 @@ from gateway.sirecords.redis_cache import RedisCache
 from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
 from gateway.store.postgres import PostgresStore
+from gateway.store.postgres_card_checks import PostgresCardCheckLog
+from gateway.store.postgres_sirecords import PostgresSiRecordStore
 from gateway.store.redis import RedisStore, connect
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite_card_checks import SqliteCardCheckLog
@@ -147,10 +149,29 @@ def open_dossier_store(settings: Settings) -> DossierStore:
     return SqliteDossierStore(_transactional_file(settings))
 
 
+def _transactional_postgres(settings: Settings) -> str | None:
+    """The PostgreSQL database of dossiers and SI records: ``GATEWAY_STORE_URL`` when it is one
+    and ``GATEWAY_DOSSIER_STORE_URL`` does not name a SQLite file; else None (that file)."""
+    url = settings.store_url
+    postgres = url.startswith(("postgresql://", "postgres://"))
+    return url if postgres and settings.dossier_store_url is None else None
+
+
 def open_si_record_store(settings: Settings) -> SiRecordStore:
-    """The citizens' SI records, in the dossiers' file: a finished dossier's benefit is written
-    in the transaction of its move."""
+    """The citizens' SI records, in the dossiers' database: a finished dossier's benefit is
+    written in the transaction of its move."""
+    url = _transactional_postgres(settings)
+    if url is not None:
+        return PostgresSiRecordStore(url)
     return SqliteSiRecordStore(_transactional_file(settings))
+
+
+def open_card_check_log(settings: Settings) -> CardCheckLog:
+    """Who checked which card, beside the SI records."""
+    url = _transactional_postgres(settings)
+    if url is not None:
+        return PostgresCardCheckLog(url)
+    return SqliteCardCheckLog(_transactional_file(settings))
 
 
 def open_limits(settings: Settings, auditor: Auditor, identity: SigningIdentity) -> Limits:
@@ -319,7 +340,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         ),
         si_records=si_records,
         card_checks=CardChecks(
-            SqliteCardCheckLog(_transactional_file(settings)),
+            open_card_check_log(settings),
             clock,
             key=citizen_key.card_checks(),
             retention=timedelta(days=settings.card_check_retention_days),

@@ -11,8 +11,9 @@ which channel and with which result (``ok``, ``not_found``, ``denied``): enough 
 subject who asks who read their data (Art. 9), to list what a leaked credential read inside the
 72 hours a breach notification allows (Art. 23), and for the periodic reviews of access logs to
 important data that the security levels ask for (monthly to quarterly at levels 4-5). Nothing
-offers to change or delete an entry: retention (12 months at the strictest) is an operator's
-archive, not an API. The log holds no personal identifier in clear (section 6.3: "never log raw
+offers to change or delete an entry: retention (``gateway retention``, docs/retention.md) drops
+entries past their period only behind a signed checkpoint of the head at the cut, from which the
+chain still verifies. The log holds no personal identifier in clear (section 6.3: "never log raw
 personal data"): card numbers are masked as in the ordinary logs.
 
 The legacy login (``gateway.legacy``) records when it starts refusing logins: ``login.locked``
@@ -23,12 +24,15 @@ of refused attempts writes a bounded number of events.
 
     events.py    AuditEvent, Action, Result, targets (masked)
     chain.py     canonical JSON, sha256(prev_hash || json), verify
-    ports.py     the AuditLog port (append, head, entries, verify; no update, no delete)
+    ports.py     the AuditLog port (append, head, entries, verify; no update; drop_through
+                 a signed checkpoint only)
+    checkpoint.py  signed checkpoints of the head where retention cut the log
     auditor.py   Auditor.reading: the one way entrypoints audit a read; Auditor.refusing
     sqlite.py    SqliteAuditLog (tables in the store's database)
     redis.py     RedisAuditLog (a list and a head key, optimistic transactions)
+    postgres.py  PostgresAuditLog (tables of the store of record, an advisory lock per append)
 
-Only the composition root imports ``sqlite`` and ``redis``.
+Only the composition root imports ``sqlite``, ``redis`` and ``postgres``.
 """
 
 from gateway.audit.auditor import Auditor

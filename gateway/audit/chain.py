@@ -105,15 +105,20 @@ def head_of(seq: object, hash_hex: object) -> AuditHead:
     return AuditHead(int(seq), hash_hex)
 
 
-def verify(read_head: Callable[[], AuditHead], read: ReadPage) -> AuditReport:
-    """Walk the chain from the first entry to the last one stored, then check that it reaches
-    the head (read before the walk; entries appended meanwhile chain on and are checked too)."""
+def verify(
+    read_head: Callable[[], AuditHead], read: ReadPage, *, start: AuditHead = AuditHead()
+) -> AuditReport:
+    """Walk the chain from the entry after ``start`` (the genesis, or a checkpoint retention
+    left where it dropped the entries before it) to the last one stored, then check that it
+    reaches the head (read before the walk; entries appended meanwhile chain on and are checked
+    too). The entries up to ``start`` count as sound: the checkpoint's signature vouches for
+    them (``gateway.audit.checkpoint``)."""
     try:
         head: AuditHead | None = read_head()
     except ValueError:
         head = None
-    prev, checked = GENESIS, 0
-    hash_at_head = GENESIS
+    prev, checked = start.hash, start.seq
+    hash_at_head = start.hash
     while page := read(checked, PAGE):
         for entry in page:
             expected = checked + 1

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gateway.audit.chain import AuditEntry, AuditHead, AuditReport
 from gateway.audit.events import AuditEvent
 
+if TYPE_CHECKING:
+    from gateway.audit.checkpoint import Checkpoint
+
 
 class AuditLog(Protocol):
-    """Append-only: there is no way to change or remove an entry through this port."""
+    """Append-only: there is no way to change an entry through this port, and the only way to
+    remove any is ``drop_through`` a signed checkpoint of the head at the cut (retention)."""
 
     def append(self, event: AuditEvent) -> AuditEntry:
         """Link ``event`` after the current head and return only once it is durable; concurrent
@@ -29,6 +33,14 @@ class AuditLog(Protocol):
         found by an index."""
 
     def verify(self) -> AuditReport:
-        """Check the whole chain against its head (``gateway.audit.chain.verify``)."""
+        """Check the chain against its head (``gateway.audit.chain.verify``), from the latest
+        checkpoint on (its signature is checked by ``gateway.audit.checkpoint.verify_log``)."""
+
+    def checkpoint(self) -> Checkpoint | None:
+        """The latest checkpoint stored by ``drop_through``; None if nothing was ever dropped."""
+
+    def drop_through(self, checkpoint: Checkpoint, *, batch: int = 1000) -> int:
+        """Store ``checkpoint`` (its head an entry of this log), then remove the entries up to
+        and including its seq, ``batch`` at a time; the number removed."""
 
     def close(self) -> None: ...

@@ -19,8 +19,9 @@ import redis
 import redis.exceptions
 
 from gateway.audit.chain import AuditEntry, AuditHead, AuditReport, head_of, link, verify
+from gateway.audit.checkpoint import Checkpoint
 from gateway.audit.events import AuditEvent
-from gateway.errors import Unavailable, translate
+from gateway.errors import ConfigError, Unavailable, translate
 from gateway.store.redis import connect
 
 LIST = "gw:audit"
@@ -96,6 +97,15 @@ class RedisAuditLog:
 
     def verify(self) -> AuditReport:
         return verify(self.head, self.entries)
+
+    def checkpoint(self) -> Checkpoint | None:
+        return None  # nothing is ever dropped from a Redis log
+
+    def drop_through(self, checkpoint: Checkpoint, *, batch: int = 1000) -> int:
+        raise ConfigError(
+            "retention does not drop audit entries from Redis, which is not a store of record: "
+            "keep the audit log in SQLite or PostgreSQL (GATEWAY_STORE_URL)"
+        )
 
     def close(self) -> None:
         self._redis.close()

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.audit.chain import AuditEntry, AuditHead, AuditReport, head_of, link, verify
+from gateway.audit.checkpoint import Checkpoint, require_entry, start_of
 from gateway.audit.events import AuditEvent
 from gateway.errors import translate
 from gateway.store.sqlite import connect, immediate
@@ -39,10 +40,27 @@ CREATE TABLE IF NOT EXISTS audit_head (
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+-- Signed checkpoints retention stored where it cut the log (gateway/audit/checkpoint.py); seq
+-- is the checkpoint's, which its signed body repeats.
+CREATE TABLE IF NOT EXISTS audit_checkpoint (
+    seq INTEGER PRIMARY KEY,
+    body BLOB NOT NULL,
+    signature BLOB NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+# Only entries a stored checkpoint covers may go (retention's drop_through); made, or remade
+# over the older trigger that refused every delete, by _add_retention_trigger.
+_NO_DELETE = """
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+WHEN OLD.seq > coalesce((SELECT max(seq) FROM audit_checkpoint), 0)
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
 """
 
 
@@ -63,6 +81,17 @@ def _add_citizen_column(db: sqlite3.Connection) -> None:
     if "citizen" not in columns:
         db.execute("ALTER TABLE audit ADD COLUMN citizen TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS audit_by_citizen ON audit (citizen, seq)")
+
+
+def _add_retention_trigger(db: sqlite3.Connection) -> None:
+    """``audit_no_delete`` as ``_NO_DELETE`` has it, in a log made before checkpoints (inside a
+    write transaction, as ``_add_citizen_column``)."""
+    row = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_no_delete'"
+    ).fetchone()
+    if row is None or "audit_checkpoint" not in row[0]:
+        db.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+        db.execute(_NO_DELETE)
 
 
 class _Pending:
@@ -98,6 +127,7 @@ class SqliteAuditLog:
         self._turn = threading.Condition()
         with translate("the audit log"), immediate(self._db):
             _add_citizen_column(self._db)
+            _add_retention_trigger(self._db)
 
     @property
     def waiting(self) -> int:
@@ -201,8 +231,42 @@ class SqliteAuditLog:
             ).fetchall()
         return [AuditEntry(row[0], _bytes(row[1]), str(row[2])) for row in rows]
 
+    def checkpoint(self) -> Checkpoint | None:
+        with translate("the audit log"), self._lock:
+            row = self._db.execute(
+                "SELECT body, signature FROM audit_checkpoint ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else Checkpoint(_bytes(row[0]), _bytes(row[1]))
+
     def verify(self) -> AuditReport:
-        return verify(self.head, self.entries)
+        return verify(self.head, self.entries, start=start_of(self.checkpoint()))
+
+    def drop_through(self, checkpoint: Checkpoint, *, batch: int = 1000) -> int:
+        cut = checkpoint.head
+        with translate("the audit log"), self._lock:
+            with immediate(self._db):
+                row = self._db.execute("SELECT hash FROM audit WHERE seq = ?", (cut.seq,))
+                found = row.fetchone()
+                stored = self._db.execute(
+                    "SELECT 1 FROM audit_checkpoint WHERE seq = ?", (cut.seq,)
+                ).fetchone()
+                if stored is None:
+                    require_entry(cut, None if found is None else str(found[0]))
+                    self._db.execute(
+                        "INSERT INTO audit_checkpoint (seq, body, signature) VALUES (?, ?, ?)",
+                        (cut.seq, checkpoint.body, checkpoint.signature),
+                    )
+            dropped = 0
+            while True:
+                with immediate(self._db):
+                    gone = self._db.execute(
+                        "DELETE FROM audit WHERE seq IN "
+                        "(SELECT seq FROM audit WHERE seq <= ? ORDER BY seq LIMIT ?)",
+                        (cut.seq, batch),
+                    ).rowcount
+                dropped += gone
+                if gone == 0:
+                    return dropped
 
     def close(self) -> None:
         with self._lock:

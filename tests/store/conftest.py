@@ -1,6 +1,6 @@
-"""Store fixtures: real SQLite in tmp_path, the machine's Redis on db 15, a private AOF Redis;
-the audit log on each, with a way to tamper with it behind its back; the dossier and SI-record
-stores, the card-check log."""
+"""Store fixtures: real SQLite in tmp_path, the machine's Redis on db 15, a private AOF Redis,
+the machine's PostgreSQL; the audit log on each, with a way to tamper with it behind its back;
+the dossier and SI-record stores, the card-check log."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from ulid import ULID
 
 from gateway.audit import AuditLog
+from gateway.audit.postgres import PostgresAuditLog
 from gateway.audit.redis import RedisAuditLog
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.dossiers.ports import DossierStore
@@ -31,7 +32,7 @@ from gateway.store.sqlite_card_checks import SqliteCardCheckLog
 from gateway.store.sqlite_dossiers import SqliteDossierStore
 from gateway.store.sqlite_sirecords import SqliteSiRecordStore
 from tests.conftest import MACHINE_REDIS_URL
-from tests.support.audit_tampering import RedisTamperer, SqliteTamperer
+from tests.support.audit_tampering import PostgresTamperer, RedisTamperer, SqliteTamperer
 from tests.support.redis_server import (
     AOF_CONFIG,
     NO_AOF_CONFIG,
@@ -177,6 +178,9 @@ def start_redis(tmp_path: Path) -> Iterator[StartRedis]:
         server.kill()
 
 
+Tamperer = SqliteTamperer | RedisTamperer | PostgresTamperer
+
+
 @dataclass
 class AuditBackend:
     """An audit log, a way to open more logs on the same database (another worker), and a
@@ -184,12 +188,10 @@ class AuditBackend:
 
     log: AuditLog
     open_another: Callable[[], AuditLog]
-    tamper: SqliteTamperer | RedisTamperer
+    tamper: Tamperer
 
 
-def _audit_backend(
-    open_one: Callable[[], AuditLog], tamper: SqliteTamperer | RedisTamperer
-) -> Iterator[AuditBackend]:
+def _audit_backend(open_one: Callable[[], AuditLog], tamper: Tamperer) -> Iterator[AuditBackend]:
     opened: list[AuditLog] = []
 
     def open_log() -> AuditLog:
@@ -212,7 +214,14 @@ def redis_audit(redis_url: str) -> Iterator[AuditBackend]:
     yield from _audit_backend(lambda: RedisAuditLog(redis_url), RedisTamperer(redis_url))
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture
+def postgres_audit(postgres_url: str) -> Iterator[AuditBackend]:
+    pg_schema.upgrade(postgres_url)
+    tamper = PostgresTamperer(postgres_url)
+    yield from _audit_backend(lambda: PostgresAuditLog(postgres_url), tamper)
+
+
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def audit(request: pytest.FixtureRequest) -> AuditBackend:
     backend: AuditBackend = request.getfixturevalue(f"{request.param}_audit")
     return backend

@@ -1,5 +1,5 @@
-"""The AuditLog contract, run against SqliteAuditLog and RedisAuditLog alike: entries chain by
-SHA-256, read back as written, and any edit of the stored log is caught by ``verify``."""
+"""The AuditLog contract, run against the SQLite, Redis and PostgreSQL logs alike: entries chain
+by SHA-256, read back as written, and any edit of the stored log is caught by ``verify``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
+import psycopg
 import pytest
 
 from gateway.audit import Action, AuditEvent, AuditHead, AuditReport, Result
@@ -197,6 +198,21 @@ def test_sqlite_refuses_to_update_or_delete_an_entry(
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             db.execute("DELETE FROM audit")
     assert sqlite_audit.log.verify().ok
+
+
+def test_postgres_refuses_to_update_delete_or_truncate_an_entry(
+    postgres_audit: AuditBackend, postgres_url: str
+) -> None:
+    fill(postgres_audit, 2)
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        for sql in (
+            "UPDATE audit SET entry = 'x' WHERE seq = 1",
+            "DELETE FROM audit",
+            "TRUNCATE audit",
+        ):
+            with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
+                db.execute(sql)
+    assert postgres_audit.log.verify().ok
 
 
 def test_a_removed_head_is_caught(audit: AuditBackend) -> None:

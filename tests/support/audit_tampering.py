@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import redis
 
 from gateway.audit.redis import HEAD, LIST
@@ -50,6 +51,58 @@ class SqliteTamperer:
 
     def remove_head(self) -> None:
         self._edit("DELETE FROM audit_head")
+
+    def change_checkpoint(self, old: bytes, new: bytes) -> None:
+        with sqlite3.connect(self.path) as db:
+            db.execute("DROP TRIGGER IF EXISTS audit_checkpoint_no_update")
+            (body,) = db.execute("SELECT body FROM audit_checkpoint").fetchone()
+            assert old in body
+            db.execute("UPDATE audit_checkpoint SET body = ?", (bytes(body).replace(old, new),))
+
+
+class PostgresTamperer:
+    """Edits the audit tables as the database's owner would, with the triggers off for its
+    session (``session_replication_role = replica``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _edit(self, sql: str, *params: object) -> None:
+        with psycopg.connect(self.url, autocommit=True) as db:
+            db.execute("SET session_replication_role = replica")
+            db.execute(sql, params)
+
+    def _entry(self, seq: int) -> tuple[bytes, str, str | None]:
+        with psycopg.connect(self.url) as db:
+            row = db.execute(
+                "SELECT entry, hash, citizen FROM audit WHERE seq = %s", (seq,)
+            ).fetchone()
+        assert row is not None
+        return bytes(row[0]), str(row[1]), row[2]
+
+    def change(self, seq: int, old: bytes, new: bytes) -> None:
+        entry = self._entry(seq)[0]
+        assert old in entry
+        self._edit("UPDATE audit SET entry = %s WHERE seq = %s", entry.replace(old, new), seq)
+
+    def delete(self, seq: int) -> None:
+        self._edit("DELETE FROM audit WHERE seq = %s", seq)
+
+    def swap(self, first: int, second: int) -> None:
+        """Entries ``first`` and ``second`` change places, each with its hash and citizen."""
+        rows = {seq: self._entry(seq) for seq in (first, second)}
+        for seq, other in ((first, second), (second, first)):
+            sql = "UPDATE audit SET entry = %s, hash = %s, citizen = %s WHERE seq = %s"
+            self._edit(sql, *rows[other], seq)
+
+    def remove_head(self) -> None:
+        self._edit("DELETE FROM audit_head")
+
+    def change_checkpoint(self, old: bytes, new: bytes) -> None:
+        with psycopg.connect(self.url) as db:
+            row = db.execute("SELECT body FROM audit_checkpoints").fetchone()
+        assert row is not None and old in bytes(row[0])
+        self._edit("UPDATE audit_checkpoints SET body = %s", bytes(row[0]).replace(old, new))
 
 
 class RedisTamperer:

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     # with the name and citizen ID of the staff member who made it (personal data): 12 months,
     # the longest retention of access logs IDENTITY.md section 6.3 found asked for.
     card_check_retention_days: int = Field(default=365, ge=1, le=3650)
+    # Retention (`gateway retention`, docs/retention.md): days each kind of data is kept, counted
+    # from its reception (an audit entry: its time); unset, kept forever. Claims' originals,
+    # common records and receipts; audit entries go only behind a signed checkpoint of the chain.
+    retention_originals: int | None = Field(default=None, ge=1)
+    retention_records: int | None = Field(default=None, ge=1)
+    retention_receipts: int | None = Field(default=None, ge=1)
+    retention_audit: int | None = Field(default=None, ge=1)
     partners: Path = Path("partners.toml")
     trust_store: Path = Path("certs")
     routing: Path | None = None

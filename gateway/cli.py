@@ -1,5 +1,5 @@
 """The ``gateway`` command: serve, demo, dev-pki, sign, verify, submit, ingest, generate, audit, db,
-worker and outbox."""
+retention, worker and outbox."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography import x509
 from fastapi import FastAPI
 from lxml import etree
 
@@ -311,21 +312,44 @@ def _audit_log() -> AuditLog:
     return log
 
 
+def _checkpoint_certificate(path: Path | None) -> x509.Certificate | None:
+    """The certificate checkpoints are checked with: ``path``, else GATEWAY_SIGNING_CERT's."""
+    path = path or Settings().signing_cert
+    if path is None:
+        return None
+    try:
+        return x509.load_pem_x509_certificates(path.read_bytes())[0]
+    except ValueError as exc:
+        raise ConfigError(f"cannot read the certificate {path}: {exc}") from exc
+
+
 def audit_verify(args: argparse.Namespace) -> int:
     from gateway.audit.chain import check_anchor
+    from gateway.audit.checkpoint import start_of, verify_log
 
     log = _audit_log()
     try:
-        report = log.verify()
-        if report.ok and args.anchor is not None:
+        checkpoint = log.checkpoint()
+        certificate = _checkpoint_certificate(args.checkpoint_cert)
+        if checkpoint is not None and certificate is None:
+            raise ConfigError(
+                "the audit log starts at a checkpoint: give GATEWAY_SIGNING_CERT or "
+                "--checkpoint-cert (the certificate of the key that signed it) to check it"
+            )
+        report = log.verify() if certificate is None else verify_log(log, certificate)
+        start = start_of(checkpoint)
+        if report.ok and args.anchor is not None and args.anchor.seq > start.seq:
             report = check_anchor(report, args.anchor, log.entries)
     finally:
         log.close()
     if report.ok:
         head = report.head
-        print(f"OK: {report.count} entries, the chain holds; head {head.seq}:{head.hash}")
+        since = f" (1 to {start.seq} proven by a signed checkpoint)" if start.seq else ""
+        print(f"OK: {report.count} entries{since}, the chain holds; head {head.seq}:{head.hash}")
         return 0
     where = f"entry {report.first_broken_seq}" if report.first_broken_seq else "the head"
+    if report.reason is not None and "checkpoint" in report.reason:
+        where = "the checkpoint"
     print(f"BROKEN at {where}: {report.reason}")
     return 1
 
@@ -364,6 +388,44 @@ def audit_tail(args: argparse.Namespace) -> int:
         if not isinstance(event, dict):
             event = {"seq": entry.seq, "unreadable": entry.body.decode(errors="replace")}
         print(orjson.dumps({**event, "hash": entry.hash}, option=orjson.OPT_SORT_KEYS).decode())
+    return 0
+
+
+def retention(args: argparse.Namespace) -> int:
+    """Print what is past its period (``--apply``: drop it)."""
+    from gateway import retention as policy
+    from gateway.bootstrap import open_storage, signing_identity
+    from gateway.store.pg_retention import PostgresPruner
+    from gateway.store.sqlite_retention import SqlitePruner
+
+    settings = Settings()
+    url = settings.store_url
+    pruner: policy.Pruner
+    if url.startswith("sqlite:///"):
+        pruner = SqlitePruner(Path(url.removeprefix("sqlite:///")))
+    elif url.startswith(("postgresql://", "postgres://")):
+        pruner = PostgresPruner(url)
+    else:
+        raise ConfigError(f"GATEWAY_STORE_URL {url!r}: retention runs on SQLite and PostgreSQL")
+    store, log = open_storage(settings, create=False)
+    store.close()
+    periods, now = policy.Periods.of_settings(settings), datetime.now(UTC)
+    try:
+        if args.apply:
+            identity = signing_identity(settings) if periods.audit is not None else None
+            found = policy.apply(periods, now, pruner, log, identity=identity)
+        else:
+            found = policy.plan(periods, now, pruner, log)
+    finally:
+        pruner.close()
+        log.close()
+    verb = "dropped" if args.apply else "would drop"
+    for expired in found:
+        print(f"{verb} {expired.kind}: {expired.what} ({expired.rows} rows)")
+    if not found:
+        print("nothing is past its period")
+    elif not args.apply:
+        print("dry run: nothing changed; run gateway retention --apply to drop it")
     return 0
 
 
@@ -604,6 +666,12 @@ def _audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="SEQ:HASH",
         help="a head printed by an earlier verify and kept elsewhere: the log must still hold it",
     )
+    p.add_argument(
+        "--checkpoint-cert",
+        type=Path,
+        metavar="PEM",
+        help="the certificate that signed the log's checkpoint (default: GATEWAY_SIGNING_CERT)",
+    )
     p.set_defaults(run=audit_verify)
     p = actions.add_parser("tail", help="print the last events as JSON lines, oldest first")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="(default %(default)s)")
@@ -692,6 +760,12 @@ def _parser() -> argparse.ArgumentParser:
 
     for add in (_seed_commands, _bulk_commands, _audit_commands, db.add_commands, _outbox_commands):
         add(commands)
+    p = commands.add_parser(
+        "retention",
+        help="print what is past its GATEWAY_RETENTION_* period; --apply drops it",
+    )
+    p.add_argument("--apply", action="store_true", help="drop it (default: a dry run)")
+    p.set_defaults(run=retention)
     return parser
 
 

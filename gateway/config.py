@@ -30,9 +30,9 @@ class Settings(BaseSettings):
     # (the lookups'): "<count>/s", "/min" or "/h", that many at once, then at that rate.
     partner_rate_limit: str = "1000/s"
     citizen_rate_limit: str = "30/min"
-    # Dossiers, their history and outbox live in a transactional store (SQLite now): unset, the
-    # file of a sqlite:/// GATEWAY_STORE_URL, or dossiers.sqlite3 beside a Redis store, since
-    # Redis is not a store of record for dossiers.
+    # Dossiers, their history, outbox and queues live in a transactional store: unset, the
+    # database of GATEWAY_STORE_URL (a sqlite:/// file or PostgreSQL), or dossiers.sqlite3 beside
+    # a Redis store, since Redis is not a store of record for dossiers; set, that SQLite file.
     dossier_store_url: str | None = Field(default=None, pattern=r"^sqlite:///.+$")
     # The citizens' SI records (si_* tables) live in the dossiers' database. With this on, a
     # claim's HI cards are checked against them (rules QD130-CARD-KNOWN, -SI-VALID, -HOLDER):

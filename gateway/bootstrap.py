@@ -50,6 +50,7 @@ from gateway.soap import SCHEMAS, WSDLS
 from gateway.store.ports import Store
 from gateway.store.postgres import PostgresStore
 from gateway.store.postgres_card_checks import PostgresCardCheckLog
+from gateway.store.postgres_dossiers import PostgresDossierStore
 from gateway.store.postgres_sirecords import PostgresSiRecordStore
 from gateway.store.redis import RedisStore, connect
 from gateway.store.sqlite import SqliteStore
@@ -145,7 +146,11 @@ def _transactional_file(settings: Settings) -> Path:
 
 
 def open_dossier_store(settings: Settings) -> DossierStore:
-    """The transactional store of dossiers (``_transactional_file``)."""
+    """The transactional store of dossiers: PostgreSQL (``_transactional_postgres``), else the
+    SQLite file (``_transactional_file``)."""
+    url = _transactional_postgres(settings)
+    if url is not None:
+        return PostgresDossierStore(url)
     return SqliteDossierStore(_transactional_file(settings))
 
 

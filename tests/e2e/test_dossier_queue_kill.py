@@ -1,10 +1,11 @@
-"""A department queue shared by worker processes through two gateway processes on one store: a
-worker killed (SIGKILL) while holding a dossier loses it, after its visibility timeout, to another
-worker, once; every other dossier goes to exactly one worker."""
+"""A department queue shared by worker processes through two gateway processes on one store (a
+SQLite file, or PostgreSQL): a worker killed (SIGKILL) while holding a dossier loses it, after its
+visibility timeout, to another worker, once; every other dossier goes to exactly one worker."""
 
 from __future__ import annotations
 
 import signal
+import sqlite3
 import sys
 from collections import Counter
 from contextlib import ExitStack
@@ -13,7 +14,11 @@ from typing import Any
 
 import httpx
 import orjson
+import psycopg
+import pytest
 
+from gateway.config import Settings
+from gateway.store import pg_schema
 from tests.conftest import TOKENS, Pki
 from tests.support.edossiers import citizen, signed_dossier, submitted
 from tests.support.process import CommandProcess, ServerProcess, wait_until
@@ -23,6 +28,17 @@ HOLD = 2.0  # the killed worker's visibility timeout, seconds
 ROOT = Path(__file__).resolve().parents[2]  # where ``tests`` is a package
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The gateways' settings on the store of the test's parameter: one SQLite file, or
+    PostgreSQL (claims, dossiers and their queue in one schema)."""
+    if request.param == "sqlite":
+        return settings
+    url: str = request.getfixturevalue("postgres_url")
+    pg_schema.upgrade(url)
+    return settings.model_copy(update={"store_url": url})
+
+
 def consumer(gateway: ServerProcess, name: str, tmp_path: Path, *hold: str) -> CommandProcess:
     """A worker of the benefits department claiming through ``gateway``, started by ``with``."""
     argv = [sys.executable, "-m", "tests.support.queue_consumer", gateway.url, "benefits", name]
@@ -30,12 +46,25 @@ def consumer(gateway: ServerProcess, name: str, tmp_path: Path, *hold: str) -> C
     return CommandProcess([*argv, *hold], env=env, cwd=tmp_path)
 
 
+def dossiers_in(settings: Settings) -> int:
+    """How many dossiers the database of ``GATEWAY_STORE_URL`` holds (where the queue is)."""
+    url = settings.store_url
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            (count,) = db.execute("SELECT count(*) FROM dossier_dossiers").fetchone()
+        return int(count)
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM dossier_dossiers").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def events(worker: CommandProcess) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in worker.lines() if line.startswith("{")]
 
 
 def test_a_dossier_held_by_a_killed_worker_goes_to_another_once_and_every_other_once(
-    gateways: list[ServerProcess], pki: Pki, tmp_path: Path
+    gateways: list[ServerProcess], pki: Pki, settings: Settings, tmp_path: Path
 ) -> None:
     identity = citizen(pki)
     portal = {"Authorization": f"Bearer {TOKENS['portal']}"}
@@ -43,6 +72,7 @@ def test_a_dossier_held_by_a_killed_worker_goes_to_another_once_and_every_other_
         ids = {
             submitted(http, signed_dossier(identity, number=n)) for n in range(100, 100 + DOSSIERS)
         }
+    assert dossiers_in(settings) == DOSSIERS
 
     with consumer(gateways[0], "victim", tmp_path, "--hold", str(HOLD)) as victim:
         wait_until(lambda: bool(events(victim)), what="the first worker holds a dossier")

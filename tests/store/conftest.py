@@ -229,20 +229,30 @@ def audit(request: pytest.FixtureRequest) -> AuditBackend:
 
 @dataclass
 class DossierBackend:
-    """A dossier store, and a way to open more stores on its database (other processes)."""
+    """A dossier store, a way to open more stores on its database (other processes), and one
+    to open the SI-record store that shares it (where a move's benefit is written)."""
 
     store: DossierStore
     open_another: Callable[[], DossierStore]
+    open_si_records: Callable[[], SiRecordStore]
 
 
-def _dossier_backend(open_one: Callable[[], DossierStore]) -> Iterator[DossierBackend]:
-    opened: list[DossierStore] = []
+def _dossier_backend(
+    open_one: Callable[[], DossierStore], open_si: Callable[[], SiRecordStore]
+) -> Iterator[DossierBackend]:
+    opened: list[DossierStore | SiRecordStore] = []
 
     def open_store() -> DossierStore:
-        opened.append(open_one())
-        return opened[-1]
+        store = open_one()
+        opened.append(store)
+        return store
 
-    yield DossierBackend(open_store(), open_store)
+    def open_si_records() -> SiRecordStore:
+        records = open_si()
+        opened.append(records)
+        return records
+
+    yield DossierBackend(open_store(), open_store, open_si_records)
     for store in opened:
         store.close()
 
@@ -250,13 +260,15 @@ def _dossier_backend(open_one: Callable[[], DossierStore]) -> Iterator[DossierBa
 @pytest.fixture
 def sqlite_dossiers(tmp_path: Path) -> Iterator[DossierBackend]:
     path = tmp_path / "dossiers.sqlite3"
-    yield from _dossier_backend(lambda: SqliteDossierStore(path))
+    yield from _dossier_backend(lambda: SqliteDossierStore(path), lambda: SqliteSiRecordStore(path))
 
 
 @pytest.fixture
 def postgres_dossiers(postgres_url: str) -> Iterator[DossierBackend]:
     pg_schema.upgrade(postgres_url)
-    yield from _dossier_backend(lambda: PostgresDossierStore(postgres_url))
+    yield from _dossier_backend(
+        lambda: PostgresDossierStore(postgres_url), lambda: PostgresSiRecordStore(postgres_url)
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -13,6 +13,7 @@ import pytest
 from gateway.dossiers.lifecycle import State
 from gateway.dossiers.ports import Dossier, DossierStore
 from gateway.errors import Conflict, NotFound
+from gateway.sirecords.ports import GrantedBenefit
 from tests.support.dossiers import (
     DEPARTMENT,
     OTHER_DEPARTMENT,
@@ -24,6 +25,7 @@ from tests.support.dossiers import (
     new_dossier,
     step,
 )
+from tests.support.sirecords import CITIZEN, benefit, person
 
 if TYPE_CHECKING:
     from tests.store.conftest import DossierBackend
@@ -221,6 +223,31 @@ def test_reaching_a_decision_sets_finished_at_once(store: DossierStore) -> None:
 
     assert finished.finished_at == T0 + timedelta(days=3)
     assert delivered.finished_at == T0 + timedelta(days=3)
+
+
+def test_a_decisions_benefit_is_written_with_its_move_or_not_at_all(
+    dossiers: DossierBackend,
+) -> None:
+    store, records = dossiers.store, dossiers.open_si_records()
+    version = records.upsert(person())
+    dossier = processing(store)
+    asked = asking(store, dossier, "Sổ BHXH", at=T0 + timedelta(days=1))
+    granted = GrantedBenefit(CITIZEN, benefit(dossier_id=dossier.id))
+    entry, stale = step(dossier, State.FINISHED, at=T0 + timedelta(days=2))
+
+    with pytest.raises(Conflict):
+        store.move(dossier.id, entry, **stale, benefit=granted)
+    assert records.version(CITIZEN) == version
+
+    resumed = move(store, asked, State.PROCESSING, at=T0 + timedelta(days=2), actor="portal")
+    entry, arguments = step(resumed, State.FINISHED, at=T0 + timedelta(days=3))
+    finished = store.move(dossier.id, entry, **arguments, benefit=granted)
+
+    record = records.get(CITIZEN)
+    assert record is not None
+    assert record.benefits == (granted.benefit,)
+    assert record.version == version + 1
+    assert finished.state is State.FINISHED
 
 
 # -- additional documents -------------------------------------------------------------------

@@ -18,6 +18,7 @@ from adapters.population.client import PopulationClient
 from adapters.portal.dvcqg import DvcqgSink
 from adapters.portal.edossier import EDossierFormat
 from gateway.audit import AuditLog, Auditor
+from gateway.audit.postgres import PostgresAuditLog
 from gateway.audit.redis import RedisAuditLog
 from gateway.audit.sqlite import SqliteAuditLog
 from gateway.clock import Clock, SystemClock
@@ -127,8 +128,12 @@ def open_storage(settings: Settings, *, create: bool = True) -> tuple[Store, Aud
         store = RedisStore(url, require_durable=settings.redis_require_durable)
         return store, RedisAuditLog(url)
     if url.startswith(("postgresql://", "postgres://")):
-        # The audit log is not on PostgreSQL yet: it stays in the dossiers' SQLite file.
-        return PostgresStore(url), SqliteAuditLog(_transactional_file(settings))
+        claims = PostgresStore(url)
+        try:
+            return claims, PostgresAuditLog(url)
+        except BaseException:
+            claims.close()
+            raise
     raise ConfigError(
         f"GATEWAY_STORE_URL {url!r}: use sqlite:///path, postgresql://user@host:port/db or "
         "redis://host:port/db"

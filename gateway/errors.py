@@ -24,7 +24,8 @@ the HTTP status, the SOAP fault side and keyword-only context. Routes never buil
     ├── Unavailable             UNAVAILABLE            503  Server
     └── Internal                INTERNAL               500  Server
         ├── OriginalCorrupt     INTERNAL               500  Server
-        └── RecordCorrupt       INTERNAL               500  Server
+        ├── RecordCorrupt       INTERNAL               500  Server
+        └── ReceiptCorrupt      INTERNAL               500  Server
 
 Library exceptions are translated in one table (``translate``), most specific first, and always
 re-raised ``from`` the original. Configuration mistakes are ``ConfigError``, which is *not* a
@@ -257,6 +258,17 @@ class RecordCorrupt(Internal):
     def __init__(self, record_id: str) -> None:
         super().__init__(f"the stored record {record_id} fails its integrity check")
         self.record_id = record_id
+
+
+class ReceiptCorrupt(Internal):
+    """A stored receipt's JSON or signed XML does not decompress to its stored size, or fails
+    its frame's checksum: the store refuses to hand it back."""
+
+    title = "A stored receipt failed its integrity check"
+
+    def __init__(self, receipt_id: str) -> None:
+        super().__init__(f"the stored receipt {receipt_id} fails its integrity check")
+        self.receipt_id = receipt_id
 
 
 # The library-exception table: (module, exception class, what it becomes), most specific first.

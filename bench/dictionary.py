@@ -1,7 +1,7 @@
-"""The zstd dictionaries of stored originals and records: trained on generated data, and whether
-they pay.
+"""The zstd dictionaries of stored originals, records and receipts: trained on generated data, and
+whether they pay.
 
-    python -m bench.dictionary [--records] [--train 600] [--worlds 8] [--test 300]
+    python -m bench.dictionary [--records | --receipts] [--train 600] [--worlds 8] [--test 300]
                                [--size 112640] [--write]
 
 Trains a dictionary on ``--train`` generated QĐ 130 batches of 1-3 HOSO (the stream of
@@ -10,11 +10,12 @@ then compresses ``--test`` other batches, from other seeds, signed by yet anothe
 another PKI (a dictionary that learnt the signer's certificate would flatter itself), without and
 with it, at levels 3 and 9, and prints stored bytes per HOSO and µs per batch.
 ``--records`` does the same for the common records' JSON that those batches become (each batch
-submitted to a gateway of its world, its records read back), compressed one record at a time.
+submitted to a gateway of its world, its records read back), compressed one record at a time;
+``--receipts`` for the receipts they get (their JSON and signed XML, each compressed apart).
 ``--write`` puts the dictionary in the package (``gateway/store/dictionaries/{id}.zdict``); set
 ``WRITE_DICTIONARY`` in ``gateway/store/originals.py`` (``RECORD_DICTIONARY`` in
-``gateway/store/record_json.py``) to its id for new originals (records) to use it, and keep every
-dictionary that stored blobs name.
+``gateway/store/record_json.py``, ``RECEIPT_DICTIONARY`` in ``gateway/store/receipt_rows.py``)
+to its id for new blobs to use it, and keep every dictionary that stored blobs name.
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def per_hoso(sample: Sample, compressor: zstandard.ZstdCompressor) -> tuple[floa
     return sizes / sample[1], statistics.median(times)
 
 
-def stored_records(world: World, batches: list[Batch], folder: Path) -> list[bytes]:
-    """The records' JSON that ``batches`` become, submitted to a gateway of ``world``."""
+def stored_records(
+    world: World, batches: list[Batch], folder: Path, *, receipts: bool = False
+) -> list[bytes]:
+    """The records' JSON that ``batches`` become, submitted to a gateway of ``world`` (or, if
+    ``receipts``, the JSON and XML of the receipts they get)."""
     gateway = build(world.settings(folder / "gateway.sqlite3"))
     try:
         partner = gateway.partners.get(PARTNER_ID)
@@ -66,6 +70,11 @@ def stored_records(world: World, batches: list[Batch], folder: Path) -> list[byt
                 fmt=gateway.claims,
                 deps=gateway.pipeline,
             )
+            if receipts:
+                stored = store.get_receipt(outcome.receipt.id)
+                assert stored is not None
+                found += [stored.json, stored.xml]
+                continue
             for result in outcome.receipt.results:
                 record = store.get_record(result.record_id or "")
                 assert record is not None, result
@@ -75,22 +84,25 @@ def stored_records(world: World, batches: list[Batch], folder: Path) -> list[byt
         gateway.close()
 
 
-def sample(world: World, batches: list[Batch], folder: Path, *, records: bool) -> Sample:
+def sample(world: World, batches: list[Batch], folder: Path, *, what: str) -> Sample:
     hoso = sum(b.records for b in batches)
-    if records:
-        return stored_records(world, batches, folder), hoso
+    if what != "batches":
+        return stored_records(world, batches, folder, receipts=what == "receipts"), hoso
     return [b.data for b in batches], hoso
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.dictionary", description=__doc__)
-    parser.add_argument("--records", action="store_true", help="records' JSON, not batches")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--records", action="store_true", help="records' JSON, not batches")
+    kind.add_argument("--receipts", action="store_true", help="receipts' JSON and XML")
     parser.add_argument("--train", type=int, default=600, help="training batches (600)")
     parser.add_argument("--worlds", type=int, default=8, help="signers of training (8)")
     parser.add_argument("--test", type=int, default=300, help="measured batches (300)")
     parser.add_argument("--size", type=int, default=112_640, help="dictionary bytes (112640)")
     parser.add_argument("--write", action="store_true", help="put it in the package")
     args = parser.parse_args(argv)
+    what = "records" if args.records else "receipts" if args.receipts else "batches"
 
     with tempfile.TemporaryDirectory(prefix="bench-dictionary-") as tmp:
         share = args.train // args.worlds
@@ -98,12 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(args.worlds):
             world = make_world(Path(tmp) / f"train-{n}")
             batches = small_batches(world, share, first_seed=5_000_000 + n * share)
-            train += sample(world, batches, Path(tmp) / f"store-{n}", records=args.records)[0]
+            train += sample(world, batches, Path(tmp) / f"store-{n}", what=what)[0]
         world = make_world(Path(tmp) / "test")
         batches = small_batches(world, args.test, first_seed=6_000_000)
-        test = sample(world, batches, Path(tmp) / "store-test", records=args.records)
+        test = sample(world, batches, Path(tmp) / "store-test", what=what)
     dictionary = zstandard.train_dictionary(args.size, train)
-    what = "records' JSON" if args.records else "batches"
+    what = {"records": "records' JSON", "receipts": "receipts' JSON and XML"}.get(what, what)
     print(
         f"{args.test} batches, {test[1]} HOSO, {sum(map(len, test[0])) / test[1]:,.0f} bytes "
         f"of {what} per HOSO; dictionary {dictionary.dict_id()} of "

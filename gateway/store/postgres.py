@@ -27,27 +27,28 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
 
 from gateway.store.originals import Packed, pack, unpack
 from gateway.store.packing import packed_row
 from gateway.store.pg_database import Connection, PostgresDatabase
 from gateway.store.pg_partitions import MONTHS_AHEAD, MonthPartitions, received_at, time_of
 from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
+from gateway.store.receipt_rows import (
+    RECEIPT_COLUMNS,
+    RECEIPT_VALUES,
+    ReceiptValues,
+    receipt_of,
+    receipt_values,
+)
 from gateway.store.record_json import pack_record, unpack_record
 
-_RECEIPT = "id, partner_id, sha256, accepted, json, xml"
+# received_at, then the receipt's columns.
+_RECEIPT_MARKS = ", ".join(["%s"] * (1 + RECEIPT_VALUES))
 
 
 def _lock_key(name: str) -> int:
     """A list's advisory-lock key, the same in every process (not Python's salted ``hash``)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-
-
-def _receipt_of(row: tuple[Any, ...] | None) -> StoredReceipt | None:
-    if row is None:
-        return None
-    return StoredReceipt(row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]))
 
 
 class PostgresStore(PostgresDatabase):
@@ -75,10 +76,10 @@ class PostgresStore(PostgresDatabase):
         if key is None:
             return None
         row = conn.execute(
-            f"SELECT {_RECEIPT} FROM receipts WHERE id = %s AND received_at = %s",  # noqa: S608
+            f"SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = %s AND received_at = %s",  # noqa: S608
             key,
         ).fetchone()
-        return _receipt_of(row)
+        return receipt_of(row)
 
     def save_accepted(self, submission: Submission) -> StoredReceipt:
         receipt = submission.receipt
@@ -87,6 +88,7 @@ class PostgresStore(PostgresDatabase):
         self._partitions.ensure(at, *record_times)
         original = pack(submission.original)
         records = [pack_record(r.json) for r in submission.records]
+        values = receipt_values(receipt)
         with self._conn() as conn:
             with conn.transaction():
                 won = conn.execute(
@@ -97,7 +99,13 @@ class PostgresStore(PostgresDatabase):
                 if won is not None:
                     self._check_unchanged(conn, submission)
                     self._write(
-                        conn, submission, at, record_times, original=original, records=records
+                        conn,
+                        submission,
+                        at,
+                        record_times,
+                        receipt=values,
+                        original=original,
+                        records=records,
                     )
                     return receipt
             # Accepted by another submission, committed meanwhile: its receipt.
@@ -132,14 +140,14 @@ class PostgresStore(PostgresDatabase):
         at: datetime,
         record_times: list[datetime],
         *,
+        receipt: ReceiptValues,
         original: Packed,
         records: list[Packed],
     ) -> None:
-        receipt = submission.receipt
         conn.execute(
-            f"INSERT INTO receipts (received_at, {_RECEIPT}) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (at, receipt.id, receipt.partner_id, receipt.sha256, True, receipt.json, receipt.xml),
+            f"INSERT INTO receipts (received_at, {RECEIPT_COLUMNS}) "  # noqa: S608
+            f"VALUES ({_RECEIPT_MARKS})",
+            (at, *receipt),
         )
         with conn.cursor() as cursor:
             cursor.executemany(
@@ -157,25 +165,18 @@ class PostgresStore(PostgresDatabase):
         conn.execute(
             "INSERT INTO originals (sha256, received_at, codec, size, body) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (receipt.sha256, at, original.codec, original.size, original.blob),
+            (submission.receipt.sha256, at, original.codec, original.size, original.blob),
         )
 
     def save_rejection(self, receipt: StoredReceipt) -> None:
         at = time_of(receipt.id)
         self._partitions.ensure(at)
+        values = receipt_values(receipt)
         with self._conn() as conn:
             conn.execute(
-                f"INSERT INTO receipts (received_at, {_RECEIPT}) "  # noqa: S608
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (
-                    at,
-                    receipt.id,
-                    receipt.partner_id,
-                    receipt.sha256,
-                    False,
-                    receipt.json,
-                    receipt.xml,
-                ),
+                f"INSERT INTO receipts (received_at, {RECEIPT_COLUMNS}) "  # noqa: S608
+                f"VALUES ({_RECEIPT_MARKS})",
+                (at, *values),
             )
 
     def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
@@ -184,10 +185,10 @@ class PostgresStore(PostgresDatabase):
             return None
         with self._conn() as conn:
             row = conn.execute(
-                f"SELECT {_RECEIPT} FROM receipts WHERE id = %s AND received_at = %s",  # noqa: S608
+                f"SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = %s AND received_at = %s",  # noqa: S608
                 (receipt_id, at),
             ).fetchone()
-        return _receipt_of(row)
+        return receipt_of(row)
 
     def get_record(self, record_id: str) -> StoredRecord | None:
         at = received_at(record_id)

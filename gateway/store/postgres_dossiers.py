@@ -50,7 +50,7 @@ from gateway.store.originals import Packed, pack, unpack
 from gateway.store.pg_database import Connection, PostgresDatabase
 from gateway.store.pg_partitions import MONTHS_AHEAD, MonthPartitions, received_at, time_of
 from gateway.store.ports import StoredReceipt
-from gateway.store.sqlite import RECEIPT_COLUMNS, receipt_of  # rows of either database
+from gateway.store.receipt_rows import RECEIPT_COLUMNS, RECEIPT_VALUES, receipt_of, receipt_values
 
 
 def _history_row(dossier_id: str, n: int, entry: HistoryEntry) -> tuple[Any, ...]:
@@ -618,18 +618,8 @@ class PostgresDossierStore(PostgresDatabase):
         month but the record (of its id's): the dossier's own or additional documents'."""
         conn.execute(
             "INSERT INTO dossier_receipts (dossier_id, documents, received_at, "  # noqa: S608
-            f"{RECEIPT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                dossier_id,
-                documents,
-                at,
-                receipt.id,
-                receipt.partner_id,
-                receipt.sha256,
-                receipt.accepted,
-                receipt.json,
-                receipt.xml,
-            ),
+            f"{RECEIPT_COLUMNS}) VALUES ({', '.join(['%s'] * (3 + RECEIPT_VALUES))})",
+            (dossier_id, documents, at, *receipt_values(receipt)),
         )
         record_id, record_at, record_json = record
         conn.execute(

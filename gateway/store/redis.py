@@ -2,7 +2,10 @@
 
 Key layout (every key under the ``gw:`` prefix; values are raw bytes, never re-encoded):
 
-    gw:receipt:{receipt_id}              hash  partner_id, sha256, accepted ("1"/"0"), json, xml
+    gw:receipt:{receipt_id}              hash  partner_id, sha256, accepted ("1"/"0"), codec,
+                                         json_size, json, xml_size, xml: the receipt packed by
+                                         gateway.store.receipt_rows; no codec nor sizes if
+                                         written before (its JSON and XML themselves)
     gw:record:{record_id}                hash  receipt_id, partner_id, codec, size, json: the
                                          record's JSON packed by gateway.store.record_json; no
                                          codec nor size if written before (its JSON itself)
@@ -30,6 +33,7 @@ from redis.retry import Retry
 from gateway.errors import ConfigError, translate
 from gateway.store.originals import IDENTITY, Packed, pack, unpack
 from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
+from gateway.store.receipt_rows import receipt_of, receipt_values
 from gateway.store.record_json import pack_record, unpack_record
 
 log = logging.getLogger(__name__)
@@ -41,8 +45,9 @@ _PREFIX = "gw:"
 # not roll back earlier writes, hence every check comes before the first write.
 #   KEYS: dedup, receipt, original, record... (ARGV[8] of them), list read... (ARGV[9] of them),
 #         index list...
-#   ARGV: receipt id, partner id, sha256, accepted, json, xml, original's blob, record count,
-#         read count, original's codec, original's size, then (receipt id, partner id, codec,
+#   ARGV: receipt id, partner id, sha256, accepted, codec, json's size, json, xml's size, xml
+#         (``receipt_values``), original's blob, record count, read count, original's codec,
+#         original's size, then (receipt id, partner id, codec,
 #         size, packed json) per record, then the length each list read had, then one value per
 #         index list key, in KEYS order.
 # Returns the id of the receipt that already accepted these bytes, {name} of a list read that has
@@ -55,11 +60,11 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('ERR gw: receipt ' .. ARGV[1] .. ' is already stored')
 end
-local records = tonumber(ARGV[8])
+local records = tonumber(ARGV[11])
 local last_record = 3 + records
-local last_read = last_record + tonumber(ARGV[9])
+local last_read = last_record + tonumber(ARGV[12])
 -- after the records, ARGV[tail + i] goes with KEYS[i]: a length read, then a value to append
-local tail = 12 + records * 5 - last_record - 1
+local tail = 15 + records * 5 - last_record - 1
 local seen = {}
 for i = 4, last_record do
   if seen[KEYS[i]] or redis.call('EXISTS', KEYS[i]) == 1 then
@@ -73,9 +78,10 @@ for i = last_record + 1, last_read do
   end
 end
 redis.call('HSET', KEYS[2], 'partner_id', ARGV[2], 'sha256', ARGV[3], 'accepted', ARGV[4],
-           'json', ARGV[5], 'xml', ARGV[6])
+           'codec', ARGV[5], 'json_size', ARGV[6], 'json', ARGV[7], 'xml_size', ARGV[8],
+           'xml', ARGV[9])
 for i = 4, last_record do
-  local a = 12 + (i - 4) * 5
+  local a = 15 + (i - 4) * 5
   redis.call('HSET', KEYS[i], 'receipt_id', ARGV[a], 'partner_id', ARGV[a + 1],
              'codec', ARGV[a + 2], 'size', ARGV[a + 3], 'json', ARGV[a + 4])
 end
@@ -83,7 +89,7 @@ for i = last_read + 1, #KEYS do
   redis.call('RPUSH', KEYS[i], ARGV[tail + i])
 end
 if redis.call('EXISTS', KEYS[3]) == 0 then
-  redis.call('HSET', KEYS[3], 'codec', ARGV[10], 'size', ARGV[11], 'body', ARGV[7])
+  redis.call('HSET', KEYS[3], 'codec', ARGV[13], 'size', ARGV[14], 'body', ARGV[10])
 end
 redis.call('SET', KEYS[1], ARGV[1])
 return false
@@ -95,7 +101,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('ERR gw: receipt ' .. ARGV[1] .. ' is already stored')
 end
 redis.call('HSET', KEYS[1], 'partner_id', ARGV[2], 'sha256', ARGV[3], 'accepted', ARGV[4],
-           'json', ARGV[5], 'xml', ARGV[6])
+           'codec', ARGV[5], 'json_size', ARGV[6], 'json', ARGV[7], 'xml_size', ARGV[8],
+           'xml', ARGV[9])
 return false
 """
 
@@ -131,13 +138,10 @@ def _text(value: object) -> str:
 
 
 def _receipt_args(receipt: StoredReceipt) -> list[str | bytes]:
+    """The receipt's fields in ``RECEIPT_COLUMNS``' order, packed, as script arguments."""
     return [
-        receipt.id,
-        receipt.partner_id,
-        receipt.sha256,
-        "1" if receipt.accepted else "0",
-        receipt.json,
-        receipt.xml,
+        v if isinstance(v, bytes) else str(int(v) if isinstance(v, bool) else v)
+        for v in receipt_values(receipt)
     ]
 
 
@@ -260,13 +264,21 @@ class RedisStore:
         fields = self._hash(_receipt_key(receipt_id))
         if not fields:
             return None
-        return StoredReceipt(
-            id=receipt_id,
-            partner_id=fields[b"partner_id"].decode(),
-            sha256=fields[b"sha256"].decode(),
-            accepted=fields[b"accepted"] == b"1",
-            json=fields[b"json"],
-            xml=fields[b"xml"],
+        codec, json_size, xml_size = (
+            fields.get(name, b"").decode() or None for name in (b"codec", b"json_size", b"xml_size")
+        )
+        return receipt_of(
+            (
+                receipt_id,
+                fields[b"partner_id"].decode(),
+                fields[b"sha256"].decode(),
+                fields[b"accepted"] == b"1",
+                codec,
+                None if json_size is None else int(json_size),
+                fields[b"json"],
+                None if xml_size is None else int(xml_size),
+                fields[b"xml"],
+            )
         )
 
     def get_receipt(self, receipt_id: str) -> StoredReceipt | None:

@@ -8,13 +8,25 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from gateway.errors import translate
 from gateway.store.originals import IDENTITY, Packed, pack, unpack
 from gateway.store.packing import packed_row
 from gateway.store.ports import IndexChanged, IndexRead, StoredReceipt, StoredRecord, Submission
+from gateway.store.receipt_rows import (
+    RECEIPT_COLUMNS,
+    RECEIPT_VALUES,
+    ReceiptValues,
+    receipt_of,
+    receipt_values,
+)
 from gateway.store.record_json import pack_record, unpack_record
+
+# The sizes of a receipts table's two packed blobs (``RECEIPT_COLUMNS``).
+RECEIPT_SIZES = ("json_size", "xml_size")
+# The placeholders of ``RECEIPT_COLUMNS``.
+_RECEIPT_MARKS = ", ".join("?" * RECEIPT_VALUES)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -23,7 +35,10 @@ CREATE TABLE IF NOT EXISTS receipts (
     sha256 TEXT NOT NULL,
     accepted INTEGER NOT NULL,
     json BLOB NOT NULL,
-    xml BLOB NOT NULL
+    xml BLOB NOT NULL,
+    codec TEXT NOT NULL DEFAULT 'identity',
+    json_size INTEGER,
+    xml_size INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS receipts_accepted_digest
     ON receipts (partner_id, sha256) WHERE accepted = 1;
@@ -49,28 +64,6 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_by_name ON entries (name, seq);
 """
 
-# A receipt's columns, in every store's receipts table: ``receipt_values`` and ``receipt_of``.
-RECEIPT_COLUMNS = "id, partner_id, sha256, accepted, json, xml"
-
-
-def receipt_values(receipt: StoredReceipt) -> tuple[str, str, str, int, bytes, bytes]:
-    """The values of ``RECEIPT_COLUMNS`` for ``receipt``."""
-    return (
-        receipt.id,
-        receipt.partner_id,
-        receipt.sha256,
-        int(receipt.accepted),
-        receipt.json,
-        receipt.xml,
-    )
-
-
-def receipt_of(row: tuple[Any, ...] | None) -> StoredReceipt | None:
-    """The receipt of a row of ``RECEIPT_COLUMNS``."""
-    if row is None:
-        return None
-    return StoredReceipt(row[0], row[1], row[2], bool(row[3]), bytes(row[4]), bytes(row[5]))
-
 
 def connect(path: Path, schema: str) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, every commit fsynced,
@@ -85,15 +78,18 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
     return db
 
 
-def add_codec_columns(db: sqlite3.Connection, table: str) -> None:
-    """A table of a gateway that stored its blobs uncompressed gets the codec and size columns,
-    its rows the codec ``identity``: they read as they are. Adding a column with a constant
-    default rewrites no row; call it in a write transaction, so that two processes opening the
-    same file do not both add it."""
+def add_codec_columns(
+    db: sqlite3.Connection, table: str, sizes: tuple[str, ...] = ("size",)
+) -> None:
+    """A table of a gateway that stored its blobs uncompressed gets the codec and ``sizes``
+    columns, its rows the codec ``identity``: they read as they are. Adding a column with a
+    constant default rewrites no row; call it in a write transaction, so that two processes
+    opening the same file do not both add it."""
     columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
     if "codec" not in columns:
         db.execute(f"ALTER TABLE {table} ADD COLUMN codec TEXT NOT NULL DEFAULT '{IDENTITY}'")
-        db.execute(f"ALTER TABLE {table} ADD COLUMN size INTEGER")
+        for size in sizes:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {size} INTEGER")
 
 
 @contextmanager
@@ -185,7 +181,8 @@ class SqliteDatabase:
 
 class SqliteReceiptDatabase(SqliteDatabase):
     """A store that also keeps receipts and the original bytes they answer, in tables of its
-    own names; originals packed by ``gateway.store.originals`` and checked when read."""
+    own names; originals packed by ``gateway.store.originals``, receipts by
+    ``gateway.store.receipt_rows``, both checked when read."""
 
     RECEIPTS: ClassVar[str]  # its receipts table, of ``RECEIPT_COLUMNS``
     ORIGINALS: ClassVar[str]  # its originals table: sha256, body, codec, size
@@ -194,6 +191,7 @@ class SqliteReceiptDatabase(SqliteDatabase):
         super().__init__(path, schema)
         with self._writing() as db:
             add_codec_columns(db, self.ORIGINALS)
+            add_codec_columns(db, self.RECEIPTS, RECEIPT_SIZES)
 
     def _insert_original(self, db: sqlite3.Connection, sha256: str, original: Packed) -> None:
         """Inside a write transaction; the first copy of the same bytes stays."""
@@ -246,6 +244,7 @@ class SqliteStore(SqliteReceiptDatabase):
         receipt = submission.receipt
         original = pack(submission.original)  # outside the write lock
         records = [(r, pack_record(r.json)) for r in submission.records]
+        values = receipt_values(receipt)
         with self._writing() as db:
             existing = db.execute(
                 f"SELECT {RECEIPT_COLUMNS} FROM receipts "  # noqa: S608
@@ -257,7 +256,7 @@ class SqliteStore(SqliteReceiptDatabase):
                 assert stored is not None
                 return stored
             self._check_unchanged(submission.read)
-            self._insert_receipt(receipt)
+            self._insert_receipt(values)
             self._db.executemany(
                 "INSERT INTO records (id, receipt_id, partner_id, codec, size, json) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -279,15 +278,16 @@ class SqliteStore(SqliteReceiptDatabase):
             if length > read.length:
                 raise IndexChanged(read.name)
 
-    def _insert_receipt(self, receipt: StoredReceipt) -> None:
+    def _insert_receipt(self, values: ReceiptValues) -> None:
         self._db.execute(
-            f"INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
-            receipt_values(receipt),
+            f"INSERT INTO receipts ({RECEIPT_COLUMNS}) VALUES ({_RECEIPT_MARKS})",  # noqa: S608
+            values,
         )
 
     def save_rejection(self, receipt: StoredReceipt) -> None:
+        values = receipt_values(receipt)
         with translate("the store"), self._lock:
-            self._insert_receipt(receipt)
+            self._insert_receipt(values)
 
     def get_record(self, record_id: str) -> StoredRecord | None:
         with self._reading() as db:

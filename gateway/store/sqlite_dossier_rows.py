@@ -73,7 +73,10 @@ CREATE TABLE IF NOT EXISTS dossier_receipts (
     sha256 TEXT NOT NULL,
     accepted INTEGER NOT NULL,
     json BLOB NOT NULL,
-    xml BLOB NOT NULL
+    xml BLOB NOT NULL,
+    codec TEXT NOT NULL DEFAULT 'identity',
+    json_size INTEGER,
+    xml_size INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS dossier_documents_by_digest
     ON dossier_receipts (dossier_id, sha256) WHERE documents = 1;

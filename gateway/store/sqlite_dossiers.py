@@ -29,13 +29,8 @@ from gateway.store import sqlite_dossier_rows as rows
 from gateway.store import sqlite_sirecords as sirecords
 from gateway.store.originals import Packed, pack
 from gateway.store.ports import StoredReceipt
-from gateway.store.sqlite import (
-    RECEIPT_COLUMNS,
-    SqliteReceiptDatabase,
-    receipt_of,
-    receipt_values,
-    snapshot,
-)
+from gateway.store.receipt_rows import RECEIPT_COLUMNS, RECEIPT_VALUES, receipt_of, receipt_values
+from gateway.store.sqlite import SqliteReceiptDatabase, snapshot
 
 
 class SqliteDossierStore(SqliteReceiptDatabase):
@@ -510,7 +505,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         documents'."""
         db.execute(
             f"INSERT INTO dossier_receipts (dossier_id, documents, {RECEIPT_COLUMNS}) "  # noqa: S608
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"VALUES ({', '.join('?' * (2 + RECEIPT_VALUES))})",
             (dossier_id, int(documents), *receipt_values(receipt)),
         )
         db.execute(

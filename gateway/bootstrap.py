@@ -102,6 +102,18 @@ class Gateway:
         formats = (self.claims, self.checkin, self.assessment, self.dossiers.format)
         return _missing(self.contracts, formats)
 
+    @property
+    def inline_bytes(self) -> int:
+        """Documents up to this size run their pipeline on the event loop (``gateway.api.work``),
+        only where the claims store answers in-process (SQLite): a PostgreSQL or Redis round trip
+        there stops every other connection, for seconds while the server is out of reach (a
+        restart of PostgreSQL under load left /healthz unanswered for 30 s)."""
+        return (
+            self.settings.pipeline_inline_bytes
+            if isinstance(self.pipeline.store, SqliteStore)
+            else 0
+        )
+
     def close(self) -> None:
         self.pipeline.store.close()
         self.dossiers.store.close()

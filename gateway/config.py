@@ -160,7 +160,8 @@ class Settings(BaseSettings):
     # took 23 ms, 512 KiB 0.1 s. One thread: a second thread in the same process contends with
     # the first for the GIL, 18 % more CPU per HOSO of 100-HOSO batches, and is faster only by
     # taking a core that another worker would use better (`gateway serve --workers N`;
-    # bench/README.md, "Workers").
+    # bench/README.md, "Workers"). Inline on SQLite only: with a PostgreSQL or Redis store every
+    # document goes to a thread, where its waits on the server stop no other connection.
     pipeline_inline_bytes: int = Field(default=128 * 1024, ge=0)
     pipeline_threads: int = Field(default=1, ge=1)
     # Documents over this size are processed in a pipeline process instead of a thread, so that

@@ -61,7 +61,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     work.install(
         app,
         threads=gateway.settings.pipeline_threads,
-        inline_bytes=gateway.settings.pipeline_inline_bytes,
+        inline_bytes=gateway.inline_bytes,
     )
     app.add_middleware(
         exchange.Exchange,

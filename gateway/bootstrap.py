@@ -48,6 +48,8 @@ from gateway.sirecords.lookups import LookupDeps
 from gateway.sirecords.ports import SiRecordStore
 from gateway.sirecords.redis_cache import RedisCache
 from gateway.soap import SCHEMAS, WSDLS
+from gateway.store.health import DatabaseState, reachable
+from gateway.store.pg_database import PostgresDatabase
 from gateway.store.ports import Store
 from gateway.store.postgres import PostgresStore
 from gateway.store.postgres_card_checks import PostgresCardCheckLog
@@ -113,6 +115,14 @@ class Gateway:
             if isinstance(self.pipeline.store, SqliteStore)
             else 0
         )
+
+    def database_state(self) -> DatabaseState:
+        """The claims store's database as /readyz reports it: its pool where it has one."""
+        store = self.pipeline.store
+        if isinstance(store, PostgresDatabase):
+            return store.state()
+        kind = "redis" if isinstance(store, RedisStore) else "sqlite"
+        return DatabaseState(kind, reachable(store))
 
     def close(self) -> None:
         self.pipeline.store.close()

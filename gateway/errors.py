@@ -223,9 +223,13 @@ class Unavailable(GatewayError):
     code, status, fault_side = "UNAVAILABLE", 503, "Server"
     title = "Temporarily unavailable"
 
-    def __init__(self, detail: str, *, retry_after: int = 5) -> None:
+    def __init__(
+        self, detail: str, *, retry_after: int = 5, database: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+        # What readiness found of the database and its pool (the problem's ``database``).
+        self.database = database
 
 
 class Internal(GatewayError):

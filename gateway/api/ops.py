@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import asdict
 from typing import Literal
 
 import orjson
@@ -17,6 +18,7 @@ from gateway.bootstrap import Gateway
 from gateway.errors import Unavailable
 from gateway.pipeline.ports import BatchFormat
 from gateway.records.model import CommonRecord
+from gateway.store.health import DatabaseState
 
 router = APIRouter(tags=["operations"])
 
@@ -33,6 +35,7 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     status: Literal["ready"]
+    database: DatabaseState
 
 
 @router.get(
@@ -47,18 +50,21 @@ def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Readiness: every contract is loaded and the store answers",
+    summary="Readiness: every contract is loaded and the store answers; the store's database "
+    "and its connection pool (the 503 problem carries them too, as ``database``)",
     response_model=Readiness,
     responses=problems.responses(Unavailable),
 )
-async def readyz(request: Request) -> dict[str, str]:
+async def readyz(request: Request) -> Readiness:
     gateway: Gateway = request.app.state.gateway
     missing = gateway.missing_contracts()
     if missing:
         raise Unavailable(f"contracts not loaded: {', '.join(missing)}")
-    await run_in_threadpool(gateway.pipeline.store.ping)  # raises Unavailable → 503
-    await run_in_threadpool(gateway.dossiers.store.ping)
-    return {"status": "ready"}
+    database = await run_in_threadpool(gateway.database_state)
+    if not database.reachable:
+        raise Unavailable("the store is unavailable", database=asdict(database))
+    await run_in_threadpool(gateway.dossiers.store.ping)  # raises Unavailable → 503
+    return Readiness(status="ready", database=database)
 
 
 @router.get(

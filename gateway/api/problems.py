@@ -56,6 +56,7 @@ class Problem(TypedDict):
     receipt_id: NotRequired[str]
     receipt: NotRequired[str]
     allowed: NotRequired[list[str]]
+    database: NotRequired[dict[str, Any]]
 
 
 def problem_body(error: GatewayError, *, instance: str | None = None) -> Problem:
@@ -75,6 +76,8 @@ def problem_body(error: GatewayError, *, instance: str | None = None) -> Problem
         body["receipt"] = f"/api/v1/receipts/{error.receipt_id}"
     if isinstance(error, Conflict):
         body["allowed"] = error.allowed
+    if isinstance(error, Unavailable) and error.database is not None:
+        body["database"] = error.database
     return body
 
 

@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from gateway.errors import ConfigError, translate
 from gateway.store import pg_schema
+from gateway.store.health import DatabaseState, PoolState, reachable
 
 Connection = psycopg.Connection[TupleRow]
 
@@ -108,6 +109,20 @@ class PostgresDatabase:
     def ping(self) -> None:
         with self._conn() as conn:
             conn.execute("SELECT 1")
+
+    def state(self) -> DatabaseState:
+        """Whether the server answers now (through the pool, so a pool exhausted for
+        ``POOL_WAIT`` seconds counts as not), and the pool as that left it; never raises."""
+        answers = reachable(self)
+        stats = self._pool.get_stats()
+        size = stats.get("pool_size", 0)
+        pool = PoolState(
+            size=size,
+            max_size=stats.get("pool_max", self._pool.max_size),
+            in_use=size - stats.get("pool_available", 0),
+            waiting=stats.get("requests_waiting", 0),
+        )
+        return DatabaseState("postgresql", answers, pool)
 
     def close(self) -> None:
         self._pool.close()

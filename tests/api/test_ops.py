@@ -22,7 +22,11 @@ XML = {"Content-Type": "application/xml"}
 def test_health_and_readiness(served: Served) -> None:
     with served.client(None) as http:
         assert http.get("/healthz").json() == {"status": "ok"}
-        assert http.get("/readyz").json() == {"status": "ready"}
+        ready = http.get("/readyz").json()
+        assert ready == {
+            "status": "ready",
+            "database": {"kind": "sqlite", "reachable": True, "pool": None},
+        }
 
 
 def test_readiness_is_refused_while_a_format_lacks_its_contract(

@@ -82,9 +82,9 @@ class World:
         }
 
 
-def make_world(folder: Path) -> World:
+def make_world(folder: Path, *, facilities: tuple[str, ...] = (FACILITY,)) -> World:
     """Root → issuing CA → hospital, employer and gateway certificates, CRLs and a partner file
-    of the hospital and of a portal."""
+    of the hospital (sending for ``facilities``) and of a portal."""
     root = DevCA.root("Bench Root CA")
     issuing = root.intermediate("Bench Issuing CA")
     hospital = issuing.issue(PARTNER_ID)
@@ -111,7 +111,7 @@ id = "{PARTNER_ID}"
 kind = "hospital"
 name = "Bench General Hospital"
 services = ["claims.submit", "claims.read"]
-facility_codes = ["{FACILITY}"]
+facility_codes = [{", ".join(f'"{code}"' for code in facilities)}]
 certificates = ["{fingerprint(hospital.certificate)}"]
 tokens = ["{token_hash(TOKEN)}"]
 

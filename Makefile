@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python -m bench.bodies
 	$(BIN)/python -m bench.dossiers
 	$(BIN)/python -m bench.lookups
+	$(BIN)/python -m bench.national
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,12 +1,18 @@
 """The machine's PostgreSQL for tests: a schema of its own per test, dropped afterwards, and a
-loopback TCP relay in front of the server that a test can cut to take the database away."""
+loopback TCP relay in front of the server that a test can cut to take the database away; and a
+server of a test's own, made with the machine's binaries, that the test may stop and restart."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
@@ -106,3 +112,74 @@ class Relay:
 
     def close(self) -> None:
         self.cut()
+
+
+class PrivateServer:
+    """A PostgreSQL server of one test's own on ``port``: a throwaway cluster (trust auth, fsync
+    and synchronous_commit on, as the store requires) made by the machine's newest
+    ``/usr/lib/postgresql/*/bin``, run as user postgres when the tests run as root (the server
+    refuses root), in a folder of its own under the system's temporary directory (pytest's
+    ``tmp_path`` is closed to other users), stopped and removed when the block ends."""
+
+    def __init__(self, port: int) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=_version)
+        if not found:
+            pytest.fail(f"no PostgreSQL binaries under /usr/lib/postgresql; {HOW_TO_GET_POSTGRES}")
+        self._bin = found[-1].parent
+        self.port = port
+        self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        self.folder = Path(tempfile.mkdtemp(prefix="gateway-test-pg-"))
+        self._data = self.folder / "data"
+        self._as_owner: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+            self._as_owner = ["runuser", "-u", "postgres", "--"]
+
+    def __enter__(self) -> PrivateServer:
+        try:
+            self._run(
+                "initdb", "-D", str(self._data), "-U", "postgres", "--auth=trust", "-E", "UTF8"
+            )
+            self.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if (self._data / "postmaster.pid").exists():
+            self._pg_ctl("stop", "-m", "immediate")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _run(self, tool: str, *args: str) -> None:
+        # Output to a file, not a pipe: a server that pg_ctl starts inherits it and keeps it open.
+        argv = [*self._as_owner, str(self._bin / tool), *args]
+        with (self.folder / "tools.log").open("ab") as out:
+            done = subprocess.run(argv, stdout=out, stderr=out, timeout=120, check=False)
+        if done.returncode != 0:
+            logs = [self.folder / "tools.log", self.folder / "server.log"]
+            tail = "".join(log.read_text(errors="replace")[-2000:] for log in logs if log.exists())
+            raise RuntimeError(f"{argv} failed ({done.returncode}): {tail}")
+
+    def _pg_ctl(self, action: str, *args: str) -> None:
+        log = str(self.folder / "server.log")
+        self._run("pg_ctl", action, "-D", str(self._data), "-w", "-l", log, *args)
+
+    def start(self) -> None:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.folder}"
+        )
+        self._pg_ctl("start", "-o", options)
+
+    def stop(self) -> None:
+        """Stop it as an operator's restart does: sessions ended, transactions rolled back."""
+        self._pg_ctl("stop", "-m", "fast")
+
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``: stopped as ``stop`` does, started again at once."""
+        self._pg_ctl("restart", "-m", "fast")
+
+
+def _version(pg_ctl: Path) -> tuple[int, ...]:
+    return tuple(int(part) for part in pg_ctl.parent.parent.name.split(".") if part.isdigit())

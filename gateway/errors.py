@@ -25,7 +25,8 @@ the HTTP status, the SOAP fault side and keyword-only context. Routes never buil
     └── Internal                INTERNAL               500  Server
         ├── OriginalCorrupt     INTERNAL               500  Server
         ├── RecordCorrupt       INTERNAL               500  Server
-        └── ReceiptCorrupt      INTERNAL               500  Server
+        ├── ReceiptCorrupt      INTERNAL               500  Server
+        └── EntryCorrupt        INTERNAL               500  Server
 
 Library exceptions are translated in one table (``translate``), most specific first, and always
 re-raised ``from`` the original. Configuration mistakes are ``ConfigError``, which is *not* a
@@ -273,6 +274,17 @@ class ReceiptCorrupt(Internal):
     def __init__(self, receipt_id: str) -> None:
         super().__init__(f"the stored receipt {receipt_id} fails its integrity check")
         self.receipt_id = receipt_id
+
+
+class EntryCorrupt(Internal):
+    """A stored index entry (visit history, signals) does not decompress within its limit, or
+    fails its frame's checksum: the store refuses to hand its list back."""
+
+    title = "A stored index entry failed its integrity check"
+
+    def __init__(self, name: str) -> None:
+        super().__init__("a stored index entry fails its integrity check")
+        self.name = name  # may hold a card number: not in the detail a log or partner sees
 
 
 # The library-exception table: (module, exception class, what it becomes), most specific first.

@@ -116,6 +116,23 @@ def _dict_id(codec: str) -> int | None:
     raise Undecodable(f"unknown codec {codec[:40]!r}")
 
 
+MAGIC = b"\x28\xb5\x2f\xfd"  # how every zstd frame begins
+
+
+def expand_frame(blob: bytes, *, limit: int) -> bytes:
+    """The value of a zstd frame stored alone, which names its dictionary and length itself
+    (a frame that does not say its length, or claims more than ``limit``, is ``Undecodable``)."""
+    try:
+        params = zstandard.get_frame_parameters(blob)
+    except zstandard.ZstdError as exc:
+        raise Undecodable(str(exc)) from exc
+    size = params.content_size
+    if size == zstandard.CONTENTSIZE_UNKNOWN or size > limit:
+        raise Undecodable("a frame of unknown or excessive length")
+    codec = f"zstd:{params.dict_id}" if params.dict_id else "zstd"
+    return expand(Packed(codec, size, blob))
+
+
 def expand(packed: Packed) -> bytes:
     """The value ``packed`` holds, exactly ``packed.size`` bytes long."""
     if packed.codec == IDENTITY:

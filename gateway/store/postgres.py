@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+from gateway.store.index_values import pack_entry, unpack_entry
 from gateway.store.originals import Packed, pack, unpack
 from gateway.store.packing import packed_row
 from gateway.store.pg_database import Connection, PostgresDatabase
@@ -89,6 +90,7 @@ class PostgresStore(PostgresDatabase):
         original = pack(submission.original)
         records = [pack_record(r.json) for r in submission.records]
         values = receipt_values(receipt)
+        index = [(e.name, pack_entry(e.value)) for e in submission.index]
         with self._conn() as conn:
             with conn.transaction():
                 won = conn.execute(
@@ -106,6 +108,7 @@ class PostgresStore(PostgresDatabase):
                         receipt=values,
                         original=original,
                         records=records,
+                        index=index,
                     )
                     return receipt
             # Accepted by another submission, committed meanwhile: its receipt.
@@ -143,6 +146,7 @@ class PostgresStore(PostgresDatabase):
         receipt: ReceiptValues,
         original: Packed,
         records: list[Packed],
+        index: list[tuple[str, bytes]],
     ) -> None:
         conn.execute(
             f"INSERT INTO receipts (received_at, {RECEIPT_COLUMNS}) "  # noqa: S608
@@ -158,10 +162,7 @@ class PostgresStore(PostgresDatabase):
                     for r, t, p in zip(submission.records, record_times, records, strict=True)
                 ],
             )
-            cursor.executemany(
-                "INSERT INTO entries (name, value) VALUES (%s, %s)",
-                [(e.name, e.value) for e in submission.index],
-            )
+            cursor.executemany("INSERT INTO entries (name, value) VALUES (%s, %s)", index)
         conn.execute(
             "INSERT INTO originals (sha256, received_at, codec, size, body) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -220,4 +221,4 @@ class PostgresStore(PostgresDatabase):
                 "SELECT value FROM entries WHERE name = %s ORDER BY seq LIMIT %s OFFSET %s",
                 (name, limit, start),
             ).fetchall()
-        return [bytes(row[0]) for row in rows]
+        return [unpack_entry(bytes(row[0]), name=name) for row in rows]

@@ -13,7 +13,8 @@ Key layout (every key under the ``gw:`` prefix; values are raw bytes, never re-e
                                          gateway.store.originals (written once, never replaced);
                                          a string of the bytes themselves if written before
     gw:accepted:{partner_id}:{sha256}    string  id of the receipt that accepted these bytes
-    gw:index:{name}                      list  append-only index entries (visits, signals)
+    gw:index:{name}                      list  append-only index entries (visits, signals),
+                                         packed by gateway.store.index_values
 
 The dedup key is the uniqueness constraint that ``SqliteStore`` gets from its partial unique index;
 ``sha256`` is 64 hex digits at the end of the key, so a ``:`` inside a partner id stays
@@ -31,6 +32,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from gateway.errors import ConfigError, translate
+from gateway.store.index_values import pack_entry, unpack_entry
 from gateway.store.originals import IDENTITY, Packed, pack, unpack
 from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
 from gateway.store.receipt_rows import receipt_of, receipt_values
@@ -244,7 +246,7 @@ class RedisStore:
             args += [record.receipt_id, record.partner_id, packed.codec, str(packed.size)]
             args.append(packed.blob)
         args += [str(read.length) for read in submission.read]
-        args += [entry.value for entry in submission.index]
+        args += [pack_entry(entry.value) for entry in submission.index]
         with translate("the store"):
             result: bytes | list[bytes] | None = self._save_accepted(keys=keys, args=args)
             if result is None:
@@ -322,7 +324,8 @@ class RedisStore:
         if limit == 0:
             return []
         with translate("the store"):
-            return cast("list[bytes]", self._redis.lrange(_index_key(name), start, stop))
+            values = cast("list[bytes]", self._redis.lrange(_index_key(name), start, stop))
+        return [unpack_entry(value, name=name) for value in values]
 
     def ping(self) -> None:
         with translate("the store"):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from gateway.errors import translate
+from gateway.store.index_values import pack_entry, unpack_entry
 from gateway.store.originals import IDENTITY, Packed, pack, unpack
 from gateway.store.packing import packed_row
 from gateway.store.ports import IndexChanged, IndexRead, StoredReceipt, StoredRecord, Submission
@@ -245,6 +246,7 @@ class SqliteStore(SqliteReceiptDatabase):
         original = pack(submission.original)  # outside the write lock
         records = [(r, pack_record(r.json)) for r in submission.records]
         values = receipt_values(receipt)
+        index = [(e.name, pack_entry(e.value)) for e in submission.index]
         with self._writing() as db:
             existing = db.execute(
                 f"SELECT {RECEIPT_COLUMNS} FROM receipts "  # noqa: S608
@@ -263,10 +265,7 @@ class SqliteStore(SqliteReceiptDatabase):
                 [(r.id, r.receipt_id, r.partner_id, p.codec, p.size, p.blob) for r, p in records],
             )
             self._insert_original(db, receipt.sha256, original)
-            self._db.executemany(
-                "INSERT INTO entries (name, value) VALUES (?, ?)",
-                [(e.name, e.value) for e in submission.index],
-            )
+            self._db.executemany("INSERT INTO entries (name, value) VALUES (?, ?)", index)
         return receipt
 
     def _check_unchanged(self, reads: tuple[IndexRead, ...]) -> None:
@@ -306,4 +305,4 @@ class SqliteStore(SqliteReceiptDatabase):
                 "SELECT value FROM entries WHERE name = ? ORDER BY seq LIMIT ? OFFSET ?",
                 (name, -1 if limit is None else limit, start),
             ).fetchall()
-        return [bytes(row[0]) for row in rows]
+        return [unpack_entry(bytes(row[0]), name=name) for row in rows]

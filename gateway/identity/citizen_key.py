@@ -64,9 +64,7 @@ class CitizenKey:
         refused in production where a partner reads citizens' data by citizen."""
         if settings.pseudonym_key is not None:
             return cls.from_file(settings.pseudonym_key)
-        readers = sorted(
-            p.id for p in partners.all() if p.kind == "vneid" or p.may("cards.check")
-        )
+        readers = sorted(p.id for p in partners.all() if p.kind == "vneid" or p.may("cards.check"))
         if settings.environment == "production" and readers:
             raise ConfigError(
                 f"GATEWAY_PSEUDONYM_KEY is required in production: {', '.join(readers)} read "

@@ -42,7 +42,7 @@ from gateway.dossiers.ports import (
     Page,
     StatusChange,
 )
-from gateway.errors import Conflict, NotFound
+from gateway.errors import NotFound
 from gateway.sirecords.ports import GrantedBenefit
 from gateway.store import dossier_rows as rows
 from gateway.store import postgres_sirecords as sirecords
@@ -52,49 +52,8 @@ from gateway.store.pg_partitions import MONTHS_AHEAD, MonthPartitions, received_
 from gateway.store.ports import StoredReceipt
 from gateway.store.receipt_rows import RECEIPT_COLUMNS, RECEIPT_VALUES, receipt_of, receipt_values
 
-
-def _history_row(dossier_id: str, n: int, entry: HistoryEntry) -> tuple[Any, ...]:
-    """The values of ``dossier_history``'s columns, in their order."""
-    return (
-        dossier_id,
-        n,
-        str(entry.state),
-        entry.at,
-        entry.actor,
-        entry.by,
-        entry.reason,
-        list(entry.documents),
-        entry.due_date,
-        entry.officer,
-    )
-
-
-def _dossier_row(dossier: Dossier, sha256: str) -> tuple[Any, ...]:
-    """The values of ``dossier_dossiers``'s columns, in their order."""
-    finished = dossier.finished_at
-    return (
-        dossier.id,
-        dossier.partner_id,
-        dossier.ma_ho_so,
-        sha256,
-        dossier.ma_tthc,
-        dossier.procedure,
-        dossier.department,
-        str(dossier.state),
-        dossier.received_at,
-        dossier.due_date,
-        dossier.receipt_id,
-        dossier.record_id,
-        dossier.applicant.kind,
-        dossier.applicant.id,
-        dossier.applicant.name,
-        dossier.version,
-        list(dossier.requested_documents),
-        dossier.supplement_due,
-        finished,
-        None if finished is None else vietnam_date(finished),
-        dossier.reminded_at,
-    )
+# The driver takes instants, dates and lists as they are.
+_ENCODING = rows.Encoding(mark="%s", at=lambda at: at, day=lambda day: day, texts=list)
 
 
 class PostgresDossierStore(PostgresDatabase):
@@ -136,7 +95,7 @@ class PostgresDossierStore(PostgresDatabase):
                 "supplement_due, finished_at, finished_on, reminded_at) VALUES "
                 "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
                 "%s) ON CONFLICT DO NOTHING RETURNING 1",
-                _dossier_row(dossier, receipt.sha256),
+                rows.dossier_row(_ENCODING, dossier, receipt.sha256),
             ).fetchone()
             if won is None:
                 # Stored by another submission, committed meanwhile: that one.
@@ -147,7 +106,10 @@ class PostgresDossierStore(PostgresDatabase):
                 cursor.executemany(
                     f"INSERT INTO dossier_history (dossier_id, n, {rows.HISTORY_COLUMNS}) "  # noqa: S608
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    [_history_row(dossier.id, n, e) for n, e in enumerate(dossier.history, 1)],
+                    [
+                        rows.history_row(_ENCODING, dossier.id, n, e)
+                        for n, e in enumerate(dossier.history, 1)
+                    ],
                 )
             self._keep(
                 conn,
@@ -217,7 +179,7 @@ class PostgresDossierStore(PostgresDatabase):
         benefit: GrantedBenefit | None = None,
     ) -> Dossier:
         with self._writing() as conn:
-            self._check_version(dossier_id, version, self._lock(conn, dossier_id))
+            rows.check_version(dossier_id, version, self._lock(conn, dossier_id))
             self._apply(
                 conn,
                 dossier_id,
@@ -257,7 +219,7 @@ class PostgresDossierStore(PostgresDatabase):
                 stored = receipt_of(first)
                 assert stored is not None
                 return stored
-            self._check_version(dossier_id, version, current)
+            rows.check_version(dossier_id, version, current)
             self._keep(
                 conn,
                 dossier_id,
@@ -280,22 +242,9 @@ class PostgresDossierStore(PostgresDatabase):
         cursor: str | None = None,
         limit: int = 50,
     ) -> Page:
-        where: list[str] = []
-        params: list[Any] = []
-        if state is not None:
-            where.append("state = %s")
-            params.append(str(state))
-        if department is not None:
-            where.append("department = %s")
-            params.append(department)
-        if late_at is not None:
-            # As the portal measures it: decided after the due date (Vietnam dates), or not
-            # decided yet, still open, and the due date already past.
-            where.append(
-                f"((state IN ({rows.DECIDED_STATES}) AND finished_on > due_date) OR "
-                f"(finished_on IS NULL AND state IN ({rows.OPEN_STATES}) AND due_date < %s))"
-            )
-            params.append(vietnam_date(late_at))
+        where, params = rows.search_filters(
+            _ENCODING, state=state, department=department, late_at=late_at
+        )
         return self._page(where, params, cursor, limit)
 
     # -- the department queue ------------------------------------------------------------------
@@ -460,10 +409,7 @@ class PostgresDossierStore(PostgresDatabase):
         return found[0] if found else None
 
     def _load(self, conn: Connection, dossier_id: str) -> Dossier:
-        found = self._select(conn, "id = %s", (dossier_id,), limit=1)
-        if not found:
-            raise NotFound(f"no dossier {dossier_id}")
-        return found[0]
+        return rows.the_one(self._select(conn, "id = %s", (dossier_id,), limit=1), dossier_id)
 
     @staticmethod
     def _select(
@@ -482,27 +428,21 @@ class PostgresDossierStore(PostgresDatabase):
         ).fetchall()
         if not found:
             return []
-        history: dict[str, list[HistoryEntry]] = {row[0]: [] for row in found}
-        for row in conn.execute(
+        history = conn.execute(
             f"SELECT dossier_id, {rows.HISTORY_COLUMNS} FROM dossier_history "  # noqa: S608
             "WHERE dossier_id = ANY(%s) ORDER BY dossier_id, n",
-            (list(history),),
-        ):
-            history[row[0]].append(rows.history_entry(row[1:]))
-        return [rows.dossier(row, history[row[0]]) for row in found]
+            ([row[0] for row in found],),
+        )
+        return rows.with_history(found, history)
 
     def _page(self, where: list[str], params: list[Any], cursor: str | None, limit: int) -> Page:
         if cursor is not None:
-            at, dossier_id = rows.position(cursor)
-            where = [*where, "(received_at, id) > (%s, %s)"]
-            params = [*params, datetime.fromisoformat(at), dossier_id]
+            condition, bounds = rows.after(_ENCODING, cursor)
+            where, params = [*where, condition], [*params, *bounds]
         size = rows.bounded(limit)
         with self._reading() as conn:
             found = self._select(conn, " AND ".join(where) or "true", params, limit=size + 1)
-        if len(found) <= size:
-            return Page(tuple(found))
-        last = found[size - 1]
-        return Page(tuple(found[:size]), rows.cursor_of(last.received_at, last.id))
+        return rows.page_of(found, size)
 
     @staticmethod
     def _lock(conn: Connection, dossier_id: str) -> int:
@@ -513,14 +453,6 @@ class PostgresDossierStore(PostgresDatabase):
         if row is None:
             raise NotFound(f"no dossier {dossier_id}")
         return int(row[0])
-
-    @staticmethod
-    def _check_version(dossier_id: str, version: int, current: int) -> None:
-        if current != version:
-            raise Conflict(
-                f"dossier {dossier_id} changed since version {version} (it is at {current}); "
-                "decide again on what it is now"
-            )
 
     def _apply(
         self,
@@ -541,7 +473,7 @@ class PostgresDossierStore(PostgresDatabase):
         conn.execute(
             f"INSERT INTO dossier_history (dossier_id, n, {rows.HISTORY_COLUMNS}) "  # noqa: S608
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            _history_row(dossier_id, last[0] + 1, entry),
+            rows.history_row(_ENCODING, dossier_id, last[0] + 1, entry),
         )
         decided = entry.state in DECIDED
         conn.execute(

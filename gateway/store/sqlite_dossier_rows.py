@@ -1,17 +1,14 @@
-"""The dossier store's SQLite tables, and how dossiers and history entries are written to rows
-(``dossier_rows`` reads them back)."""
+"""The dossier store's SQLite tables, and the encoding of the values written to them
+(``dossier_rows`` writes and reads the rows)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 import orjson
 
-from gateway.dossiers.calendar import vietnam_date
-from gateway.dossiers.ports import Dossier, HistoryEntry
-from gateway.store.dossier_rows import instant
+from gateway.store.dossier_rows import Encoding, instant
 
 # Instants are stored in UTC with microseconds (``dossier_rows.instant``), so that text order is
 # time order and comparisons in SQL are plain string comparisons; dates are ISO (Vietnam calendar
@@ -127,56 +124,9 @@ CREATE TABLE IF NOT EXISTS dossier_settings (
 """
 
 
-def day(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def finished_on(at: datetime) -> str:
-    """The Vietnam calendar date of a decision, which the portal compares with the due date."""
-    return vietnam_date(at).isoformat()
-
-
 def json_list(values: Iterable[str]) -> bytes:
     return orjson.dumps(list(values))
 
 
-def history_row(dossier_id: str, n: int, entry: HistoryEntry) -> tuple[Any, ...]:
-    return (
-        dossier_id,
-        n,
-        str(entry.state),
-        instant(entry.at),
-        entry.actor,
-        entry.by,
-        entry.reason,
-        json_list(entry.documents),
-        day(entry.due_date),
-        entry.officer,
-    )
-
-
-def dossier_row(dossier: Dossier, sha256: str) -> tuple[Any, ...]:
-    """The values of ``dossier_dossiers``'s columns, in their order."""
-    return (
-        dossier.id,
-        dossier.partner_id,
-        dossier.ma_ho_so,
-        sha256,
-        dossier.ma_tthc,
-        dossier.procedure,
-        dossier.department,
-        str(dossier.state),
-        instant(dossier.received_at),
-        dossier.due_date.isoformat(),
-        dossier.receipt_id,
-        dossier.record_id,
-        dossier.applicant.kind,
-        dossier.applicant.id,
-        dossier.applicant.name,
-        dossier.version,
-        json_list(dossier.requested_documents),
-        day(dossier.supplement_due),
-        instant(dossier.finished_at) if dossier.finished_at else None,
-        finished_on(dossier.finished_at) if dossier.finished_at else None,
-        instant(dossier.reminded_at) if dossier.reminded_at else None,
-    )
+# Instants as ``instant`` text, dates ISO, lists of texts JSON.
+ENCODING = Encoding(mark="?", at=instant, day=date.isoformat, texts=json_list)

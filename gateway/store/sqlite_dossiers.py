@@ -22,7 +22,7 @@ from gateway.dossiers.ports import (
     Page,
     StatusChange,
 )
-from gateway.errors import Conflict, NotFound
+from gateway.errors import NotFound
 from gateway.sirecords.ports import GrantedBenefit
 from gateway.store import dossier_rows
 from gateway.store import sqlite_dossier_rows as rows
@@ -63,12 +63,15 @@ class SqliteDossierStore(SqliteReceiptDatabase):
                 "applicant_kind, applicant_id, applicant_name, version, requested_documents, "
                 "supplement_due, finished_at, finished_on, reminded_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows.dossier_row(dossier, receipt.sha256),
+                dossier_rows.dossier_row(rows.ENCODING, dossier, receipt.sha256),
             )
             db.executemany(
                 f"INSERT INTO dossier_history (dossier_id, n, {dossier_rows.HISTORY_COLUMNS}) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [rows.history_row(dossier.id, n, e) for n, e in enumerate(dossier.history, 1)],
+                [
+                    dossier_rows.history_row(rows.ENCODING, dossier.id, n, e)
+                    for n, e in enumerate(dossier.history, 1)
+                ],
             )
             self._keep(
                 db,
@@ -170,22 +173,9 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         cursor: str | None = None,
         limit: int = 50,
     ) -> Page:
-        where: list[str] = []
-        params: list[Any] = []
-        if state is not None:
-            where.append("state = ?")
-            params.append(str(state))
-        if department is not None:
-            where.append("department = ?")
-            params.append(department)
-        if late_at is not None:
-            # As the portal measures it: decided after the due date (Vietnam dates), or not
-            # decided yet, still open, and the due date already past.
-            where.append(
-                f"((state IN ({dossier_rows.DECIDED_STATES}) AND finished_on > due_date) OR "
-                f"(finished_on IS NULL AND state IN ({dossier_rows.OPEN_STATES}) AND due_date < ?))"
-            )
-            params.append(rows.finished_on(late_at))
+        where, params = dossier_rows.search_filters(
+            rows.ENCODING, state=state, department=department, late_at=late_at
+        )
         return self._page(where, params, cursor, limit)
 
     # -- the department queue ------------------------------------------------------------------
@@ -353,10 +343,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         return found[0] if found else None
 
     def _load(self, db: sqlite3.Connection, dossier_id: str) -> Dossier:
-        found = self._select(db, "id = ?", (dossier_id,), limit=1)
-        if not found:
-            raise NotFound(f"no dossier {dossier_id}")
-        return found[0]
+        return dossier_rows.the_one(self._select(db, "id = ?", (dossier_id,), limit=1), dossier_id)
 
     def _select(
         self,
@@ -376,26 +363,21 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         if not found:
             return []
         ids = [row[0] for row in found]
-        history: dict[str, list[HistoryEntry]] = {dossier_id: [] for dossier_id in ids}
-        for row in db.execute(
+        history = db.execute(
             f"SELECT dossier_id, {dossier_rows.HISTORY_COLUMNS} FROM dossier_history "  # noqa: S608
             f"WHERE dossier_id IN ({', '.join('?' * len(ids))}) ORDER BY dossier_id, n",
             ids,
-        ):
-            history[row[0]].append(dossier_rows.history_entry(row[1:]))
-        return [dossier_rows.dossier(row, history[row[0]]) for row in found]
+        )
+        return dossier_rows.with_history(found, history)
 
     def _page(self, where: list[str], params: list[Any], cursor: str | None, limit: int) -> Page:
         if cursor is not None:
-            where = [*where, "(received_at, id) > (?, ?)"]
-            params = [*params, *dossier_rows.position(cursor)]
+            condition, bounds = dossier_rows.after(rows.ENCODING, cursor)
+            where, params = [*where, condition], [*params, *bounds]
         size = dossier_rows.bounded(limit)
         with self._reading() as db, snapshot(db):
             found = self._select(db, " AND ".join(where) or "1", params, limit=size + 1)
-        if len(found) <= size:
-            return Page(tuple(found))
-        last = found[size - 1]
-        return Page(tuple(found[:size]), dossier_rows.cursor_of(last.received_at, last.id))
+        return dossier_rows.page_of(found, size)
 
     def _check_version(self, db: sqlite3.Connection, dossier_id: str, version: int) -> None:
         row = db.execute(
@@ -403,11 +385,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         ).fetchone()
         if row is None:
             raise NotFound(f"no dossier {dossier_id}")
-        if row[0] != version:
-            raise Conflict(
-                f"dossier {dossier_id} changed since version {version} (it is at {row[0]}); "
-                "decide again on what it is now"
-            )
+        dossier_rows.check_version(dossier_id, version, row[0])
 
     def _apply(
         self,
@@ -427,7 +405,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         db.execute(
             f"INSERT INTO dossier_history (dossier_id, n, {dossier_rows.HISTORY_COLUMNS}) "  # noqa: S608
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows.history_row(dossier_id, n, entry),
+            dossier_rows.history_row(rows.ENCODING, dossier_id, n, entry),
         )
         decided = entry.state in DECIDED
         db.execute(
@@ -438,13 +416,13 @@ class SqliteDossierStore(SqliteReceiptDatabase):
             "version = version + 1 WHERE id = ?",
             (
                 str(entry.state),
-                rows.day(entry.due_date),
-                rows.json_list(requested_documents),
-                rows.day(supplement_due),
+                rows.ENCODING.day_or_none(entry.due_date),
+                rows.ENCODING.texts(requested_documents),
+                rows.ENCODING.day_or_none(supplement_due),
                 decided,
                 dossier_rows.instant(entry.at),
                 decided,
-                rows.finished_on(entry.at),
+                rows.ENCODING.finished_on(entry.at),
                 dossier_id,
             ),
         )

@@ -27,16 +27,13 @@ from contextlib import contextmanager
 from datetime import UTC
 
 import psycopg
-from pydantic import BaseModel
 
 from gateway.errors import Conflict
 from gateway.sirecords.model import (
-    Benefit,
     ContributionPeriod,
     HiCard,
     Person,
     SiRecord,
-    Treatment,
 )
 from gateway.sirecords.ports import (
     MAX_HISTORY,
@@ -45,6 +42,7 @@ from gateway.sirecords.ports import (
     GrantedBenefit,
     HeldCard,
 )
+from gateway.store import sirecord_rows
 from gateway.store.pg_database import Connection, PostgresDatabase
 
 # pg_advisory_xact_lock's key for drawing change numbers ("si chang" in ASCII).
@@ -63,10 +61,6 @@ SELECT p.json, p.version,
         ORDER BY decided_on DESC, seq DESC LIMIT %(history)s) latest ORDER BY decided_on, seq)
 FROM si_people p WHERE p.citizen_id = %(citizen_id)s
 """
-
-
-def _json(model: BaseModel) -> bytes:
-    return model.model_dump_json().encode()
 
 
 def _version(conn: Connection, citizen_id: str) -> int:
@@ -127,7 +121,7 @@ def write_treatments(conn: Connection, claimed: Sequence[ClaimedTreatment]) -> i
                 treatment.record_id,
                 citizen_id,
                 treatment.arrived_at.astimezone(UTC),
-                _json(treatment),
+                sirecord_rows.as_json(treatment),
             ),
         ).fetchone():
             added[citizen_id] += 1
@@ -145,7 +139,12 @@ def write_benefit(conn: Connection, granted: GrantedBenefit) -> bool:
     added = conn.execute(
         "INSERT INTO si_benefits (dossier_id, citizen_id, decided_on, json) "
         "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-        (benefit.dossier_id, granted.citizen_id, benefit.decided_on, _json(benefit)),
+        (
+            benefit.dossier_id,
+            granted.citizen_id,
+            benefit.decided_on,
+            sirecord_rows.as_json(benefit),
+        ),
     ).fetchone()
     if added:
         _bump(conn, Counter({granted.citizen_id: 1}))
@@ -175,18 +174,13 @@ class PostgresSiRecordStore(PostgresDatabase):
         if row is None:
             return None
         person, version, contributions, cards, treatments, benefits = row
-        return SiRecord(
-            person=Person.model_validate_json(person),
-            contributions=tuple(ContributionPeriod.model_validate_json(j) for j in contributions),
-            cards=tuple(
-                sorted(
-                    (HiCard.model_validate_json(j) for j in cards),
-                    key=lambda card: (card.valid_from, card.number),
-                )
-            ),
-            treatments=tuple(Treatment.model_validate_json(j) for j in treatments),
-            benefits=tuple(Benefit.model_validate_json(j) for j in benefits),
-            version=int(version),
+        return sirecord_rows.si_record(
+            person,
+            version,
+            contributions=contributions,
+            cards=cards,
+            treatments=treatments,
+            benefits=benefits,
         )
 
     def held_card(self, number: str) -> HeldCard | None:
@@ -194,7 +188,7 @@ class PostgresSiRecordStore(PostgresDatabase):
             row = conn.execute(
                 "SELECT citizen_id, json FROM si_cards WHERE number = %s", (number,)
             ).fetchone()
-        return None if row is None else HeldCard(row[0], HiCard.model_validate_json(row[1]))
+        return sirecord_rows.held_card(row)
 
     def version(self, citizen_id: str) -> int:
         with self._conn() as conn:
@@ -214,13 +208,13 @@ class PostgresSiRecordStore(PostgresDatabase):
                 (person.si_number, cid),
             ).fetchone()
             if other is not None:
-                raise Conflict(f"SI number …{person.si_number[-4:]} is another citizen's")
+                raise sirecord_rows.si_number_taken(person)
             # The person's row, new or held, is locked until commit from here on.
             changed = (
                 conn.execute(
                     "INSERT INTO si_people (citizen_id, si_number, json, version) "
                     "VALUES (%s, %s, %s, 0) ON CONFLICT (citizen_id) DO NOTHING RETURNING 1",
-                    (cid, person.si_number, _json(person)),
+                    (cid, person.si_number, sirecord_rows.as_json(person)),
                 ).fetchone()
                 is not None
             )
@@ -233,7 +227,7 @@ class PostgresSiRecordStore(PostgresDatabase):
                     changed = True
                     conn.execute(
                         "UPDATE si_people SET si_number = %s, json = %s WHERE citizen_id = %s",
-                        (person.si_number, _json(person), cid),
+                        (person.si_number, sirecord_rows.as_json(person), cid),
                     )
             if contributions is not None:
                 changed |= _replace_contributions(conn, cid, contributions)
@@ -258,9 +252,9 @@ class PostgresSiRecordStore(PostgresDatabase):
             rows = conn.execute(
                 "SELECT seq, citizen_id, version FROM si_changes WHERE seq > %s ORDER BY seq "
                 "LIMIT %s",
-                (after, max(1, min(limit, 1000))),
+                (after, sirecord_rows.changes_limit(limit)),
             ).fetchall()
-        return [Change(int(r[0]), r[1], int(r[2])) for r in rows]
+        return sirecord_rows.changes(rows)
 
 
 def _items(conn: Connection, sql: str, cid: str) -> list[bytes]:
@@ -271,35 +265,33 @@ def _replace_contributions(
     conn: Connection, cid: str, periods: Sequence[ContributionPeriod]
 ) -> bool:
     held = _items(conn, "SELECT json FROM si_contributions WHERE citizen_id = %s ORDER BY n", cid)
-    if [ContributionPeriod.model_validate_json(j) for j in held] == list(periods):
+    if sirecord_rows.same_contributions(held, periods):
         return False
     conn.execute("DELETE FROM si_contributions WHERE citizen_id = %s", (cid,))
     with conn.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO si_contributions (citizen_id, n, json) VALUES (%s, %s, %s)",
-            [(cid, n, _json(p)) for n, p in enumerate(periods, 1)],
+            [(cid, n, sirecord_rows.as_json(p)) for n, p in enumerate(periods, 1)],
         )
     return True
 
 
 def _replace_cards(conn: Connection, cid: str, cards: Sequence[HiCard]) -> bool:
-    numbers = [card.number for card in cards]
-    if len(set(numbers)) != len(numbers):
-        raise Conflict("the same card number is given twice")
+    numbers = sirecord_rows.card_numbers(cards)
     taken = conn.execute(
         "SELECT number FROM si_cards WHERE number = ANY(%s) AND citizen_id != %s ORDER BY number",
         (numbers, cid),
     ).fetchone()
     if taken is not None:
         number = str(taken[0])
-        raise Conflict(f"card {number[:3]}…{number[-4:]} is another citizen's")
+        raise sirecord_rows.card_taken(number)
     held = _items(conn, "SELECT json FROM si_cards WHERE citizen_id = %s", cid)
-    if {HiCard.model_validate_json(j) for j in held} == set(cards):
+    if sirecord_rows.same_cards(held, cards):
         return False
     conn.execute("DELETE FROM si_cards WHERE citizen_id = %s", (cid,))
     with conn.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO si_cards (number, citizen_id, json) VALUES (%s, %s, %s)",
-            [(card.number, cid, _json(card)) for card in cards],
+            [(card.number, cid, sirecord_rows.as_json(card)) for card in cards],
         )
     return True

@@ -12,16 +12,11 @@ from collections.abc import Sequence
 from datetime import UTC
 from pathlib import Path
 
-from pydantic import BaseModel
-
-from gateway.errors import Conflict
 from gateway.sirecords.model import (
-    Benefit,
     ContributionPeriod,
     HiCard,
     Person,
     SiRecord,
-    Treatment,
 )
 from gateway.sirecords.ports import (
     MAX_HISTORY,
@@ -30,6 +25,7 @@ from gateway.sirecords.ports import (
     GrantedBenefit,
     HeldCard,
 )
+from gateway.store import sirecord_rows
 from gateway.store.sqlite import SqliteDatabase, snapshot
 
 SCHEMA = """
@@ -73,10 +69,6 @@ CREATE TABLE IF NOT EXISTS si_changes (
 """
 
 
-def _json(model: BaseModel) -> bytes:
-    return model.model_dump_json().encode()
-
-
 def _version(db: sqlite3.Connection, citizen_id: str) -> int:
     row = db.execute("SELECT version FROM si_people WHERE citizen_id = ?", (citizen_id,))
     found = row.fetchone()
@@ -111,7 +103,7 @@ def write_treatments(db: sqlite3.Connection, claimed: Sequence[ClaimedTreatment]
         if db.execute(
             "INSERT OR IGNORE INTO si_treatments (record_id, citizen_id, arrived_at, json) "
             "VALUES (?, ?, ?, ?)",
-            (treatment.record_id, citizen_id, arrived, _json(treatment)),
+            (treatment.record_id, citizen_id, arrived, sirecord_rows.as_json(treatment)),
         ).rowcount:
             _bump(db, citizen_id)
             added += 1
@@ -127,7 +119,12 @@ def write_benefit(db: sqlite3.Connection, granted: GrantedBenefit) -> bool:
     added = db.execute(
         "INSERT OR IGNORE INTO si_benefits (dossier_id, citizen_id, decided_on, json) "
         "VALUES (?, ?, ?, ?)",
-        (benefit.dossier_id, granted.citizen_id, benefit.decided_on.isoformat(), _json(benefit)),
+        (
+            benefit.dossier_id,
+            granted.citizen_id,
+            benefit.decided_on.isoformat(),
+            sirecord_rows.as_json(benefit),
+        ),
     ).rowcount
     if added:
         _bump(db, granted.citizen_id)
@@ -170,18 +167,13 @@ class SqliteSiRecordStore(SqliteDatabase):
             )
             treatments = _latest(db, "si_treatments", "arrived_at", citizen_id, history)
             benefits = _latest(db, "si_benefits", "decided_on", citizen_id, history)
-        return SiRecord(
-            person=Person.model_validate_json(row[0]),
-            contributions=tuple(ContributionPeriod.model_validate_json(j) for j in contributions),
-            cards=tuple(
-                sorted(
-                    (HiCard.model_validate_json(j) for j in cards),
-                    key=lambda card: (card.valid_from, card.number),
-                )
-            ),
-            treatments=tuple(Treatment.model_validate_json(j) for j in treatments),
-            benefits=tuple(Benefit.model_validate_json(j) for j in benefits),
-            version=int(row[1]),
+        return sirecord_rows.si_record(
+            row[0],
+            row[1],
+            contributions=contributions,
+            cards=cards,
+            treatments=treatments,
+            benefits=benefits,
         )
 
     def held_card(self, number: str) -> HeldCard | None:
@@ -189,7 +181,7 @@ class SqliteSiRecordStore(SqliteDatabase):
             row = db.execute(
                 "SELECT citizen_id, json FROM si_cards WHERE number = ?", (number,)
             ).fetchone()
-        return None if row is None else HeldCard(row[0], HiCard.model_validate_json(row[1]))
+        return sirecord_rows.held_card(row)
 
     def version(self, citizen_id: str) -> int:
         with self._reading() as db:
@@ -209,19 +201,19 @@ class SqliteSiRecordStore(SqliteDatabase):
                 (person.si_number, cid),
             ).fetchone()
             if other is not None:
-                raise Conflict(f"SI number …{person.si_number[-4:]} is another citizen's")
+                raise sirecord_rows.si_number_taken(person)
             held = db.execute("SELECT json FROM si_people WHERE citizen_id = ?", (cid,)).fetchone()
             changed = held is None or Person.model_validate_json(held[0]) != person
             if held is None:
                 db.execute(
                     "INSERT INTO si_people (citizen_id, si_number, json, version) "
                     "VALUES (?, ?, ?, 0)",
-                    (cid, person.si_number, _json(person)),
+                    (cid, person.si_number, sirecord_rows.as_json(person)),
                 )
             elif changed:
                 db.execute(
                     "UPDATE si_people SET si_number = ?, json = ? WHERE citizen_id = ?",
-                    (person.si_number, _json(person), cid),
+                    (person.si_number, sirecord_rows.as_json(person), cid),
                 )
             if contributions is not None:
                 changed |= self._replace_contributions(db, cid, contributions)
@@ -234,32 +226,30 @@ class SqliteSiRecordStore(SqliteDatabase):
         db: sqlite3.Connection, cid: str, periods: Sequence[ContributionPeriod]
     ) -> bool:
         held = _items(db, "SELECT json FROM si_contributions WHERE citizen_id = ? ORDER BY n", cid)
-        if [ContributionPeriod.model_validate_json(j) for j in held] == list(periods):
+        if sirecord_rows.same_contributions(held, periods):
             return False
         db.execute("DELETE FROM si_contributions WHERE citizen_id = ?", (cid,))
         db.executemany(
             "INSERT INTO si_contributions (citizen_id, n, json) VALUES (?, ?, ?)",
-            [(cid, n, _json(p)) for n, p in enumerate(periods, 1)],
+            [(cid, n, sirecord_rows.as_json(p)) for n, p in enumerate(periods, 1)],
         )
         return True
 
     @staticmethod
     def _replace_cards(db: sqlite3.Connection, cid: str, cards: Sequence[HiCard]) -> bool:
-        numbers = [card.number for card in cards]
-        if len(set(numbers)) != len(numbers):
-            raise Conflict("the same card number is given twice")
+        numbers = sirecord_rows.card_numbers(cards)
         for number in numbers:
             row = db.execute("SELECT citizen_id FROM si_cards WHERE number = ?", (number,))
             holder = row.fetchone()
             if holder is not None and holder[0] != cid:
-                raise Conflict(f"card {number[:3]}…{number[-4:]} is another citizen's")
+                raise sirecord_rows.card_taken(number)
         held = _items(db, "SELECT json FROM si_cards WHERE citizen_id = ?", cid)
-        if {HiCard.model_validate_json(j) for j in held} == set(cards):
+        if sirecord_rows.same_cards(held, cards):
             return False
         db.execute("DELETE FROM si_cards WHERE citizen_id = ?", (cid,))
         db.executemany(
             "INSERT INTO si_cards (number, citizen_id, json) VALUES (?, ?, ?)",
-            [(card.number, cid, _json(card)) for card in cards],
+            [(card.number, cid, sirecord_rows.as_json(card)) for card in cards],
         )
         return True
 
@@ -278,6 +268,6 @@ class SqliteSiRecordStore(SqliteDatabase):
             rows = db.execute(
                 "SELECT seq, citizen_id, version FROM si_changes WHERE seq > ? ORDER BY seq "
                 "LIMIT ?",
-                (after, max(1, min(limit, 1000))),
+                (after, sirecord_rows.changes_limit(limit)),
             ).fetchall()
-        return [Change(int(r[0]), r[1], int(r[2])) for r in rows]
+        return sirecord_rows.changes(rows)

@@ -26,13 +26,14 @@ db upgrade``), and makes the monthly partitions ahead (``gw_month_partitions``).
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 
 from gateway.store.index_values import pack_entry, unpack_entry
-from gateway.store.originals import Packed, pack, unpack
+from gateway.store.originals import Packed, pack
 from gateway.store.packing import packed_row
-from gateway.store.pg_database import Connection, PostgresDatabase
-from gateway.store.pg_partitions import MONTHS_AHEAD, MonthPartitions, received_at, time_of
+from gateway.store.pg_database import Connection
+from gateway.store.pg_partitions import received_at, time_of
+from gateway.store.pg_receipts import PostgresReceiptDatabase
 from gateway.store.ports import IndexChanged, StoredReceipt, StoredRecord, Submission
 from gateway.store.receipt_rows import (
     RECEIPT_COLUMNS,
@@ -52,17 +53,13 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
-class PostgresStore(PostgresDatabase):
+class PostgresStore(PostgresReceiptDatabase):
     """A ``Store`` in a PostgreSQL database migrated by ``gateway db upgrade``."""
+
+    RECEIPTS, ORIGINALS = "receipts", "originals"
 
     def __init__(self, url: str, *, require_durable: bool = True) -> None:
         super().__init__(url, name="claims", require_durable=require_durable)
-        self._partitions = MonthPartitions(self._conn)
-        try:
-            self._partitions.make(datetime.now(UTC), MONTHS_AHEAD)
-        except BaseException:
-            self.close()
-            raise
 
     def find_accepted(self, partner_id: str, sha256: str) -> StoredReceipt | None:
         with self._conn() as conn:
@@ -180,17 +177,6 @@ class PostgresStore(PostgresDatabase):
                 (at, *values),
             )
 
-    def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
-        at = received_at(receipt_id)
-        if at is None:
-            return None
-        with self._conn() as conn:
-            row = conn.execute(
-                f"SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = %s AND received_at = %s",  # noqa: S608
-                (receipt_id, at),
-            ).fetchone()
-        return receipt_of(row)
-
     def get_record(self, record_id: str) -> StoredRecord | None:
         at = received_at(record_id)
         if at is None:
@@ -205,15 +191,6 @@ class PostgresStore(PostgresDatabase):
             return None
         json = unpack_record(packed_row(row[2], row[3], bytes(row[4])), record_id=record_id)
         return StoredRecord(record_id, row[0], row[1], json)
-
-    def get_original(self, sha256: str) -> bytes | None:
-        with self._conn() as conn:
-            row = conn.execute(
-                "SELECT codec, size, body FROM originals WHERE sha256 = %s LIMIT 1", (sha256,)
-            ).fetchone()
-        if row is None:
-            return None
-        return unpack(packed_row(row[0], row[1], bytes(row[2])), sha256=sha256)
 
     def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
         with self._conn() as conn:

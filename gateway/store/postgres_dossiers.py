@@ -25,7 +25,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -46,9 +46,10 @@ from gateway.errors import NotFound
 from gateway.sirecords.ports import GrantedBenefit
 from gateway.store import dossier_rows as rows
 from gateway.store import postgres_sirecords as sirecords
-from gateway.store.originals import Packed, pack, unpack
-from gateway.store.pg_database import Connection, PostgresDatabase
-from gateway.store.pg_partitions import MONTHS_AHEAD, MonthPartitions, received_at, time_of
+from gateway.store.originals import Packed, pack
+from gateway.store.pg_database import Connection
+from gateway.store.pg_partitions import received_at, time_of
+from gateway.store.pg_receipts import PostgresReceiptDatabase
 from gateway.store.ports import StoredReceipt
 from gateway.store.receipt_rows import RECEIPT_COLUMNS, RECEIPT_VALUES, receipt_of, receipt_values
 
@@ -56,21 +57,17 @@ from gateway.store.receipt_rows import RECEIPT_COLUMNS, RECEIPT_VALUES, receipt_
 _ENCODING = rows.Encoding(mark="%s", at=lambda at: at, day=lambda day: day, texts=list)
 
 
-class PostgresDossierStore(PostgresDatabase):
+class PostgresDossierStore(PostgresReceiptDatabase):
     """A ``DossierStore`` in a PostgreSQL database migrated by ``gateway db upgrade``.
 
     As in SQLite, a task stays while a worker holds its claim even if the dossier leaves the
     department's work meanwhile (the worker's move comes before its ack), so that the ack is
     taken; such a task is never handed out again."""
 
+    RECEIPTS, ORIGINALS = "dossier_receipts", "dossier_originals"
+
     def __init__(self, url: str, *, require_durable: bool = True) -> None:
         super().__init__(url, name="dossiers", require_durable=require_durable)
-        self._partitions = MonthPartitions(self._conn)
-        try:
-            self._partitions.make(datetime.now(UTC), MONTHS_AHEAD)
-        except BaseException:
-            self.close()
-            raise
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -134,18 +131,6 @@ class PostgresDossierStore(PostgresDatabase):
             found = self._select(conn, "id = %s", (dossier_id,), limit=1)
         return found[0] if found else None
 
-    def get_receipt(self, receipt_id: str) -> StoredReceipt | None:
-        at = received_at(receipt_id)
-        if at is None:
-            return None
-        with self._conn() as conn:
-            row = conn.execute(
-                f"SELECT {RECEIPT_COLUMNS} FROM dossier_receipts "  # noqa: S608
-                "WHERE id = %s AND received_at = %s",
-                (receipt_id, at),
-            ).fetchone()
-        return receipt_of(row)
-
     def get_record(self, record_id: str) -> bytes | None:
         at = received_at(record_id)
         if at is None:
@@ -156,16 +141,6 @@ class PostgresDossierStore(PostgresDatabase):
                 (record_id, at),
             ).fetchone()
         return None if row is None else bytes(row[0])
-
-    def get_original(self, sha256: str) -> bytes | None:
-        with self._conn() as conn:
-            row = conn.execute(
-                "SELECT codec, size, body FROM dossier_originals WHERE sha256 = %s LIMIT 1",
-                (sha256,),
-            ).fetchone()
-        if row is None:
-            return None
-        return unpack(Packed(row[0], row[1], bytes(row[2])), sha256=sha256)
 
     def move(
         self,

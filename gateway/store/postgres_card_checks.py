@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from gateway.sirecords.checks import CardCheckEntry
 from gateway.store.pg_database import PostgresDatabase
+from gateway.store.sirecord_rows import CARD_CHECK_COLUMNS, card_check_entry, card_check_row
 
-_COLUMNS = "at, partner_id, facility, account, card, staff_name, staff_id, code"
 # A check is one insert, a history one indexed read: a few connections serve a process.
 _POOL_SIZE = 3
 
@@ -21,29 +21,19 @@ class PostgresCardCheckLog(PostgresDatabase):
     def record(self, card_key: str, entry: CardCheckEntry) -> None:
         with self._conn() as conn:
             conn.execute(
-                f"INSERT INTO si_card_checks (card_key, {_COLUMNS}) "  # noqa: S608 (constants)
+                f"INSERT INTO si_card_checks (card_key, {CARD_CHECK_COLUMNS}) "  # noqa: S608 (constants)
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    card_key,
-                    entry.at,
-                    entry.partner,
-                    entry.facility,
-                    entry.account,
-                    entry.card,
-                    entry.staff_name,
-                    entry.staff_id,
-                    entry.code,
-                ),
+                card_check_row(card_key, entry, entry.at),
             )
 
     def history(self, card_key: str, *, limit: int) -> list[CardCheckEntry]:
         with self._conn() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM si_card_checks WHERE card_key = %s "  # noqa: S608
+                f"SELECT {CARD_CHECK_COLUMNS} FROM si_card_checks WHERE card_key = %s "  # noqa: S608
                 "ORDER BY at DESC, id DESC LIMIT %s",
                 (card_key, max(0, limit)),
             ).fetchall()
-        return [CardCheckEntry(row[0].astimezone(UTC), *row[1:]) for row in rows]
+        return [card_check_entry(row) for row in rows]
 
     def purge(self, *, before: datetime) -> int:
         with self._conn() as conn:

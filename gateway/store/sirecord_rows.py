@@ -1,15 +1,17 @@
 """What the SQL SI record stores (SQLite, PostgreSQL) share: a record read back from its rows'
-JSON, the checks of a write's lists against those held, and the refusals of numbers another
-citizen holds."""
+JSON, the checks of a write's lists against those held, the refusals of numbers another
+citizen holds, and the card checks' log rows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from gateway.errors import Conflict
+from gateway.sirecords.checks import CardCheckEntry
 from gateway.sirecords.model import (
     Benefit,
     ContributionPeriod,
@@ -90,3 +92,30 @@ def card_taken(number: str) -> Conflict:
 def si_number_taken(person: Person) -> Conflict:
     """The refusal of an SI number another citizen holds (masked)."""
     return Conflict(f"SI number …{person.si_number[-4:]} is another citizen's")
+
+
+CARD_CHECK_COLUMNS = "at, partner_id, facility, account, card, staff_name, staff_id, code"
+
+
+def card_check_row(card_key: str, entry: CardCheckEntry, at: Any) -> tuple[Any, ...]:
+    """The values of ``si_card_checks``'s ``card_key`` and ``CARD_CHECK_COLUMNS``, with ``at``
+    the entry's time as the store writes it."""
+    return (
+        card_key,
+        at,
+        entry.partner,
+        entry.facility,
+        entry.account,
+        entry.card,
+        entry.staff_name,
+        entry.staff_id,
+        entry.code,
+    )
+
+
+def card_check_entry(row: Sequence[Any]) -> CardCheckEntry:
+    """An entry from a row of ``CARD_CHECK_COLUMNS``, its time as SQLite returns it (RFC 3339
+    text) or PostgreSQL does (a datetime, read back in UTC)."""
+    at, *rest = row
+    when = at.astimezone(UTC) if isinstance(at, datetime) else datetime.fromisoformat(at)
+    return CardCheckEntry(when, *rest)

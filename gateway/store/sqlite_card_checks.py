@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.audit.events import rfc3339
 from gateway.sirecords.checks import CardCheckEntry
+from gateway.store.sirecord_rows import CARD_CHECK_COLUMNS, card_check_entry, card_check_row
 from gateway.store.sqlite import SqliteDatabase
 
 SCHEMA = """
@@ -26,14 +26,6 @@ CREATE TABLE IF NOT EXISTS si_card_checks (
 CREATE INDEX IF NOT EXISTS si_card_checks_by_card ON si_card_checks (card_key, at);
 CREATE INDEX IF NOT EXISTS si_card_checks_by_time ON si_card_checks (at);
 """
-_COLUMNS = "at, partner_id, facility, account, card, staff_name, staff_id, code"
-
-
-def _entry(row: sqlite3.Row | tuple[str, ...]) -> CardCheckEntry:
-    at, partner, facility, account, card, staff_name, staff_id, code = row
-    return CardCheckEntry(
-        datetime.fromisoformat(at), partner, facility, account, card, staff_name, staff_id, code
-    )
 
 
 class SqliteCardCheckLog(SqliteDatabase):
@@ -47,29 +39,19 @@ class SqliteCardCheckLog(SqliteDatabase):
     def record(self, card_key: str, entry: CardCheckEntry) -> None:
         with self._writing() as db:
             db.execute(
-                f"INSERT INTO si_card_checks (card_key, {_COLUMNS}) "  # noqa: S608 (constants)
+                f"INSERT INTO si_card_checks (card_key, {CARD_CHECK_COLUMNS}) "  # noqa: S608 (constants)
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    card_key,
-                    rfc3339(entry.at),
-                    entry.partner,
-                    entry.facility,
-                    entry.account,
-                    entry.card,
-                    entry.staff_name,
-                    entry.staff_id,
-                    entry.code,
-                ),
+                card_check_row(card_key, entry, rfc3339(entry.at)),
             )
 
     def history(self, card_key: str, *, limit: int) -> list[CardCheckEntry]:
         with self._reading() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM si_card_checks WHERE card_key = ? "  # noqa: S608
+                f"SELECT {CARD_CHECK_COLUMNS} FROM si_card_checks WHERE card_key = ? "  # noqa: S608
                 "ORDER BY at DESC, id DESC LIMIT ?",
                 (card_key, max(0, limit)),
             ).fetchall()
-        return [_entry(row) for row in rows]
+        return [card_check_entry(row) for row in rows]
 
     def purge(self, *, before: datetime) -> int:
         with self._writing() as db:

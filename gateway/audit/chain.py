@@ -15,7 +15,7 @@ prints it) and check the log still holds them (``check_anchor``, ``verify --anch
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -96,6 +96,21 @@ def _unreadable(entry: AuditEntry, expected: int) -> str | None:
 
 # ``read(after_seq, limit)``: up to ``limit`` entries after ``after_seq``, in order.
 ReadPage = Callable[[int, int], list[AuditEntry]]
+
+
+def stored_bytes(value: object) -> bytes:
+    """A column written as bytes, as a database returns it: bytes, or a view of them; one
+    edited by hand may come back as text (or worse)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode()
+
+
+def entries_of(rows: Iterable[Sequence[Any]]) -> list[AuditEntry]:
+    """Entries from stored rows of (seq, entry, hash)."""
+    return [
+        AuditEntry(int(seq), stored_bytes(entry), str(hash_hex)) for seq, entry, hash_hex in rows
+    ]
 
 
 def head_of(seq: object, hash_hex: object) -> AuditHead:

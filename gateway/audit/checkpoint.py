@@ -14,6 +14,7 @@ without the key is reported broken, never trusted (``verify_log``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from gateway.audit.chain import AuditHead, AuditReport, canonical, head_of
+from gateway.audit.chain import AuditHead, AuditReport, canonical, head_of, stored_bytes
 from gateway.errors import Conflict
 from gateway.trust.sign import SigningIdentity
 
@@ -46,6 +47,11 @@ class Checkpoint:
         if not isinstance(data, dict):
             raise ValueError("the checkpoint is not a JSON object")
         return head_of(data.get("seq"), data.get("hash"))
+
+
+def checkpoint_of(row: Sequence[object] | None) -> Checkpoint | None:
+    """The checkpoint of a stored row of (body, signature), if there is one."""
+    return None if row is None else Checkpoint(stored_bytes(row[0]), stored_bytes(row[1]))
 
 
 def start_of(checkpoint: Checkpoint | None) -> AuditHead:

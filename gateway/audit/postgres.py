@@ -11,18 +11,22 @@ durable (``PostgresDatabase`` refuses a server without fsync and synchronous com
 
 from __future__ import annotations
 
-from gateway.audit.chain import AuditEntry, AuditHead, AuditReport, head_of, link, verify
-from gateway.audit.checkpoint import Checkpoint, require_entry, start_of
+from gateway.audit.chain import (
+    AuditEntry,
+    AuditHead,
+    AuditReport,
+    entries_of,
+    head_of,
+    link,
+    verify,
+)
+from gateway.audit.checkpoint import Checkpoint, checkpoint_of, require_entry, start_of
 from gateway.audit.events import AuditEvent
 from gateway.store.pg_database import Connection, PostgresDatabase
 
 # pg_advisory_xact_lock's key for appends: a constant of our own ("gw audit" in ASCII).
 _APPEND_LOCK = 0x6777_2061_7564_6974
 _END = 2**63 - 1  # above every seq
-
-
-def _entries(rows: list[tuple[int, bytes, str]]) -> list[AuditEntry]:
-    return [AuditEntry(int(seq), bytes(entry), str(hash_hex)) for seq, entry, hash_hex in rows]
 
 
 def _head(conn: Connection) -> AuditHead:
@@ -61,7 +65,7 @@ class PostgresAuditLog(PostgresDatabase):
                 "SELECT seq, entry, hash FROM audit WHERE seq > %s ORDER BY seq LIMIT %s",
                 (after_seq, max(limit, 0)),
             ).fetchall()
-        return _entries(rows)
+        return entries_of(rows)
 
     def of_citizen(
         self, citizen: str, *, before_seq: int | None = None, limit: int = 100
@@ -73,14 +77,14 @@ class PostgresAuditLog(PostgresDatabase):
                 "ORDER BY seq DESC LIMIT %s",
                 (citizen, before, max(limit, 0)),
             ).fetchall()
-        return _entries(rows)
+        return entries_of(rows)
 
     def checkpoint(self) -> Checkpoint | None:
         with self._conn() as conn:
             row = conn.execute(
                 "SELECT body, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
             ).fetchone()
-        return None if row is None else Checkpoint(bytes(row[0]), bytes(row[1]))
+        return checkpoint_of(row)
 
     def verify(self) -> AuditReport:
         return verify(self.head, self.entries, start=start_of(self.checkpoint()))

@@ -18,8 +18,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.audit.chain import AuditEntry, AuditHead, AuditReport, head_of, link, verify
-from gateway.audit.checkpoint import Checkpoint, require_entry, start_of
+from gateway.audit.chain import (
+    AuditEntry,
+    AuditHead,
+    AuditReport,
+    entries_of,
+    head_of,
+    link,
+    verify,
+)
+from gateway.audit.checkpoint import Checkpoint, checkpoint_of, require_entry, start_of
 from gateway.audit.events import AuditEvent
 from gateway.errors import translate
 from gateway.store.sqlite import connect, immediate
@@ -67,11 +75,6 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
 _END = 2**63 - 1  # above every seq: SQLite's largest integer
 # Entries in one transaction at most: bounds the time a group holds the write lock.
 MAX_GROUP = 256
-
-
-def _bytes(value: object) -> bytes:
-    # Written as a BLOB; an entry edited by hand may come back as TEXT (or worse).
-    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def _add_citizen_column(db: sqlite3.Connection) -> None:
@@ -217,7 +220,7 @@ class SqliteAuditLog:
                 "SELECT seq, entry, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
-        return [AuditEntry(row[0], _bytes(row[1]), str(row[2])) for row in rows]
+        return entries_of(rows)
 
     def of_citizen(
         self, citizen: str, *, before_seq: int | None = None, limit: int = 100
@@ -229,14 +232,14 @@ class SqliteAuditLog:
                 "ORDER BY seq DESC LIMIT ?",
                 (citizen, before, limit),
             ).fetchall()
-        return [AuditEntry(row[0], _bytes(row[1]), str(row[2])) for row in rows]
+        return entries_of(rows)
 
     def checkpoint(self) -> Checkpoint | None:
         with translate("the audit log"), self._lock:
             row = self._db.execute(
                 "SELECT body, signature FROM audit_checkpoint ORDER BY seq DESC LIMIT 1"
             ).fetchone()
-        return None if row is None else Checkpoint(_bytes(row[0]), _bytes(row[1]))
+        return checkpoint_of(row)
 
     def verify(self) -> AuditReport:
         return verify(self.head, self.entries, start=start_of(self.checkpoint()))

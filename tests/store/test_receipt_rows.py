@@ -17,7 +17,7 @@ import zstandard
 from gateway.bootstrap import Gateway
 from gateway.errors import ReceiptCorrupt
 from gateway.pipeline.batches import submit_batch
-from gateway.store import pg_schema, receipt_rows
+from gateway.store import receipt_rows
 from gateway.store.packing import dictionary_path
 from gateway.store.pg_partitions import received_at
 from gateway.store.ports import StoredReceipt
@@ -28,6 +28,7 @@ from gateway.store.sqlite import SqliteStore
 from tests.conftest import HOSPITAL as GATEWAY_PARTNER
 from tests.store.conftest import HOSPITAL
 from tests.store.test_originals import flipped
+from tests.support.postgres import before_migration
 
 if TYPE_CHECKING:
     from tests.store.conftest import ClaimXml, MakeSubmission
@@ -217,17 +218,13 @@ def test_redis_receipts_stored_uncompressed_still_read(
 def test_postgres_receipts_stored_before_migration_7_still_read(
     postgres_url: str, make_submission: MakeSubmission, claim_xml: ClaimXml
 ) -> None:
-    (codecs,) = [m.version for m in pg_schema.migrations() if m.name == "receipt_codecs"]
-    pg_schema.upgrade(postgres_url, target=codecs - 1)
     old = make_submission(claim_xml()).receipt
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("SELECT gw_month_partitions(now(), 1)")
+    with before_migration(postgres_url, "receipt_codecs") as conn:
         conn.execute(
             "INSERT INTO receipts (received_at, id, partner_id, sha256, accepted, json, xml) "
             "VALUES (%s, %s, %s, %s, true, %s, %s)",
             (received_at(old.id), old.id, old.partner_id, old.sha256, old.json, old.xml),
         )
-    pg_schema.upgrade(postgres_url)
 
     store = PostgresStore(postgres_url)
     try:

@@ -18,7 +18,7 @@ import zstandard
 from gateway.bootstrap import Gateway
 from gateway.errors import OriginalCorrupt, RecordCorrupt
 from gateway.pipeline.batches import submit_batch
-from gateway.store import originals, pg_schema, record_json
+from gateway.store import originals, record_json
 from gateway.store.packing import IDENTITY, Packed, dictionary_path
 from gateway.store.pg_partitions import received_at
 from gateway.store.postgres import PostgresStore
@@ -27,6 +27,7 @@ from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
 from tests.conftest import HOSPITAL
 from tests.store.test_originals import flipped
+from tests.support.postgres import before_migration
 
 if TYPE_CHECKING:
     from tests.store.conftest import ClaimXml, MakeSubmission
@@ -232,11 +233,8 @@ def test_redis_records_stored_uncompressed_still_read(
 def test_postgres_rows_stored_before_migration_5_still_read(
     postgres_url: str, make_submission: MakeSubmission, claim_xml: ClaimXml
 ) -> None:
-    (codecs,) = [m.version for m in pg_schema.migrations() if m.name == "codecs"]
-    pg_schema.upgrade(postgres_url, target=codecs - 1)
     old = make_submission(claim_xml())
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("SELECT gw_month_partitions(now(), 1)")
+    with before_migration(postgres_url, "codecs") as conn:
         record = old.records[0]
         conn.execute(
             "INSERT INTO records (id, received_at, receipt_id, partner_id, json) "
@@ -247,7 +245,6 @@ def test_postgres_rows_stored_before_migration_5_still_read(
             "INSERT INTO originals (sha256, received_at, body) VALUES (%s, now(), %s)",
             (old.receipt.sha256, old.original),
         )
-    pg_schema.upgrade(postgres_url)
 
     store = PostgresStore(postgres_url)
     try:

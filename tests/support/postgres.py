@@ -1,6 +1,7 @@
 """The machine's PostgreSQL for tests: a schema of its own per test, dropped afterwards, and a
 loopback TCP relay in front of the server that a test can cut to take the database away; and a
-server of a test's own, made with the machine's binaries, that the test may stop and restart."""
+server of a test's own, made with the machine's binaries, that the test may stop and restart; and
+a schema as it was before a migration, to write the rows of older releases."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 from ulid import ULID
+
+from gateway.store import pg_schema
 
 MACHINE_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 HOW_TO_GET_POSTGRES = (
@@ -183,3 +186,16 @@ class PrivateServer:
 
 def _version(pg_ctl: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in pg_ctl.parent.parent.name.split(".") if part.isdigit())
+
+
+@contextlib.contextmanager
+def before_migration(url: str, name: str) -> Iterator[psycopg.Connection]:
+    """A connection to ``url``'s schema migrated up to just before the migration ``name``, this
+    month's partitions made, to write rows as they were stored then; the schema is migrated to
+    the newest when the block ends."""
+    (version,) = [m.version for m in pg_schema.migrations() if m.name == name]
+    pg_schema.upgrade(url, target=version - 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT gw_month_partitions(now(), 1)")
+        yield conn
+    pg_schema.upgrade(url)

@@ -43,7 +43,7 @@ from psycopg import sql
 from bench.corpus import TOKEN, World, make_world
 from bench.pipeline import Floor, floor_once
 from bench.storage import _pg_sizes
-from bench.workers import _free_port, _listening, _processes
+from bench.workers import _free_port, _processes, serving
 from gateway.xml.contracts import default_folder
 
 GOAL = 0.40  # the whole run's rate / the two-core floor rate, at least
@@ -196,21 +196,8 @@ def serve_and_ingest(
 ) -> Run:
     env = environment(world, folder, url)
     port = _free_port()
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [GATEWAY, "serve", "--workers", str(workers), "--port", str(port)],
-            cwd=folder,  # no stray .env is read
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while _listening(port) < workers:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gateway serve did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.05)
+    log = folder / "server.log"  # where ``serving`` writes the server's output
+    with serving(folder, env, workers=workers, port=port) as server:
         started = time.perf_counter()
         client = subprocess.Popen(
             [
@@ -231,9 +218,6 @@ def serve_and_ingest(
             time.sleep(0.2)
         seconds = time.perf_counter() - started
         summary = client.stdout.read() if client.stdout else ""
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     if client.returncode:
         raise RuntimeError(f"gateway ingest failed:\n{summary}\n{log.read_text()[-2000:]}")
     counts = dict(line.rsplit(None, 1) for line in summary.splitlines() if line.strip())

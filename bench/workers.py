@@ -26,7 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -114,10 +116,12 @@ class Run:
         return self.hoso / self.seconds
 
 
-def run_once(
-    world: World, batches: Path, folder: Path, *, workers: int, concurrency: int, port: int
-) -> Run:
-    env = {**os.environ, **world.environment(folder / "store" / "gateway.sqlite3")}
+@contextmanager
+def serving(
+    folder: Path, env: dict[str, str], *, workers: int, port: int
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``gateway serve`` with ``workers`` processes on ``port``, its output in
+    ``folder/server.log``, once every worker listens; stopped when the block ends."""
     log = folder / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
@@ -133,6 +137,17 @@ def run_once(
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gateway serve did not start: {log.read_text()[-2000:]}")
             time.sleep(0.05)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_once(
+    world: World, batches: Path, folder: Path, *, workers: int, concurrency: int, port: int
+) -> Run:
+    env = {**os.environ, **world.environment(folder / "store" / "gateway.sqlite3")}
+    with serving(folder, env, workers=workers, port=port) as server:
         processes = _processes(server.pid)
         server_before = [_cpu(pid) for pid in processes]
         client_before, machine_before = time.process_time(), _machine_busy()
@@ -150,9 +165,6 @@ def run_once(
         server_cpu = [
             _cpu(pid) - before for pid, before in zip(processes, server_before, strict=True)
         ]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     if summary.failed or summary.hoso_rejected or summary.duplicates or summary.flagged:
         raise RuntimeError(f"not every batch was accepted anew:\n{summary.table()}")
     return Run(

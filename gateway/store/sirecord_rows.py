@@ -12,14 +12,7 @@ from pydantic import BaseModel
 
 from gateway.errors import Conflict
 from gateway.sirecords.checks import CardCheckEntry
-from gateway.sirecords.model import (
-    Benefit,
-    ContributionPeriod,
-    HiCard,
-    Person,
-    SiRecord,
-    Treatment,
-)
+from gateway.sirecords.model import Benefit, ContributionPeriod, HiCard, Person, SiRecord, Treatment
 from gateway.sirecords.ports import Change, HeldCard
 
 MAX_CHANGES = 1000  # the most changes one call returns

@@ -30,7 +30,6 @@ from datetime import datetime
 
 from gateway.store.index_values import pack_entry, unpack_entry
 from gateway.store.originals import Packed, pack
-from gateway.store.packing import packed_row
 from gateway.store.pg_database import Connection
 from gateway.store.pg_partitions import received_at, time_of
 from gateway.store.pg_receipts import PostgresReceiptDatabase
@@ -42,7 +41,7 @@ from gateway.store.receipt_rows import (
     receipt_of,
     receipt_values,
 )
-from gateway.store.record_json import pack_record, unpack_record
+from gateway.store.record_json import RECORD_COLUMNS, pack_record, record_of
 
 # received_at, then the receipt's columns.
 _RECEIPT_MARKS = ", ".join(["%s"] * (1 + RECEIPT_VALUES))
@@ -183,14 +182,11 @@ class PostgresStore(PostgresReceiptDatabase):
             return None
         with self._conn() as conn:
             row = conn.execute(
-                "SELECT receipt_id, partner_id, codec, size, json FROM records "
+                f"SELECT {RECORD_COLUMNS} FROM records "  # noqa: S608
                 "WHERE id = %s AND received_at = %s",
                 (record_id, at),
             ).fetchone()
-        if row is None:
-            return None
-        json = unpack_record(packed_row(row[2], row[3], bytes(row[4])), record_id=record_id)
-        return StoredRecord(record_id, row[0], row[1], json)
+        return record_of(record_id, row)
 
     def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
         with self._conn() as conn:

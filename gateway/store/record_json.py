@@ -10,8 +10,12 @@ as they are. ``python -m bench.dictionary --records`` trains a new dictionary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from gateway.errors import RecordCorrupt
-from gateway.store.packing import Packed, Undecodable, compress, expand
+from gateway.store.packing import Packed, Undecodable, compress, expand, packed_row
+from gateway.store.ports import StoredRecord
 
 # The dictionary new records are compressed with, trained on generated records of other
 # hospitals than the bench's: 11 KB of JSON per HOSO to 0.7 KB at level 3 (plain zstd: 2.6 KB).
@@ -30,3 +34,16 @@ def unpack_record(packed: Packed, *, record_id: str) -> bytes:
         return expand(packed)
     except Undecodable as exc:
         raise RecordCorrupt(record_id) from exc
+
+
+# The columns a SQL store reads a record back from, in ``record_of``'s order.
+RECORD_COLUMNS = "receipt_id, partner_id, codec, size, json"
+
+
+def record_of(record_id: str, row: Sequence[Any] | None) -> StoredRecord | None:
+    """Record ``record_id`` from a row of ``RECORD_COLUMNS``, if one was found."""
+    if row is None:
+        return None
+    receipt_id, partner_id, codec, size, blob = row
+    json = unpack_record(packed_row(codec, size, bytes(blob)), record_id=record_id)
+    return StoredRecord(record_id, receipt_id, partner_id, json)

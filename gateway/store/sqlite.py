@@ -22,7 +22,7 @@ from gateway.store.receipt_rows import (
     receipt_of,
     receipt_values,
 )
-from gateway.store.record_json import pack_record, unpack_record
+from gateway.store.record_json import RECORD_COLUMNS, pack_record, record_of
 
 # The sizes of a receipts table's two packed blobs (``RECEIPT_COLUMNS``).
 RECEIPT_SIZES = ("json_size", "xml_size")
@@ -291,13 +291,10 @@ class SqliteStore(SqliteReceiptDatabase):
     def get_record(self, record_id: str) -> StoredRecord | None:
         with self._reading() as db:
             row = db.execute(
-                "SELECT receipt_id, partner_id, codec, size, json FROM records WHERE id = ?",
+                f"SELECT {RECORD_COLUMNS} FROM records WHERE id = ?",  # noqa: S608
                 (record_id,),
             ).fetchone()
-        if row is None:
-            return None
-        json = unpack_record(packed_row(row[2], row[3], bytes(row[4])), record_id=record_id)
-        return StoredRecord(record_id, row[0], row[1], json)
+        return record_of(record_id, row)
 
     def entries(self, name: str, *, start: int = 0, limit: int | None = None) -> list[bytes]:
         with self._reading() as db:

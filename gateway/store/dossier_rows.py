@@ -179,6 +179,26 @@ def with_history(found: list[tuple[Any, ...]], history: Iterable[tuple[Any, ...]
     return [dossier(row, entries[row[0]]) for row in found]
 
 
+def failure(
+    enc: Encoding, *, error: str, next_attempt_at: datetime | None
+) -> tuple[str, tuple[Any, ...]]:
+    """The assignments to an outbox message, and their parameters, of a failed delivery: dead
+    with no next attempt, else due again then."""
+    mark = enc.mark
+    if next_attempt_at is None:
+        return f"status = 'dead', attempts = attempts + 1, last_error = {mark}", (error,)
+    return (
+        f"attempts = attempts + 1, last_error = {mark}, next_attempt_at = {mark}",
+        (error, enc.at(next_attempt_at)),
+    )
+
+
+def require_entry(entry: HistoryEntry | None, changes: tuple[StatusChange, ...]) -> None:
+    """Outbox messages are those of a change: ``ValueError`` for messages without its entry."""
+    if changes and entry is None:
+        raise ValueError("outbox messages are those of a change: give its entry")
+
+
 def the_one(found: list[Dossier], dossier_id: str) -> Dossier:
     """The dossier of a lookup by id; ``NotFound`` if there is none."""
     if not found:

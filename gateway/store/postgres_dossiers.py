@@ -177,8 +177,7 @@ class PostgresDossierStore(PostgresReceiptDatabase):
         entry: HistoryEntry | None = None,
         changes: tuple[StatusChange, ...] = (),
     ) -> StoredReceipt:
-        if changes and entry is None:
-            raise ValueError("outbox messages are those of a change: give its entry")
+        rows.require_entry(entry, changes)
         receipt = documents.receipt
         at, record_at = time_of(receipt.id), time_of(documents.record_id)
         original = pack(documents.original)
@@ -324,16 +323,8 @@ class PostgresDossierStore(PostgresReceiptDatabase):
         )
 
     def failed(self, seq: int, *, error: str, next_attempt_at: datetime | None) -> None:
-        if next_attempt_at is None:
-            self._update_message(
-                "status = 'dead', attempts = attempts + 1, last_error = %s", (error,), seq
-            )
-        else:
-            self._update_message(
-                "attempts = attempts + 1, last_error = %s, next_attempt_at = %s",
-                (error, next_attempt_at),
-                seq,
-            )
+        assignments, params = rows.failure(_ENCODING, error=error, next_attempt_at=next_attempt_at)
+        self._update_message(assignments, params, seq)
 
     def dead_letters(self, *, limit: int = 100) -> list[OutboxMessage]:
         with self._conn() as conn:

@@ -136,8 +136,7 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         entry: HistoryEntry | None = None,
         changes: tuple[StatusChange, ...] = (),
     ) -> StoredReceipt:
-        if changes and entry is None:
-            raise ValueError("outbox messages are those of a change: give its entry")
+        dossier_rows.require_entry(entry, changes)
         receipt = documents.receipt
         original = pack(documents.original)
         with self._writing() as db:
@@ -284,16 +283,10 @@ class SqliteDossierStore(SqliteReceiptDatabase):
         )
 
     def failed(self, seq: int, *, error: str, next_attempt_at: datetime | None) -> None:
-        if next_attempt_at is None:
-            self._update_message(
-                "status = 'dead', attempts = attempts + 1, last_error = ?", (error,), seq
-            )
-        else:
-            self._update_message(
-                "attempts = attempts + 1, last_error = ?, next_attempt_at = ?",
-                (error, dossier_rows.instant(next_attempt_at)),
-                seq,
-            )
+        assignments, params = dossier_rows.failure(
+            rows.ENCODING, error=error, next_attempt_at=next_attempt_at
+        )
+        self._update_message(assignments, params, seq)
 
     def dead_letters(self, *, limit: int = 100) -> list[OutboxMessage]:
         with self._reading() as db:

@@ -21,6 +21,7 @@ from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite_dossiers import SqliteDossierStore
 from tests.support.dossiers import new_dossier
+from tests.support.upgraded import upgraded_readers
 
 if TYPE_CHECKING:
     from tests.store.conftest import ClaimXml, MakeSubmission
@@ -199,19 +200,13 @@ def test_sqlite_rows_stored_uncompressed_still_read(
         db.execute("INSERT INTO originals VALUES (?, ?)", (digest(tampered), tampered + b" "))
     db.close()
 
-    store, another = SqliteStore(path), SqliteStore(path)  # the second opens it upgraded
-    try:
-        new = make_submission(claim_xml())
-        store.save_accepted(new)
-
-        for reader in (store, another):
+    new = make_submission(claim_xml())
+    with upgraded_readers(path, new) as readers:
+        for reader in readers:
             assert reader.get_original(digest(old)) == old
             assert reader.get_original(new.receipt.sha256) == new.original
             with pytest.raises(OriginalCorrupt):
                 reader.get_original(digest(tampered))
-    finally:
-        store.close()
-        another.close()
 
 
 def test_sqlite_dossier_rows_stored_uncompressed_still_read(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from tests.conftest import HOSPITAL as GATEWAY_PARTNER
 from tests.store.conftest import HOSPITAL
 from tests.store.test_originals import flipped
 from tests.support.postgres import before_migration
+from tests.support.upgraded import upgraded_readers
 
 if TYPE_CHECKING:
     from tests.store.conftest import ClaimXml, MakeSubmission
@@ -181,18 +182,12 @@ def test_sqlite_receipts_stored_uncompressed_still_read(
         )
     db.close()
 
-    store, another = SqliteStore(path), SqliteStore(path)  # the second opens it upgraded
-    try:
-        new = make_submission(claim_xml())
-        store.save_accepted(new)
-
-        for reader in (store, another):
+    new = make_submission(claim_xml())
+    with upgraded_readers(path, new) as readers:
+        for reader in readers:
             assert reader.get_receipt(old.id) == old
             assert reader.find_accepted(HOSPITAL, old.sha256) == old
             assert reader.get_receipt(new.receipt.id) == new.receipt
-    finally:
-        store.close()
-        another.close()
 
 
 def test_redis_receipts_stored_uncompressed_still_read(

@@ -28,6 +28,7 @@ from gateway.store.sqlite import SqliteStore
 from tests.conftest import HOSPITAL
 from tests.store.test_originals import flipped
 from tests.support.postgres import before_migration
+from tests.support.upgraded import upgraded_readers
 
 if TYPE_CHECKING:
     from tests.store.conftest import ClaimXml, MakeSubmission
@@ -203,17 +204,11 @@ def test_sqlite_records_stored_uncompressed_still_read(
         )
     db.close()
 
-    store, another = SqliteStore(path), SqliteStore(path)  # the second opens it upgraded
-    try:
-        new = make_submission(claim_xml())
-        store.save_accepted(new)
-
-        for reader in (store, another):
+    new = make_submission(claim_xml())
+    with upgraded_readers(path, new) as readers:
+        for reader in readers:
             assert reader.get_record(old.id) == old
             assert reader.get_record(new.records[0].id) == new.records[0]
-    finally:
-        store.close()
-        another.close()
 
 
 def test_redis_records_stored_uncompressed_still_read(
